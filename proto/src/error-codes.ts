@@ -1,0 +1,28 @@
+/**
+ * Stable codes carried by `error` and `close` frames (PROTOCOL.md, "Errors").
+ * Clients branch on these; new codes may be added, existing ones never change
+ * meaning. ProtoError codes (PROTO_*) travel in the same field.
+ */
+export const APP_ERROR_CODES = [
+  'AUTH_REQUIRED', // a request that needs an authenticated connection came before auth_ok
+  'AUTH_FAILED', // bad signature, unknown device, expired or forged token
+  'AUTH_RATE_LIMITED', // too many authentication attempts
+  'ACCOUNT_EXISTS', // register: the name is taken
+  'NOT_FOUND', // unknown account, device or channel
+  'FORBIDDEN', // authenticated, but not allowed (channel ACL, foreign device)
+  'DEVICES_MISMATCH', // send: the envelopes do not address exactly the account's devices
+  'QUEUE_FULL', // the recipient device's queue holds the maximum
+  'PAYLOAD_TOO_LARGE', // payload above the server's max_message_size
+  'RATE_LIMITED', // per-connection message rate exceeded; retryAfterMs says when to retry
+  'TOO_MANY_CHANNELS', // subscribe beyond max_channels per connection
+  'HISTORY_UNRECOVERABLE', // subscribe since an offset the channel no longer holds
+  'PREKEYS_EXHAUSTED', // a device has no signed prekey to hand out
+  'BAD_SIGNATURE', // an uploaded prekey's signature does not verify
+  'SLOW_CONSUMER', // close: the connection's send queue overflowed
+  'HEARTBEAT_TIMEOUT', // close: no frame within the heartbeat timeout
+  'SERVER_SHUTDOWN', // close: the server is draining
+  'SERVER_BUSY', // close: connection limits reached
+  'INTERNAL', // an unexpected server fault (details are in the server log, not here)
+] as const;
+
+export type AppErrorCode = (typeof APP_ERROR_CODES)[number];

@@ -1,0 +1,13 @@
+/**
+ * @pulse/proto: the Pulse wire protocol. Browser-safe: no Node-only APIs here.
+ * The Node-only QUIC edge lives behind `@pulse/proto/quic`.
+ */
+export { FrameCodec } from './codec.ts';
+export { APP_ERROR_CODES, type AppErrorCode } from './error-codes.ts';
+export { PROTO_ERROR_CODES, ProtoError, type ProtoErrorCode } from './errors.ts';
+export { FRAME_TYPES, type Frame, type FrameOf, type FrameType, frameSchema } from './frames.ts';
+export { DEFAULT_PROTO_LIMITS, type ProtoLimits, protoLimits } from './limits.ts';
+export { guardMessagePack } from './msgpack-guard.ts';
+export { prefixLength, StreamFrameDecoder } from './stream-framing.ts';
+export { encodeVarint, readVarint, VARINT_MAX, varintLength, writeVarint } from './varint.ts';
+export { CURRENT_PROTOCOL_VERSION, negotiateVersion, PROTOCOL_VERSIONS } from './versions.ts';
