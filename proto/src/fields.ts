@@ -10,18 +10,13 @@ export function fieldSchemas(limits: ProtoLimits) {
   const uint32 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffff_ffff));
   const text = v.pipe(v.string(), v.maxLength(limits.maxStringLength));
 
-  const bytesUpTo = (max: number) =>
-    v.pipe(
-      v.instance(Uint8Array),
-      v.check((b) => b.length <= max, `at most ${max} bytes`),
-      // Decoders may hand back a Buffer (Node) or a view; callers get a plain Uint8Array.
-      v.transform((b) => (b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength))),
-    );
-  const bytesExactly = (length: number) =>
-    v.pipe(
-      bytesUpTo(length),
-      v.check((b) => b.length === length, `exactly ${length} bytes`),
-    );
+  // Decoders may hand back a Buffer (Node) or a view; callers always get a plain Uint8Array.
+  const plainBytes = v.transform((b: Uint8Array) =>
+    b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
+  );
+  const anyBytes = v.custom<Uint8Array>((input) => input instanceof Uint8Array, 'bytes');
+  const bytesUpTo = (max: number) => v.pipe(anyBytes, v.maxLength(max), plainBytes);
+  const bytesExactly = (length: number) => v.pipe(anyBytes, v.length(length), plainBytes);
 
   const listOf = <T extends v.GenericSchema>(item: T) => v.pipe(v.array(item), v.maxLength(limits.maxArrayLength));
 
