@@ -8,6 +8,12 @@ export { PROTO_ERROR_CODES, ProtoError, type ProtoErrorCode } from './errors.ts'
 export { FRAME_TYPES, type Frame, type FrameOf, type FrameType, frameSchema } from './frames.ts';
 export { DEFAULT_PROTO_LIMITS, type ProtoLimits, protoLimits } from './limits.ts';
 export { guardMessagePack } from './msgpack-guard.ts';
+export {
+  authSignedMessage,
+  deviceLinkSignedMessage,
+  registerSignedMessage,
+  SIGNING_CONTEXTS,
+} from './signed-messages.ts';
 export { prefixLength, StreamFrameDecoder } from './stream-framing.ts';
 export { encodeVarint, readVarint, VARINT_MAX, varintLength, writeVarint } from './varint.ts';
 export { CURRENT_PROTOCOL_VERSION, negotiateVersion, PROTOCOL_VERSIONS } from './versions.ts';
