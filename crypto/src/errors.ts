@@ -1,0 +1,49 @@
+/**
+ * Every failure crypto/ reports is a CryptoError with a stable `code`, so callers
+ * branch on the code and never on message text (libsignal node/ts/Errors.ts does the same).
+ */
+export const CryptoErrorCode = {
+  /** A key's bytes have the wrong length, type prefix, or are not a valid curve point. */
+  InvalidKey: 'CRYPTO_INVALID_KEY',
+  /** A Diffie-Hellman input is a low-order point or the agreement produced all zeros. */
+  LowOrderPoint: 'CRYPTO_LOW_ORDER_POINT',
+  /** A signature did not verify (prekey bundle, sender-key message). */
+  BadSignature: 'CRYPTO_BAD_SIGNATURE',
+  /** A prekey bundle lacks a post-quantum prekey and classical X3DH was not allowed. */
+  MissingPqPrekey: 'CRYPTO_MISSING_PQ_PREKEY',
+  /** A message or serialized state could not be parsed (truncated, oversized, unknown version). */
+  MalformedMessage: 'CRYPTO_MALFORMED_MESSAGE',
+  /** Authenticated decryption failed: the ciphertext, header or associated data was changed. */
+  DecryptFailed: 'CRYPTO_DECRYPT_FAILED',
+  /** The message was already decrypted once (replay or duplicate delivery). */
+  DuplicateMessage: 'CRYPTO_DUPLICATE_MESSAGE',
+  /** The message would require skipping more keys than MAX_SKIP allows. */
+  TooManySkipped: 'CRYPTO_TOO_MANY_SKIPPED',
+  /** A serialized state or message names a version this code does not know. */
+  UnsupportedVersion: 'CRYPTO_UNSUPPORTED_VERSION',
+  /** A prekey referenced by an initial message is unknown or was already used. */
+  UnknownPrekey: 'CRYPTO_UNKNOWN_PREKEY',
+  /** The session cannot perform the operation in its current state. */
+  InvalidState: 'CRYPTO_INVALID_STATE',
+  /** A caller-supplied argument is out of range (sizes, counts). */
+  InvalidArgument: 'CRYPTO_INVALID_ARGUMENT',
+  /** The identity key presented by the peer differs from the one the session was built with. */
+  UntrustedIdentity: 'CRYPTO_UNTRUSTED_IDENTITY',
+} as const;
+
+export type CryptoErrorCode = (typeof CryptoErrorCode)[keyof typeof CryptoErrorCode];
+
+export class CryptoError extends Error {
+  readonly code: CryptoErrorCode;
+
+  constructor(code: CryptoErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CryptoError';
+    this.code = code;
+  }
+
+  /** True when `err` is a CryptoError, optionally with the given code. */
+  static is(err: unknown, code?: CryptoErrorCode): err is CryptoError {
+    return err instanceof CryptoError && (code === undefined || err.code === code);
+  }
+}

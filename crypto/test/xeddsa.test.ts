@@ -1,0 +1,109 @@
+import { inspect } from 'node:util';
+import { IdentityKeyPair as LsIdentityKeyPair, PrivateKey, PublicKey } from '@signalapp/libsignal-client';
+import { describe, expect, it } from 'vitest';
+import {
+  CryptoError,
+  CryptoErrorCode,
+  deserializePublicKey,
+  generateIdentityKeyPair,
+  IdentityKeyPair,
+  xeddsaSign,
+  xeddsaVerify,
+} from '../src/index.ts';
+
+const enc = new TextEncoder();
+
+function ab(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(bytes) as Uint8Array<ArrayBuffer>;
+}
+
+describe('identity keys and XEdDSA (differential with libsignal-client)', () => {
+  it('libsignal verifies signatures made here', () => {
+    for (let i = 0; i < 20; i++) {
+      const ours = generateIdentityKeyPair();
+      const message = enc.encode(`message ${i}`);
+      const signature = xeddsaSign(ours, message);
+      expect(signature.length).toBe(64);
+      const theirView = PublicKey.deserialize(ab(ours.publicKey));
+      expect(theirView.verify(ab(message), ab(signature))).toBe(true);
+      expect(theirView.verify(ab(enc.encode('other')), ab(signature))).toBe(false);
+    }
+  });
+
+  it('verifies signatures made by libsignal', () => {
+    for (let i = 0; i < 20; i++) {
+      const theirs = PrivateKey.generate();
+      const message = enc.encode(`libsignal message ${i}`);
+      const signature = theirs.sign(ab(message));
+      const pub = theirs.getPublicKey().serialize();
+      expect(pub.length).toBe(33);
+      expect(pub[0]).toBe(0x05);
+      expect(xeddsaVerify(pub, message, signature)).toBe(true);
+      const flipped = signature.slice();
+      flipped[10]! ^= 1;
+      expect(xeddsaVerify(pub, message, flipped)).toBe(false);
+    }
+  });
+
+  it('derives the same public key as libsignal from a private key, and both serializations interoperate', () => {
+    for (let i = 0; i < 10; i++) {
+      const theirs = LsIdentityKeyPair.generate();
+      const ours = IdentityKeyPair.fromPrivateKey(theirs.privateKey.serialize());
+      expect(ours.publicKey).toEqual(theirs.publicKey.serialize());
+      expect(IdentityKeyPair.deserialize(theirs.serialize()).publicKey).toEqual(ours.publicKey);
+      const back = LsIdentityKeyPair.deserialize(ab(ours.serialize()));
+      expect(back.publicKey.serialize()).toEqual(ours.publicKey);
+    }
+  });
+
+  it('a signature covering the sign bit: flipping the top bit of the last byte breaks it', () => {
+    const ours = generateIdentityKeyPair();
+    const message = enc.encode('bit');
+    const signature = ours.sign(message);
+    const flipped = signature.slice();
+    flipped[63]! ^= 0x80;
+    expect(xeddsaVerify(ours.publicKey, message, signature)).toBe(true);
+    expect(xeddsaVerify(ours.publicKey, message, flipped)).toBe(false);
+  });
+
+  it('verify returns false (never throws) on malformed input', () => {
+    const ours = generateIdentityKeyPair();
+    const message = enc.encode('m');
+    const signature = ours.sign(message);
+    const bad: Array<[Uint8Array, Uint8Array, Uint8Array]> = [
+      [ours.publicKey.subarray(1), message, signature],
+      [new Uint8Array(33), message, signature],
+      [Uint8Array.of(0x06, ...ours.publicKey.subarray(1)), message, signature],
+      [ours.publicKey, message, signature.subarray(0, 63)],
+      [ours.publicKey, message, new Uint8Array(64)],
+      [ours.publicKey, message, new Uint8Array(64).fill(0xff)],
+    ];
+    for (const [pk, m, s] of bad) expect(xeddsaVerify(pk, m, s)).toBe(false);
+    expect(xeddsaVerify('x' as unknown as Uint8Array, message, signature)).toBe(false);
+  });
+
+  it('rejects malformed and low-order public keys with typed errors', () => {
+    const lowOrder = Uint8Array.of(0x05, ...new Uint8Array(32));
+    expect(() => deserializePublicKey(lowOrder)).toThrow(CryptoError);
+    try {
+      deserializePublicKey(lowOrder);
+    } catch (err) {
+      expect(CryptoError.is(err, CryptoErrorCode.LowOrderPoint)).toBe(true);
+    }
+    try {
+      deserializePublicKey(new Uint8Array(5));
+    } catch (err) {
+      expect(CryptoError.is(err, CryptoErrorCode.InvalidKey)).toBe(true);
+    }
+    expect(() => IdentityKeyPair.fromPrivateKey(new Uint8Array(31))).toThrow(CryptoError);
+  });
+
+  it('never prints the private key', () => {
+    const ours = generateIdentityKeyPair();
+    const priv = ours.serialize().subarray(37);
+    const hex = Buffer.from(priv).toString('hex');
+    expect(JSON.stringify({ ours })).not.toContain(hex);
+    expect(inspect(ours, { showHidden: true, depth: 5 })).not.toContain(hex);
+    expect(inspect(ours)).toContain('redacted');
+  });
+});
