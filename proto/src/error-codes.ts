@@ -22,6 +22,7 @@ export const APP_ERROR_CODES = [
   'HEARTBEAT_TIMEOUT', // close: no frame within the heartbeat timeout
   'SERVER_SHUTDOWN', // close: the server is draining
   'SERVER_BUSY', // close: connection limits reached
+  'SESSION_REPLACED', // close: the same device authenticated on a newer connection
   'INTERNAL', // an unexpected server fault (details are in the server log, not here)
 ] as const;
 

@@ -1,14 +1,56 @@
-// Placeholder entry point until the server issue lands: answers /healthz so that
-// `npm start` starts something on a fresh clone.
-import { createServer } from 'node:http';
+/**
+ * `npm start`: runs a Pulse server from the layered configuration
+ * (defaults < TOML `--config FILE` / PULSE_CONFIG < PULSE_<SECTION>_<KEY>).
+ */
+import { parseArgs } from 'node:util';
+import { xeddsaVerify } from '@pulse/crypto';
+import { ConfigError, loadConfig } from './config/config.ts';
+import { loadWebTransport } from './quic-loader.ts';
+import { PulseServer } from './server.ts';
 
-const port = Number(process.env.PULSE_PORT ?? 8080);
-const server = createServer((req, res) => {
-  if (req.url === '/healthz') {
-    res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-    return;
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' } }, strict: true });
+  const config = loadConfig({ file: values.config });
+  const webtransport = config.transport.webtransport ? await loadWebTransport(config) : undefined;
+  const server = new PulseServer({ config, verify: xeddsaVerify, webtransport });
+  const listening = await server.start();
+
+  const host = config.server.host;
+  console.log(`pulse: http, websocket and metrics on http://${host}:${listening.httpPort} (ws path /pulse/ws)`);
+  if (listening.webtransportPort !== undefined && listening.certificateSha256 !== undefined) {
+    const hash = Buffer.from(listening.certificateSha256);
+    console.log(`pulse: webtransport on https://${host}:${listening.webtransportPort}/pulse/wt (udp)`);
+    console.log(`pulse: certificate sha-256 ${hash.toString('hex')} (base64 ${hash.toString('base64')})`);
+  } else {
+    console.log('pulse: webtransport is off');
   }
-  res.writeHead(404).end();
+  // Machine-readable line for scripts and tests that start the server with port 0.
+  console.log(
+    `PULSE_LISTENING ${JSON.stringify({ httpPort: listening.httpPort, webtransportPort: listening.webtransportPort ?? null })}`,
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    server.log.info({ signal }, 'stopping: draining connections');
+    server.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        server.log.error({ err: error }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(`pulse: ${error.message}`);
+    process.exit(2);
+  }
+  console.error('pulse: failed to start:', error instanceof Error ? error.message : error);
+  process.exit(1);
 });
-server.listen(port, '127.0.0.1', () => console.log(`pulse: listening on http://127.0.0.1:${port}`));
-process.on('SIGTERM', () => server.close(() => process.exit(0)));

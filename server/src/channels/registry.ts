@@ -1,0 +1,101 @@
+import type { FrameCodec } from '@pulse/proto';
+import { PulseError } from '../errors.ts';
+import { authorizeChannel } from './acl.ts';
+import { Channel, type Replay, type Subscriber } from './channel.ts';
+
+export interface SubscribeResult extends Replay {
+  readonly channel: Channel;
+}
+
+/**
+ * All channels of this server: subscribe/unsubscribe/publish with the channel
+ * rules, history replay and presence events. A channel without subscribers keeps
+ * its history until the channel count exceeds `maxChannelsTotal`, then the oldest
+ * idle ones are forgotten.
+ */
+export class ChannelRegistry {
+  readonly #codec: FrameCodec;
+  readonly #historySize: number;
+  readonly #maxChannelsTotal: number;
+  readonly #channels = new Map<string, Channel>();
+  #active = 0;
+  /** Called with the number of channels that have subscribers, whenever it changes. */
+  onActiveChange: (active: number) => void = () => {};
+
+  constructor(codec: FrameCodec, options: { historySize: number; maxChannelsTotal: number }) {
+    this.#codec = codec;
+    this.#historySize = options.historySize;
+    this.#maxChannelsTotal = options.maxChannelsTotal;
+  }
+
+  get active(): number {
+    return this.#active;
+  }
+
+  subscribe(
+    name: string,
+    subscriber: Subscriber,
+    options: { presence: boolean; since: { epoch: string; offset: number } | undefined },
+  ): SubscribeResult {
+    authorizeChannel(name, subscriber.member.account, 'subscribe');
+    const channel = this.#getOrCreate(name);
+    if (channel.subscribers.size === 0) this.#setActive(this.#active + 1);
+    const replay = channel.replay(options.since);
+    // Existing presence subscribers hear about the newcomer before it joins the set.
+    channel.announce(this.#codec.encode({ type: 'presence_join', channel: name, member: subscriber.member }));
+    channel.subscribers.set(subscriber, { presence: options.presence });
+    return { channel, ...replay };
+  }
+
+  unsubscribe(name: string, subscriber: Subscriber): boolean {
+    const channel = this.#channels.get(name);
+    if (channel === undefined || !channel.subscribers.delete(subscriber)) return false;
+    if (channel.subscribers.size === 0) this.#setActive(this.#active - 1);
+    channel.announce(this.#codec.encode({ type: 'presence_leave', channel: name, member: subscriber.member }));
+    return true;
+  }
+
+  /** Publishes an opaque payload; returns its offset. The frame is encoded once for all subscribers. */
+  publish(name: string, from: Subscriber['member'], payload: Uint8Array, now: number): number {
+    authorizeChannel(name, from.account, 'publish');
+    const channel = this.#getOrCreate(name);
+    const offset = channel.nextOffset();
+    const bytes = this.#codec.encode({
+      type: 'channel_message',
+      channel: name,
+      offset,
+      from: { account: from.account, deviceId: from.deviceId },
+      serverTime: now,
+      payload,
+    });
+    channel.fanOut(offset, bytes);
+    return offset;
+  }
+
+  #getOrCreate(name: string): Channel {
+    let channel = this.#channels.get(name);
+    if (channel === undefined) {
+      if (this.#channels.size >= this.#maxChannelsTotal) this.#evictIdle();
+      if (this.#channels.size >= this.#maxChannelsTotal) {
+        throw new PulseError('TOO_MANY_CHANNELS', 'the server holds its maximum number of channels');
+      }
+      channel = new Channel(name, this.#historySize);
+      this.#channels.set(name, channel);
+    }
+    return channel;
+  }
+
+  #evictIdle(): void {
+    for (const [name, channel] of this.#channels) {
+      if (channel.subscribers.size === 0) {
+        this.#channels.delete(name);
+        return;
+      }
+    }
+  }
+
+  #setActive(active: number): void {
+    this.#active = active;
+    this.onActiveChange(active);
+  }
+}

@@ -1,0 +1,29 @@
+import type { FrameCodec } from '@pulse/proto';
+import type { Logger } from 'pino';
+import type { TokenIssuer } from '../auth/tokens.ts';
+import type { SignatureVerifier } from '../auth/verifier.ts';
+import type { ChannelRegistry } from '../channels/registry.ts';
+import type { ServerConfig } from '../config/config.ts';
+import type { KeyedBuckets } from '../limits/token-bucket.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Store } from '../storage/store.ts';
+import type { DeviceHub } from './hub.ts';
+
+/** Everything a session needs, shared by all sessions of one server. */
+export interface RouterContext {
+  readonly config: ServerConfig;
+  readonly codec: FrameCodec;
+  readonly store: Store;
+  readonly verify: SignatureVerifier;
+  readonly tokens: TokenIssuer;
+  readonly channels: ChannelRegistry;
+  readonly hub: DeviceHub;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  /** Authentication attempts per IP address. */
+  readonly authBuckets: KeyedBuckets;
+  /** Bundle fetches per requesting account. */
+  readonly fetchBuckets: KeyedBuckets;
+  /** Wall-clock milliseconds (tests may pass a fake clock). */
+  now(): number;
+}

@@ -1,0 +1,80 @@
+import type { ConnectionAcceptor, TransportKind } from '../transport/connection.ts';
+import type { RouterContext } from './context.ts';
+import { Session } from './session.ts';
+
+/**
+ * Accepts connections from every transport into Sessions, enforcing the
+ * connection limits, and drives heartbeats. It is the only place that knows
+ * the set of live sessions.
+ */
+export class Router {
+  readonly #ctx: RouterContext;
+  readonly #sessions = new Set<Session>();
+  readonly #perIp = new Map<string, number>();
+  #ticker: NodeJS.Timeout | undefined;
+  #accepting = true;
+
+  constructor(ctx: RouterContext) {
+    this.#ctx = ctx;
+    const period = Math.max(50, Math.min(1_000, Math.floor(ctx.config.heartbeat.interval / 3)));
+    this.#ticker = setInterval(() => this.tick(ctx.now()), period);
+    this.#ticker.unref();
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  readonly accept: ConnectionAcceptor = (connection) => {
+    const { metrics, config, codec } = this.#ctx;
+    const transport: TransportKind = connection.transport;
+    const ip = connection.remoteAddress;
+    const refuse = (limit: string, reason: string) => {
+      metrics.limitViolations.labels(transport, limit).inc();
+      const code = this.#accepting ? 'SERVER_BUSY' : 'SERVER_SHUTDOWN';
+      connection.send(codec.encode({ type: 'close', code, reason }));
+      connection.close(code, reason);
+      return undefined;
+    };
+    if (!this.#accepting) return refuse('shutdown', 'the server is shutting down');
+    if (this.#sessions.size >= config.limits.maxConnections) return refuse('max_connections', 'too many connections');
+    const fromIp = this.#perIp.get(ip) ?? 0;
+    if (fromIp >= config.limits.maxConnectionsPerIp) {
+      return refuse('max_connections_per_ip', 'too many connections from this address');
+    }
+
+    this.#perIp.set(ip, fromIp + 1);
+    const session = new Session(this.#ctx, connection);
+    this.#sessions.add(session);
+    metrics.connectionsTotal.labels(transport).inc();
+    metrics.connectionsActive.labels(transport).inc();
+    session.onEnded = () => {
+      this.#sessions.delete(session);
+      const left = (this.#perIp.get(ip) ?? 1) - 1;
+      if (left <= 0) this.#perIp.delete(ip);
+      else this.#perIp.set(ip, left);
+      metrics.connectionsActive.labels(transport).dec();
+    };
+    return {
+      onFrame: (bytes) => session.receive(bytes),
+      onFramingError: (error) => session.framingError(error),
+      onClose: () => session.transportClosed(),
+    };
+  };
+
+  tick(now: number): void {
+    for (const session of this.#sessions) session.tick(now);
+    if (now % 60_000 < 1_000) {
+      this.#ctx.authBuckets.sweep(now);
+      this.#ctx.fetchBuckets.sweep(now);
+    }
+  }
+
+  /** Stops accepting and closes every session with SERVER_SHUTDOWN. */
+  closeAll(): void {
+    this.#accepting = false;
+    if (this.#ticker !== undefined) clearInterval(this.#ticker);
+    this.#ticker = undefined;
+    for (const session of [...this.#sessions]) session.close('SERVER_SHUTDOWN', 'the server is shutting down');
+  }
+}

@@ -1,0 +1,532 @@
+import { randomBytes } from 'node:crypto';
+import {
+  authSignedMessage,
+  deviceLinkSignedMessage,
+  type Frame,
+  type FrameOf,
+  negotiateVersion,
+  ProtoError,
+  registerSignedMessage,
+} from '@pulse/proto';
+import type { PresenceMember, Subscriber } from '../channels/channel.ts';
+import { PulseError } from '../errors.ts';
+import { TokenBucket } from '../limits/token-bucket.ts';
+import type { Connection } from '../transport/connection.ts';
+import type { RouterContext } from './context.ts';
+import { EnvelopeDelivery } from './delivery.ts';
+import type { DeviceSession } from './hub.ts';
+
+type State = 'hello' | 'unauthenticated' | 'authenticated' | 'closed';
+
+/** Frames allowed before `auth_ok` (PROTOCOL.md "Handshake and authentication"). */
+const PRE_AUTH = new Set<Frame['type']>(['hello', 'register', 'auth', 'auth_token', 'ping', 'pong', 'close']);
+
+/**
+ * One connection's protocol state: handshake, authentication, then requests.
+ * It sees only whole frames (bytes in, bytes out through its Connection) and the
+ * shared RouterContext; which transport carries it is a metrics label only.
+ */
+export class Session implements DeviceSession, Subscriber {
+  readonly #ctx: RouterContext;
+  readonly #conn: Connection;
+  readonly #counters;
+  readonly #challenge = new Uint8Array(randomBytes(32));
+  readonly #rate: TokenBucket;
+  readonly #openedAt: number;
+  readonly #subscriptions = new Set<string>();
+  #state: State = 'hello';
+  #lastReceivedAt: number;
+  #pingSent = false;
+  #account = '';
+  #deviceId = 0;
+  #connectedAt = 0;
+  #delivery: EnvelopeDelivery | undefined;
+  /** Called once when the session ends (the router's bookkeeping). */
+  onEnded: () => void = () => {};
+
+  constructor(ctx: RouterContext, conn: Connection) {
+    this.#ctx = ctx;
+    this.#conn = conn;
+    this.#counters = ctx.metrics.forTransport(conn.transport);
+    const now = ctx.now();
+    this.#openedAt = now;
+    this.#lastReceivedAt = now;
+    this.#rate = new TokenBucket(ctx.config.limits.rate, ctx.config.limits.rateBurst, now);
+  }
+
+  get member(): PresenceMember {
+    return { account: this.#account, deviceId: this.#deviceId, connectedAt: this.#connectedAt };
+  }
+
+  get isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  // ---- bytes in ----------------------------------------------------------------
+
+  receive(bytes: Uint8Array): void {
+    if (this.#state === 'closed') return;
+    const now = this.#ctx.now();
+    this.#lastReceivedAt = now;
+    this.#pingSent = false;
+    this.#counters.framesIn.inc();
+    this.#counters.bytesIn.inc(bytes.length);
+
+    let frame: Frame;
+    try {
+      frame = this.#ctx.codec.decode(bytes);
+    } catch (error) {
+      if (error instanceof ProtoError) {
+        this.#limitHit('malformed');
+        this.#sendError(undefined, error.code, error.message);
+        return;
+      }
+      throw error;
+    }
+    const id = 'id' in frame && typeof frame.id === 'number' ? frame.id : undefined;
+
+    const retryAfterMs = this.#rate.take(now);
+    if (retryAfterMs > 0) {
+      this.#limitHit('rate');
+      this.#sendError(id, 'RATE_LIMITED', 'too many frames on this connection', retryAfterMs);
+      return;
+    }
+
+    const started = process.hrtime.bigint();
+    try {
+      this.#dispatch(frame, now);
+    } catch (error) {
+      if (error instanceof PulseError) {
+        this.#sendError(id, error.code, error.message, error.retryAfterMs);
+      } else {
+        this.#ctx.log.error({ err: error, frame: frame.type }, 'fault while handling a frame');
+        this.#sendError(id, 'INTERNAL', 'internal server error');
+      }
+    }
+    if (id !== undefined) {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.#ctx.metrics.latency.labels(this.#conn.transport, frame.type).observe(seconds);
+    }
+  }
+
+  /** The transport could not delimit a frame: tell the peer why, then close. */
+  framingError(error: Error): void {
+    this.#limitHit('framing');
+    const code = error instanceof ProtoError ? error.code : 'PROTO_MALFORMED';
+    this.close(code, error.message.slice(0, 200));
+  }
+
+  #dispatch(frame: Frame, now: number): void {
+    if (this.#state === 'hello' && frame.type !== 'hello' && frame.type !== 'ping' && frame.type !== 'close') {
+      throw new PulseError('AUTH_REQUIRED', 'send hello first');
+    }
+    if (this.#state !== 'authenticated' && !PRE_AUTH.has(frame.type)) {
+      throw new PulseError('AUTH_REQUIRED', `${frame.type} needs an authenticated connection`);
+    }
+    switch (frame.type) {
+      case 'hello':
+        this.#hello(frame, now);
+        return;
+      case 'register':
+        this.#register(frame, now);
+        return;
+      case 'auth':
+        this.#auth(frame, now);
+        return;
+      case 'auth_token':
+        this.#authToken(frame, now);
+        return;
+      case 'ping':
+        this.#send({ type: 'pong', nonce: frame.nonce });
+        return;
+      case 'pong':
+        return;
+      case 'close':
+        this.#ctx.log.debug({ code: frame.code }, 'peer closed');
+        this.#end('NORMAL', 'closed by the peer', false);
+        return;
+      case 'device_link':
+        this.#deviceLink(frame, now);
+        return;
+      case 'device_list':
+        this.#deviceList(frame);
+        return;
+      case 'device_remove':
+        this.#deviceRemove(frame);
+        return;
+      case 'prekeys_upload':
+        this.#preKeysUpload(frame);
+        return;
+      case 'bundle_fetch':
+        this.#bundleFetch(frame, now);
+        return;
+      case 'send':
+        this.#sendEnvelopes(frame, now);
+        return;
+      case 'deliver_ack':
+        this.#delivery?.ack(frame.envelopeIds);
+        return;
+      case 'sync':
+        this.#send({ type: 'sync_done', id: frame.id, delivered: this.#delivery?.resync() ?? 0 });
+        return;
+      case 'subscribe':
+        this.#subscribe(frame);
+        return;
+      case 'unsubscribe':
+        this.#unsubscribe(frame);
+        return;
+      case 'publish':
+        this.#publish(frame, now);
+        return;
+      default:
+        // Server-to-client frames sent by a client.
+        throw new PulseError('PROTO_UNKNOWN_TYPE', `${frame.type} is not a request`);
+    }
+  }
+
+  // ---- handshake and authentication -------------------------------------------
+
+  #hello(frame: FrameOf<'hello'>, now: number): void {
+    if (this.#state !== 'hello') throw new PulseError('PROTO_BAD_FIELD', 'hello was already received');
+    let version: number;
+    try {
+      version = negotiateVersion(frame.versions);
+    } catch (error) {
+      this.close('PROTO_NO_COMMON_VERSION', (error as Error).message);
+      return;
+    }
+    this.#state = 'unauthenticated';
+    this.#send({
+      type: 'welcome',
+      version,
+      serverTime: now,
+      challenge: this.#challenge,
+      heartbeatMs: this.#ctx.config.heartbeat.interval,
+      maxFrameBytes: this.#ctx.config.limits.maxFrameBytes,
+    });
+  }
+
+  /** Every register/auth/auth_token counts against the per-IP attempt budget. */
+  #checkAuthAttempt(now: number): void {
+    if (this.#state === 'authenticated') throw new PulseError('FORBIDDEN', 'this connection is already authenticated');
+    const retryAfterMs = this.#ctx.authBuckets.take(this.#conn.remoteAddress, now);
+    if (retryAfterMs > 0) {
+      this.#limitHit('auth_attempts');
+      throw new PulseError('AUTH_RATE_LIMITED', 'too many authentication attempts', retryAfterMs);
+    }
+  }
+
+  #register(frame: FrameOf<'register'>, now: number): void {
+    this.#checkAuthAttempt(now);
+    const message = registerSignedMessage(this.#challenge, frame.account, frame.identityKey);
+    if (!this.#ctx.verify(frame.identityKey, message, frame.signature)) {
+      this.#ctx.log.info({ account: frame.account, ip: this.#conn.remoteAddress }, 'register refused: bad signature');
+      throw new PulseError('AUTH_FAILED', 'the signature does not verify');
+    }
+    const device = this.#ctx.store.createAccount(frame.account, frame.deviceName, frame.identityKey, now);
+    this.#ctx.log.info({ account: frame.account }, 'account registered');
+    this.#authenticated(frame.id, device.account, device.deviceId, now);
+  }
+
+  #auth(frame: FrameOf<'auth'>, now: number): void {
+    this.#checkAuthAttempt(now);
+    const device = this.#ctx.store.getDevice(frame.account, frame.deviceId);
+    const message = authSignedMessage(this.#challenge, frame.account, frame.deviceId);
+    // Unknown devices and bad signatures get the same answer: no account probing.
+    if (device === undefined || !this.#ctx.verify(device.identityKey, message, frame.signature)) {
+      this.#ctx.log.info({ account: frame.account, deviceId: frame.deviceId }, 'auth refused');
+      throw new PulseError('AUTH_FAILED', 'unknown device or bad signature');
+    }
+    this.#authenticated(frame.id, frame.account, frame.deviceId, now);
+  }
+
+  #authToken(frame: FrameOf<'auth_token'>, now: number): void {
+    this.#checkAuthAttempt(now);
+    const claims = this.#ctx.tokens.verify(frame.token, now);
+    if (claims === undefined || this.#ctx.store.getDevice(claims.account, claims.deviceId) === undefined) {
+      throw new PulseError('AUTH_FAILED', 'invalid or expired token');
+    }
+    this.#authenticated(frame.id, claims.account, claims.deviceId, now);
+  }
+
+  #authenticated(id: number, account: string, deviceId: number, now: number): void {
+    this.#state = 'authenticated';
+    this.#account = account;
+    this.#deviceId = deviceId;
+    this.#connectedAt = now;
+    this.#ctx.store.touchDevice(account, deviceId, now);
+    const expiresAt = now + this.#ctx.config.limits.tokenTtl;
+    const token = this.#ctx.tokens.issue({ account, deviceId, expiresAt });
+    this.#send({ type: 'auth_ok', id, account, deviceId, token, tokenExpiresAt: expiresAt });
+    this.#ctx.log.info({ account, deviceId, transport: this.#conn.transport }, 'authenticated');
+    this.#delivery = new EnvelopeDelivery(this.#ctx, account, deviceId, {
+      send: (frame) => this.#send(frame),
+      bufferedAmount: () => this.#conn.bufferedAmount,
+      isOpen: () => this.#state === 'authenticated',
+    });
+    this.#ctx.hub.attach(account, deviceId, this);
+    this.#delivery.pump();
+  }
+
+  // ---- devices ------------------------------------------------------------------
+
+  #deviceLink(frame: FrameOf<'device_link'>, now: number): void {
+    const message = deviceLinkSignedMessage(this.#challenge, this.#account, frame.identityKey);
+    if (!this.#ctx.verify(frame.identityKey, message, frame.signature)) {
+      throw new PulseError('AUTH_FAILED', "the new device's signature does not verify");
+    }
+    const device = this.#ctx.store.addDevice(
+      this.#account,
+      frame.deviceName,
+      frame.identityKey,
+      now,
+      this.#ctx.config.limits.maxDevices,
+    );
+    this.#ctx.log.info({ account: this.#account, deviceId: device.deviceId }, 'device linked');
+    this.#send({ type: 'device_linked', id: frame.id, deviceId: device.deviceId });
+  }
+
+  #deviceList(frame: FrameOf<'device_list'>): void {
+    const devices = this.#ctx.store.listDevices(this.#account).map((d) => ({
+      deviceId: d.deviceId,
+      deviceName: d.name,
+      identityKey: d.identityKey,
+      createdAt: d.createdAt,
+      lastSeenAt: d.lastSeenAt,
+    }));
+    this.#send({ type: 'devices', id: frame.id, devices });
+  }
+
+  #deviceRemove(frame: FrameOf<'device_remove'>): void {
+    const devices = this.#ctx.store.listDevices(this.#account);
+    if (!devices.some((d) => d.deviceId === frame.deviceId)) {
+      throw new PulseError('NOT_FOUND', `no device ${frame.deviceId}`);
+    }
+    if (devices.length === 1) throw new PulseError('FORBIDDEN', 'the last device of an account cannot be removed');
+    this.#ctx.store.removeDevice(this.#account, frame.deviceId);
+    this.#ctx.log.info({ account: this.#account, deviceId: frame.deviceId }, 'device removed');
+    this.#send({ type: 'ok', id: frame.id });
+    const removed = this.#ctx.hub.get(this.#account, frame.deviceId);
+    if (removed !== undefined) removed.close('AUTH_FAILED', 'this device was removed from the account');
+  }
+
+  // ---- prekeys ------------------------------------------------------------------
+
+  #preKeysUpload(frame: FrameOf<'prekeys_upload'>): void {
+    const device = this.#ctx.store.getDevice(this.#account, this.#deviceId);
+    if (device === undefined) throw new PulseError('NOT_FOUND', 'this device no longer exists');
+    const signed = [frame.signedPreKey, frame.pqLastResortPreKey, ...(frame.pqOneTimePreKeys ?? [])].filter(
+      (k) => k !== undefined,
+    );
+    // Signed prekeys are signed over their serialized public key (as libsignal does).
+    for (const key of signed) {
+      if (!this.#ctx.verify(device.identityKey, key.publicKey, key.signature)) {
+        throw new PulseError('BAD_SIGNATURE', `the signature of prekey ${key.keyId} does not verify`);
+      }
+    }
+    this.#ctx.store.storePreKeys(this.#account, this.#deviceId, frame, this.#ctx.config.limits.maxPrekeysPerDevice);
+    this.#send({ type: 'ok', id: frame.id });
+  }
+
+  #bundleFetch(frame: FrameOf<'bundle_fetch'>, now: number): void {
+    const retryAfterMs = this.#ctx.fetchBuckets.take(this.#account, now);
+    if (retryAfterMs > 0) {
+      this.#limitHit('prekey_fetches');
+      throw new PulseError('RATE_LIMITED', 'too many prekey bundle fetches', retryAfterMs);
+    }
+    if (this.#ctx.store.listDevices(frame.account).length === 0) {
+      throw new PulseError('NOT_FOUND', `no account ${frame.account}`);
+    }
+    const records = this.#ctx.store.takeBundles(frame.account);
+    if (records.length === 0) throw new PulseError('PREKEYS_EXHAUSTED', `${frame.account} has no prekeys uploaded`);
+    this.#send({
+      type: 'bundles',
+      id: frame.id,
+      account: frame.account,
+      bundles: records.map(({ remaining: _, ...bundle }) => bundle),
+    });
+    const threshold = this.#ctx.config.limits.prekeysLowThreshold;
+    for (const record of records) {
+      const { oneTimePreKeys, pqOneTimePreKeys } = record.remaining;
+      if (oneTimePreKeys >= threshold && pqOneTimePreKeys >= threshold) continue;
+      this.#ctx.hub
+        .get(frame.account, record.deviceId)
+        ?.notify(this.#ctx.codec.encode({ type: 'prekeys_low', oneTimePreKeys, pqOneTimePreKeys }));
+    }
+  }
+
+  // ---- envelopes ----------------------------------------------------------------
+
+  #sendEnvelopes(frame: FrameOf<'send'>, now: number): void {
+    const max = this.#ctx.config.limits.maxMessageSize;
+    for (const envelope of frame.envelopes) {
+      if (envelope.payload.length > max) {
+        this.#limitHit('message_size');
+        throw new PulseError('PAYLOAD_TOO_LARGE', `a payload of ${envelope.payload.length} bytes exceeds ${max}`);
+      }
+    }
+    let envelopeIds: string[];
+    try {
+      envelopeIds = this.#ctx.store.enqueue({
+        from: { account: this.#account, deviceId: this.#deviceId },
+        to: frame.to,
+        envelopes: frame.envelopes,
+        now,
+        expiresAt: now + this.#ctx.config.limits.envelopeTtl,
+        queueCap: this.#ctx.config.limits.queuePerDevice,
+      });
+    } catch (error) {
+      if (error instanceof PulseError && error.code === 'QUEUE_FULL') this.#limitHit('queue_per_device');
+      throw error;
+    }
+    // Committed (the store returns only after the commit): now, and only now, acknowledge.
+    this.#ctx.metrics.envelopesTotal.labels('stored').inc(envelopeIds.length);
+    this.#send({ type: 'sent', id: frame.id, envelopeIds, serverTime: now });
+    for (const envelope of frame.envelopes) this.#ctx.hub.get(frame.to, envelope.deviceId)?.pump();
+  }
+
+  pump(): void {
+    this.#delivery?.pump();
+  }
+
+  notify(bytes: Uint8Array): void {
+    this.#sendBytes(bytes, false);
+  }
+
+  // ---- channels -----------------------------------------------------------------
+
+  #subscribe(frame: FrameOf<'subscribe'>): void {
+    if (this.#subscriptions.has(frame.channel)) {
+      this.#ctx.channels.unsubscribe(frame.channel, this);
+      this.#subscriptions.delete(frame.channel);
+    }
+    if (this.#subscriptions.size >= this.#ctx.config.limits.maxChannels) {
+      this.#limitHit('max_channels');
+      throw new PulseError('TOO_MANY_CHANNELS', `at most ${this.#ctx.config.limits.maxChannels} channels`);
+    }
+    const presence = frame.presence === true;
+    const result = this.#ctx.channels.subscribe(frame.channel, this, { presence, since: frame.since });
+    this.#subscriptions.add(frame.channel);
+    this.#send({
+      type: 'subscribed',
+      id: frame.id,
+      channel: frame.channel,
+      epoch: result.channel.epoch,
+      offset: result.channel.offset,
+      recovered: result.recovered,
+    });
+    for (const bytes of result.missed) this.#sendBytes(bytes, false);
+    if (presence) {
+      this.#send({ type: 'presence_snapshot', channel: frame.channel, members: result.channel.members() });
+    }
+  }
+
+  #unsubscribe(frame: FrameOf<'unsubscribe'>): void {
+    if (!this.#subscriptions.delete(frame.channel)) {
+      throw new PulseError('NOT_FOUND', `not subscribed to ${frame.channel}`);
+    }
+    this.#ctx.channels.unsubscribe(frame.channel, this);
+    this.#send({ type: 'ok', id: frame.id });
+  }
+
+  #publish(frame: FrameOf<'publish'>, now: number): void {
+    const max = this.#ctx.config.limits.maxMessageSize;
+    if (frame.payload.length > max) {
+      this.#limitHit('message_size');
+      throw new PulseError('PAYLOAD_TOO_LARGE', `a payload of ${frame.payload.length} bytes exceeds ${max}`);
+    }
+    const offset = this.#ctx.channels.publish(frame.channel, this.member, frame.payload, now);
+    this.#send({ type: 'published', id: frame.id, offset });
+  }
+
+  /** Subscriber: channel bytes (encoded once for all subscribers). */
+  deliver(bytes: Uint8Array, ephemeral: boolean): void {
+    this.#sendBytes(bytes, ephemeral);
+  }
+
+  // ---- liveness -------------------------------------------------------------------
+
+  /** Called periodically: pings an idle peer, closes a silent one. */
+  tick(now: number): void {
+    if (this.#state === 'closed') return;
+    const { interval, timeout } = this.#ctx.config.heartbeat;
+    if (this.#state !== 'authenticated' && now - this.#openedAt > timeout) {
+      this.close('AUTH_REQUIRED', 'not authenticated within the heartbeat timeout');
+      return;
+    }
+    const silent = now - this.#lastReceivedAt;
+    if (silent > timeout) {
+      this.#limitHit('heartbeat');
+      this.close('HEARTBEAT_TIMEOUT', `nothing received for ${silent} ms`);
+    } else if (silent >= interval && !this.#pingSent) {
+      this.#pingSent = true;
+      this.#send({ type: 'ping', nonce: (now & 0x7fff_ffff) >>> 0 });
+    }
+  }
+
+  // ---- bytes out ------------------------------------------------------------------
+
+  #send(frame: Frame): void {
+    this.#sendBytes(this.#ctx.codec.encode(frame), false);
+  }
+
+  /**
+   * The bounded send queue: beyond `send_queue_bytes` ephemeral events are
+   * dropped; anything else closes the connection with SLOW_CONSUMER.
+   */
+  #sendBytes(bytes: Uint8Array, ephemeral: boolean): void {
+    if (this.#state === 'closed') return;
+    if (this.#conn.bufferedAmount + bytes.length > this.#ctx.config.limits.sendQueueBytes) {
+      if (ephemeral) {
+        this.#ctx.metrics.droppedTotal.labels(this.#conn.transport).inc();
+        return;
+      }
+      this.#limitHit('send_queue');
+      this.close('SLOW_CONSUMER', 'the send queue overflowed');
+      return;
+    }
+    this.#counters.framesOut.inc();
+    this.#counters.bytesOut.inc(bytes.length);
+    this.#conn.send(bytes);
+  }
+
+  #sendError(id: number | undefined, code: string, message: string, retryAfterMs?: number): void {
+    this.#ctx.metrics.errorsTotal.labels(this.#conn.transport, code).inc();
+    const frame: FrameOf<'error'> = { type: 'error', code, message: message.slice(0, 500) };
+    if (id !== undefined) frame.id = id;
+    if (retryAfterMs !== undefined) frame.retryAfterMs = retryAfterMs;
+    this.#send(frame);
+  }
+
+  #limitHit(limit: string): void {
+    this.#ctx.metrics.limitViolations.labels(this.#conn.transport, limit).inc();
+  }
+
+  // ---- the end --------------------------------------------------------------------
+
+  /** Sends a `close` frame, closes the transport and leaves everything. */
+  close(code: string, reason: string): void {
+    this.#end(code, reason, true);
+  }
+
+  /** The transport is gone. */
+  transportClosed(): void {
+    this.#end('NORMAL', 'transport closed', false);
+  }
+
+  #end(code: string, reason: string, sendClose: boolean): void {
+    if (this.#state === 'closed') return;
+    if (sendClose && code !== 'NORMAL') {
+      // A close frame is never refused by the queue limit: it is the last thing sent.
+      this.#conn.send(this.#ctx.codec.encode({ type: 'close', code, reason: reason.slice(0, 500) }));
+    }
+    const wasAuthenticated = this.#state === 'authenticated';
+    this.#state = 'closed';
+    this.#conn.close(code, reason);
+    for (const channel of this.#subscriptions) this.#ctx.channels.unsubscribe(channel, this);
+    this.#subscriptions.clear();
+    if (wasAuthenticated) this.#ctx.hub.detach(this.#account, this.#deviceId, this);
+    this.#ctx.log.debug({ code, account: this.#account || undefined }, 'session ended');
+    this.onEnded();
+  }
+}

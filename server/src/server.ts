@@ -1,0 +1,182 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { FrameCodec, protoLimits } from '@pulse/proto';
+import pino, { type Logger } from 'pino';
+import { loadOrCreateSecret, TokenIssuer } from './auth/tokens.ts';
+import { type SignatureVerifier, safeVerifier } from './auth/verifier.ts';
+import { ChannelRegistry } from './channels/registry.ts';
+import type { ServerConfig } from './config/config.ts';
+import { httpHandler, type InfoSource, WEBTRANSPORT_PATH } from './http/routes.ts';
+import { WebClient } from './http/web-client.ts';
+import { KeyedBuckets } from './limits/token-bucket.ts';
+import { Metrics } from './metrics.ts';
+import type { RouterContext } from './router/context.ts';
+import { DeviceHub } from './router/hub.ts';
+import { Router } from './router/router.ts';
+import { SqliteStore } from './storage/sqlite-store.ts';
+import type { Store } from './storage/store.ts';
+import type { TransportServer } from './transport/connection.ts';
+import { attachWebSocket } from './transport/websocket.ts';
+import { type ListenWebTransport, listenPulseWebTransport } from './transport/webtransport.ts';
+
+export interface Certificate {
+  readonly certPem: string;
+  readonly keyPem: string;
+  readonly sha256: Uint8Array;
+}
+
+export interface PulseServerOptions {
+  readonly config: ServerConfig;
+  /** XEdDSA verification (production: @pulse/crypto's xeddsaVerify). */
+  readonly verify: SignatureVerifier;
+  readonly logger?: Logger;
+  /** Replaces the SQLite store under `[storage] path` (tests of other stores). */
+  readonly store?: Store;
+  /** The HTTP/3 WebTransport listener and the certificate to use; absent: WebTransport stays off. */
+  readonly webtransport?: { readonly listen: ListenWebTransport; readonly certificate: Certificate };
+  readonly now?: () => number;
+}
+
+export interface ListeningInfo {
+  readonly httpPort: number;
+  readonly webtransportPort: number | undefined;
+  readonly certificateSha256: Uint8Array | undefined;
+}
+
+/**
+ * One Pulse server: HTTP (WebSocket, /pulse/info, /metrics, /healthz, web client)
+ * on TCP, WebTransport on UDP, both feeding one Router over one Store.
+ */
+export class PulseServer {
+  readonly config: ServerConfig;
+  readonly metrics = new Metrics();
+  readonly log: Logger;
+  readonly #options: PulseServerOptions;
+  readonly #store: Store;
+  readonly #router: Router;
+  readonly #http: HttpServer;
+  readonly #web: WebClient;
+  readonly #info: InfoSource;
+  readonly #transports: TransportServer[] = [];
+  #wtClose: (() => Promise<void>) | undefined;
+  #wtPort: number | undefined;
+  #purgeTimer: NodeJS.Timeout | undefined;
+  #draining = false;
+  #stopped: Promise<void> | undefined;
+
+  constructor(options: PulseServerOptions) {
+    const { config } = options;
+    this.#options = options;
+    this.config = config;
+    this.log = options.logger ?? pino({ level: config.log.level, base: { service: 'pulse' } });
+    this.#store = options.store ?? new SqliteStore(join(config.storage.path, 'pulse.db'));
+    const now = options.now ?? Date.now;
+    const codec = new FrameCodec(
+      protoLimits({ maxFrameBytes: config.limits.maxFrameBytes, maxPayloadBytes: config.limits.maxFrameBytes }),
+    );
+    const channels = new ChannelRegistry(codec, {
+      historySize: config.limits.historySize,
+      maxChannelsTotal: config.limits.maxChannelsTotal,
+    });
+    channels.onActiveChange = (active) => this.metrics.channelsActive.set(active);
+    const ctx: RouterContext = {
+      config,
+      codec,
+      store: this.#store,
+      verify: safeVerifier(options.verify),
+      tokens: new TokenIssuer(loadOrCreateSecret(config.storage.path)),
+      channels,
+      hub: new DeviceHub(),
+      metrics: this.metrics,
+      log: this.log,
+      authBuckets: new KeyedBuckets(config.limits.authAttempts / 60, config.limits.authAttempts),
+      fetchBuckets: new KeyedBuckets(config.limits.prekeyFetches / 60, config.limits.prekeyFetches),
+      now,
+    };
+    this.#router = new Router(ctx);
+    this.#web = new WebClient(config.web.root);
+    this.#info = {
+      websocket: config.transport.websocket,
+      webtransport: undefined,
+      maxFrameBytes: config.limits.maxFrameBytes,
+      maxMessageSize: config.limits.maxMessageSize,
+      draining: () => this.#draining,
+    };
+    this.#http = createServer(httpHandler(this.metrics, this.#web, this.#info));
+    this.#http.on('connection', (socket) => socket.setNoDelay(true));
+  }
+
+  get sessionCount(): number {
+    return this.#router.sessionCount;
+  }
+
+  async start(): Promise<ListeningInfo> {
+    const { config } = this;
+    await this.#web.build(config.web.entry, this.log);
+    if (config.transport.websocket) {
+      this.#transports.push(
+        attachWebSocket(this.#http, { maxFrameBytes: config.limits.maxFrameBytes, accept: this.#router.accept }),
+      );
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.#http.once('error', reject);
+      this.#http.listen(config.server.port, config.server.host, () => {
+        this.#http.off('error', reject);
+        resolve();
+      });
+    });
+    const httpPort = (this.#http.address() as AddressInfo).port;
+
+    const wt = this.#options.webtransport;
+    let certificateSha256: Uint8Array | undefined;
+    if (config.transport.webtransport && wt !== undefined) {
+      const server = await listenPulseWebTransport(wt.listen, {
+        host: config.server.host,
+        port: config.transport.webtransportPort,
+        certificate: wt.certificate,
+        path: WEBTRANSPORT_PATH,
+        maxFrameBytes: config.limits.maxFrameBytes,
+        streamTimeoutMs: config.heartbeat.timeout,
+        accept: this.#router.accept,
+      });
+      this.#transports.push(server);
+      this.#wtClose = () => server.close();
+      this.#wtPort = server.port;
+      certificateSha256 = wt.certificate.sha256;
+      this.#info.webtransport = { port: server.port, certificateSha256 };
+    }
+
+    // Expired envelopes are removed every minute (they are never delivered anyway).
+    this.#purgeTimer = setInterval(() => {
+      const purged = this.#store.purgeExpired(Date.now());
+      if (purged > 0) this.metrics.envelopesTotal.labels('expired').inc(purged);
+    }, 60_000);
+    this.#purgeTimer.unref();
+    this.#store.purgeExpired(Date.now());
+
+    return { httpPort, webtransportPort: this.#wtPort, certificateSha256 };
+  }
+
+  /**
+   * Graceful stop (SIGTERM): stop accepting, tell every session SERVER_SHUTDOWN
+   * (acknowledged envelopes are already committed), wait briefly for buffers to
+   * drain, then close the listeners and the database.
+   */
+  stop(drainMs = 2_000): Promise<void> {
+    this.#stopped ??= (async () => {
+      this.#draining = true;
+      for (const transport of this.#transports) await transport.stopAccepting();
+      this.#router.closeAll();
+      const deadline = Date.now() + drainMs;
+      while (this.#http.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      this.#http.closeAllConnections();
+      await new Promise<void>((resolve) => this.#http.close(() => resolve()));
+      if (this.#wtClose !== undefined) await this.#wtClose().catch(() => {});
+      if (this.#purgeTimer !== undefined) clearInterval(this.#purgeTimer);
+      this.#store.close();
+      this.log.info('stopped');
+    })();
+    return this.#stopped;
+  }
+}

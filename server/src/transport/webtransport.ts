@@ -1,0 +1,204 @@
+import { ProtoError, prefixLength, StreamFrameDecoder } from '@pulse/proto';
+import type { Connection, ConnectionAcceptor, TransportServer } from './connection.ts';
+
+/**
+ * The shapes this adapter needs from `@pulse/proto/quic` (W3C WebTransport on
+ * the session side). Kept structural so the adapter also runs over any
+ * implementation with the same shape.
+ */
+export interface WtBidirectionalStream {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+}
+export interface WtSession {
+  readonly incomingBidirectionalStreams: ReadableStream<WtBidirectionalStream>;
+  readonly closed: Promise<unknown>;
+  close(info?: { closeCode?: number; reason?: string }): void;
+}
+export interface WtListenOptions {
+  host: string;
+  port: number;
+  certificate: { certPem: string; keyPem: string };
+  paths: string[];
+  onSession(session: WtSession, request: unknown): void;
+}
+export interface WtServer {
+  readonly port: number;
+  close(): Promise<void> | void;
+}
+export type ListenWebTransport = (options: WtListenOptions) => Promise<WtServer>;
+
+/** WebTransport close codes are 32-bit application codes; 0 is a normal close. */
+function wtCloseCode(code: string): number {
+  return code === 'NORMAL' ? 0 : 1;
+}
+
+function remoteAddressOf(request: unknown): string {
+  if (typeof request === 'object' && request !== null) {
+    const r = request as Record<string, unknown>;
+    for (const key of ['remoteAddress', 'address', 'remoteHost']) {
+      if (typeof r[key] === 'string') return r[key] as string;
+    }
+    const remote = r.remote as Record<string, unknown> | undefined;
+    if (remote !== undefined && typeof remote.host === 'string') return remote.host;
+  }
+  return 'unknown';
+}
+
+/**
+ * Pulse over WebTransport: the client opens ONE bidirectional stream right
+ * after `ready`; every frame on it is preceded by its length as a QUIC varint
+ * (proto's prefixLength / StreamFrameDecoder).
+ */
+class WebTransportConnection implements Connection {
+  readonly transport = 'webtransport' as const;
+  readonly remoteAddress: string;
+  readonly #session: WtSession;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #buffered = 0;
+  #closed = false;
+
+  constructor(session: WtSession, stream: WtBidirectionalStream, remoteAddress: string) {
+    this.#session = session;
+    this.#writer = stream.writable.getWriter();
+    this.remoteAddress = remoteAddress;
+  }
+
+  get bufferedAmount(): number {
+    return this.#buffered;
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.#closed) return;
+    const bytes = prefixLength(frame);
+    this.#buffered += bytes.length;
+    this.#writer.write(bytes).then(
+      () => {
+        this.#buffered -= bytes.length;
+      },
+      () => {
+        this.#buffered -= bytes.length;
+      },
+    );
+  }
+
+  close(code: string, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Let queued frames (the `close` frame last) reach the stream before the session ends.
+    this.#writer.close().then(
+      () => this.#closeSession(code, reason),
+      () => this.#closeSession(code, reason),
+    );
+  }
+
+  #closeSession(code: string, reason: string): void {
+    try {
+      this.#session.close({ closeCode: wtCloseCode(code), reason: reason.slice(0, 100) });
+    } catch {
+      // Already closed by the peer.
+    }
+  }
+}
+
+export async function listenPulseWebTransport(
+  listen: ListenWebTransport,
+  options: {
+    host: string;
+    port: number;
+    certificate: { certPem: string; keyPem: string };
+    path: string;
+    maxFrameBytes: number;
+    /** How long a session may take to open its stream. */
+    streamTimeoutMs: number;
+    accept: ConnectionAcceptor;
+  },
+): Promise<TransportServer & { readonly port: number; close(): Promise<void> }> {
+  let accepting = true;
+  const onSession = (session: WtSession, request: unknown): void => {
+    if (!accepting) {
+      session.close({ closeCode: 1, reason: 'SERVER_SHUTDOWN' });
+      return;
+    }
+    void serveSession(session, remoteAddressOf(request), options);
+  };
+  const server = await listen({
+    host: options.host,
+    port: options.port,
+    certificate: options.certificate,
+    paths: [options.path],
+    onSession,
+  });
+  return {
+    kind: 'webtransport',
+    port: server.port,
+    async stopAccepting() {
+      accepting = false;
+    },
+    async close() {
+      accepting = false;
+      await server.close();
+    },
+  };
+}
+
+async function serveSession(
+  session: WtSession,
+  remoteAddress: string,
+  options: { maxFrameBytes: number; streamTimeoutMs: number; accept: ConnectionAcceptor },
+): Promise<void> {
+  session.closed.catch(() => {});
+  const streams = session.incomingBidirectionalStreams.getReader();
+  const timer = setTimeout(() => session.close({ closeCode: 1, reason: 'no stream opened' }), options.streamTimeoutMs);
+  let first: ReadableStreamReadResult<WtBidirectionalStream>;
+  try {
+    first = await streams.read();
+  } catch {
+    clearTimeout(timer);
+    return;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (first.done) return;
+  // Further streams are not part of Pulse: refuse them by cancelling.
+  void (async () => {
+    try {
+      for (;;) {
+        const extra = await streams.read();
+        if (extra.done) return;
+        void extra.value.readable.cancel().catch(() => {});
+        void extra.value.writable.abort().catch(() => {});
+      }
+    } catch {
+      // The session ended.
+    }
+  })();
+
+  const connection = new WebTransportConnection(session, first.value, remoteAddress);
+  const handler = options.accept(connection);
+  if (handler === undefined) return;
+  const decoder = new StreamFrameDecoder(options.maxFrameBytes);
+  const reader = first.value.readable.getReader();
+  let ended = false;
+  const finish = () => {
+    if (ended) return;
+    ended = true;
+    handler.onClose();
+  };
+  session.closed.then(finish, finish);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        decoder.end();
+        break;
+      }
+      for (const frame of decoder.push(value)) handler.onFrame(frame);
+    }
+  } catch (error) {
+    // A framing violation is the peer's fault and gets a typed close; a reset stream just ends.
+    if (!ended && error instanceof ProtoError) handler.onFramingError(error);
+  } finally {
+    finish();
+  }
+}
