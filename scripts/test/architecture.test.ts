@@ -1,0 +1,99 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { chromium } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The workspace's architecture rules, checked on the sources:
+ * - imports run one way: server and clients import proto and crypto, never the reverse,
+ *   and proto and crypto do not import each other;
+ * - proto's and crypto's main entry points run unchanged in a browser. Node-only
+ *   code lives in files the main entries never reach: `@pulse/proto/quic`
+ *   (proto/src/quic/) and files named `node.ts` (e.g. crypto's node:crypto fast
+ *   path); the browser bundle below proves the main entries do not reach them.
+ */
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sourceFiles(path);
+    return path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]/g)].map(
+    (match) => match[1] ?? '',
+  );
+}
+
+const FORBIDDEN: Record<string, RegExp> = {
+  proto: /^@pulse\/(crypto|server|sdk|cli|web)/,
+  crypto: /^@pulse\/(proto|server|sdk|cli|web)/,
+};
+
+describe('architecture', () => {
+  for (const pkg of ['proto', 'crypto'] as const) {
+    it(`${pkg}/src imports neither server, clients nor its sibling`, () => {
+      const offenders = sourceFiles(join(root, pkg, 'src')).flatMap((file) =>
+        importsOf(file)
+          .filter((spec) => FORBIDDEN[pkg]?.test(spec) || spec.includes('../server') || spec.includes('../clients'))
+          .map((spec) => `${relative(root, file)} imports ${spec}`),
+      );
+      expect(offenders).toEqual([]);
+    });
+
+    it(`${pkg}/src uses Node APIs only in its Node-only files`, () => {
+      const nodeOnly = (file: string) => file.includes(join('proto', 'src', 'quic')) || file.endsWith('/node.ts');
+      const offenders = sourceFiles(join(root, pkg, 'src'))
+        .filter((file) => !nodeOnly(file))
+        .flatMap((file) =>
+          importsOf(file)
+            .filter((spec) => spec.startsWith('node:') || spec === '@pulse/proto/quic')
+            .map((spec) => `${relative(root, file)} imports ${spec}`),
+        );
+      expect(offenders).toEqual([]);
+    });
+  }
+
+  it('proto and crypto entry points bundle for the browser and run in Chromium', async () => {
+    const entry = `
+      import { FrameCodec } from '@pulse/proto';
+      import * as crypto from '@pulse/crypto';
+      const codec = new FrameCodec();
+      const frame = codec.decode(codec.encode({ type: 'ping', nonce: 42 }));
+      window.result = { nonce: frame.nonce, cryptoExports: Object.keys(crypto).length };
+    `;
+    const bundle = await build({
+      stdin: { contents: entry, resolveDir: root, loader: 'ts' },
+      bundle: true,
+      platform: 'browser',
+      format: 'iife',
+      write: false,
+      logLevel: 'silent',
+    });
+    const script = bundle.outputFiles[0]?.text ?? '';
+    expect(script.length).toBeGreaterThan(0);
+
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      await page.setContent('<!doctype html><title>pulse</title>');
+      await page.addScriptTag({ content: script });
+      const result = await page.evaluate(() => (window as unknown as { result: unknown }).result);
+      expect(errors).toEqual([]);
+      expect(result).toMatchObject({ nonce: 42 });
+    } finally {
+      await browser.close();
+    }
+  });
+});
