@@ -11,4 +11,33 @@ export {
   serializePublicKey,
 } from './keys/curve.ts';
 export { generateIdentityKeyPair, IdentityKeyPair, xeddsaSign, xeddsaVerify } from './keys/identity.ts';
+export { KEM_KEY_TYPE_ML_KEM_1024, SERIALIZED_KEM_PUBLIC_KEY_LENGTH } from './keys/kem.ts';
+export {
+  generateOneTimePreKeys,
+  generatePqPreKey,
+  generateSignedPreKey,
+  OneTimePreKey,
+  PqPreKey,
+  type PreKeyBundle,
+  type PublicPreKey,
+  SignedPreKey,
+  type SignedPublicPreKey,
+} from './keys/prekeys.ts';
+export { type CryptoLimits, DEFAULT_CRYPTO_LIMITS } from './limits.ts';
+export {
+  getPrimitives,
+  loadNodePrimitives,
+  noblePrimitives,
+  type Primitives,
+  usePrimitives,
+  webCryptoPrimitives,
+} from './primitives/index.ts';
+export { isPreKeyMessage } from './ratchet/message.ts';
+export {
+  type ReceiveOptions,
+  receiveSessionMessage,
+  Session,
+  type SessionOptions,
+} from './ratchet/session.ts';
+export { InMemoryPrekeyStore, type PrekeyStore } from './store.ts';
 export { SIGNATURE_LENGTH } from './xeddsa.ts';

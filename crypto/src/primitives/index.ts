@@ -1,0 +1,24 @@
+import { loadNodePrimitives } from './node.ts';
+import type { Primitives } from './types.ts';
+import { webCryptoPrimitives } from './webcrypto.ts';
+
+export { noblePrimitives } from './noble.ts';
+export { loadNodePrimitives } from './node.ts';
+export type { Primitives, X25519KeyPairBytes } from './types.ts';
+export { webCryptoPrimitives } from './webcrypto.ts';
+
+let current: Primitives | undefined;
+
+/**
+ * The primitives every session operation uses. Default: node:crypto when running in
+ * Node (fastest there), otherwise WebCrypto (with noble for X25519 where missing).
+ */
+export function getPrimitives(): Primitives {
+  current ??= loadNodePrimitives() ?? webCryptoPrimitives;
+  return current;
+}
+
+/** Selects the primitives for all later operations (e.g. noblePrimitives in tests). */
+export function usePrimitives(primitives: Primitives): void {
+  current = primitives;
+}

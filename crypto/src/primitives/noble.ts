@@ -1,0 +1,41 @@
+import { gcm } from '@noble/ciphers/aes.js';
+import { x25519 } from '@noble/curves/ed25519.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { CryptoError, CryptoErrorCode } from '../errors.ts';
+import { clampPrivateKey } from '../keys/curve.ts';
+import type { Primitives } from './types.ts';
+
+/** Pure-JS reference implementation (@noble/*): runs everywhere, slowest. */
+export const noblePrimitives: Primitives = {
+  name: 'noble',
+  async generateX25519() {
+    const privateKey = clampPrivateKey(globalThis.crypto.getRandomValues(new Uint8Array(32)));
+    return { privateKey, publicKey: x25519.getPublicKey(privateKey) };
+  },
+  async x25519(privateKey, publicKey) {
+    // noble refuses an all-zero output by throwing; report it as the typed error.
+    try {
+      return x25519.getSharedSecret(privateKey, publicKey);
+    } catch (cause) {
+      throw new CryptoError(CryptoErrorCode.LowOrderPoint, 'X25519 agreement produced no secret', { cause });
+    }
+  },
+  async hmacSha256(key, data) {
+    return hmac(sha256, key, data);
+  },
+  async hkdfSha256(ikm, salt, info, length) {
+    return hkdf(sha256, ikm, salt, info, length);
+  },
+  async aesGcmEncrypt(key, nonce, plaintext, aad) {
+    return gcm(key, nonce, aad).encrypt(plaintext);
+  },
+  async aesGcmDecrypt(key, nonce, ciphertext, aad) {
+    try {
+      return gcm(key, nonce, aad).decrypt(ciphertext);
+    } catch (cause) {
+      throw new CryptoError(CryptoErrorCode.DecryptFailed, 'authentication tag did not verify', { cause });
+    }
+  },
+};

@@ -1,0 +1,27 @@
+/**
+ * The one small interface through which every session operation reaches X25519,
+ * AES-256-GCM, HMAC-SHA-256 and HKDF-SHA-256. Implementations: noble (portable
+ * reference, pure JS), WebCrypto (browsers, Node), node:crypto (Node's fast path).
+ * Async because WebCrypto is; the synchronous implementations resolve immediately.
+ */
+export interface X25519KeyPairBytes {
+  /** Clamped 32-byte scalar. */
+  privateKey: Uint8Array;
+  /** 32-byte u-coordinate. */
+  publicKey: Uint8Array;
+}
+
+export interface Primitives {
+  readonly name: string;
+  /** Fresh X25519 key pair from the platform CSPRNG. */
+  generateX25519(): Promise<X25519KeyPairBytes>;
+  /** RFC 7748 X25519(k, u). The caller rejects an all-zero result. */
+  x25519(privateKey: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array>;
+  hmacSha256(key: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
+  /** RFC 5869 HKDF-SHA-256 (extract with `salt`, expand `info` to `length` bytes). */
+  hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array>;
+  /** Returns ciphertext || 16-byte tag. */
+  aesGcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+  /** Rejects with CryptoError(DecryptFailed) when the tag does not verify. */
+  aesGcmDecrypt(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+}

@@ -1,0 +1,90 @@
+import { CryptoError, CryptoErrorCode } from '../errors.ts';
+import { PKCS8_X25519_PREFIX_LENGTH, pkcs8X25519 } from './der.ts';
+import { noblePrimitives } from './noble.ts';
+import type { Primitives } from './types.ts';
+
+type BufferSourceBytes = Uint8Array<ArrayBuffer>;
+
+/** WebCrypto wants ArrayBuffer-backed views; copy only when given a SharedArrayBuffer view. */
+function buf(bytes: Uint8Array): BufferSourceBytes {
+  return (bytes.buffer instanceof ArrayBuffer ? bytes : new Uint8Array(bytes)) as BufferSourceBytes;
+}
+
+function subtle(): SubtleCrypto {
+  const s = globalThis.crypto?.subtle;
+  if (!s) throw new CryptoError(CryptoErrorCode.InvalidState, 'WebCrypto (crypto.subtle) is not available');
+  return s;
+}
+
+let x25519Support: Promise<boolean> | undefined;
+
+/** X25519 in WebCrypto is recent (Chrome 133, Firefox 130, Safari 17, Node 20); detect once. */
+function hasWebCryptoX25519(): Promise<boolean> {
+  x25519Support ??= subtle()
+    .generateKey({ name: 'X25519' }, true, ['deriveBits'])
+    .then(
+      () => true,
+      () => false,
+    );
+  return x25519Support;
+}
+
+/** Platform WebCrypto (browsers and Node); X25519 falls back to noble where missing. */
+export const webCryptoPrimitives: Primitives = {
+  name: 'webcrypto',
+  async generateX25519() {
+    if (!(await hasWebCryptoX25519())) return noblePrimitives.generateX25519();
+    const pair = (await subtle().generateKey({ name: 'X25519' }, true, ['deriveBits'])) as CryptoKeyPair;
+    const pkcs8 = new Uint8Array(await subtle().exportKey('pkcs8', pair.privateKey));
+    const publicKey = new Uint8Array(await subtle().exportKey('raw', pair.publicKey));
+    return { privateKey: pkcs8.slice(PKCS8_X25519_PREFIX_LENGTH), publicKey };
+  },
+  async x25519(privateKey, publicKey) {
+    if (!(await hasWebCryptoX25519())) return noblePrimitives.x25519(privateKey, publicKey);
+    const s = subtle();
+    const [priv, pub] = await Promise.all([
+      s.importKey('pkcs8', buf(pkcs8X25519(privateKey)), { name: 'X25519' }, false, ['deriveBits']),
+      s.importKey('raw', buf(publicKey), { name: 'X25519' }, false, []),
+    ]);
+    try {
+      return new Uint8Array(await s.deriveBits({ name: 'X25519', public: pub } as EcdhKeyDeriveParams, priv, 256));
+    } catch (cause) {
+      throw new CryptoError(CryptoErrorCode.LowOrderPoint, 'X25519 agreement produced no secret', { cause });
+    }
+  },
+  async hmacSha256(key, data) {
+    const k = await subtle().importKey('raw', buf(key), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    return new Uint8Array(await subtle().sign('HMAC', k, buf(data)));
+  },
+  async hkdfSha256(ikm, salt, info, length) {
+    const k = await subtle().importKey('raw', buf(ikm), 'HKDF', false, ['deriveBits']);
+    const bits = await subtle().deriveBits(
+      { name: 'HKDF', hash: 'SHA-256', salt: buf(salt), info: buf(info) },
+      k,
+      length * 8,
+    );
+    return new Uint8Array(bits);
+  },
+  async aesGcmEncrypt(key, nonce, plaintext, aad) {
+    const k = await subtle().importKey('raw', buf(key), 'AES-GCM', false, ['encrypt']);
+    const out = await subtle().encrypt(
+      { name: 'AES-GCM', iv: buf(nonce), additionalData: buf(aad) },
+      k,
+      buf(plaintext),
+    );
+    return new Uint8Array(out);
+  },
+  async aesGcmDecrypt(key, nonce, ciphertext, aad) {
+    const k = await subtle().importKey('raw', buf(key), 'AES-GCM', false, ['decrypt']);
+    try {
+      const out = await subtle().decrypt(
+        { name: 'AES-GCM', iv: buf(nonce), additionalData: buf(aad) },
+        k,
+        buf(ciphertext),
+      );
+      return new Uint8Array(out);
+    } catch (cause) {
+      throw new CryptoError(CryptoErrorCode.DecryptFailed, 'authentication tag did not verify', { cause });
+    }
+  },
+};

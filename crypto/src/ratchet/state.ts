@@ -1,0 +1,150 @@
+/**
+ * Double Ratchet session state (Signal Double Ratchet spec §3.2) and its versioned
+ * serialization. Restoring a serialized state gives a session that behaves exactly
+ * like the original, skipped keys included.
+ */
+import { ByteReader, ByteWriter } from '../codec.ts';
+import { CryptoError, CryptoErrorCode } from '../errors.ts';
+import { PUBLIC_KEY_LENGTH, SERIALIZED_PUBLIC_KEY_LENGTH } from '../keys/curve.ts';
+import type { PreKeyHeader } from '../x3dh.ts';
+import { readPreKeyHeaderFrom, writePreKeyHeaderTo } from './message.ts';
+
+export const SESSION_STATE_VERSION = 1;
+
+export interface SessionState {
+  /** Both 33-byte identity keys; AD = Encode(IK_A) || Encode(IK_B) (X3DH §3.3). */
+  localIdentityKey: Uint8Array;
+  remoteIdentityKey: Uint8Array;
+  /** Associated data for every message: initiator's identity first. */
+  associatedData: Uint8Array;
+  /** Initiator's ephemeral key: identifies the session an initial message belongs to. */
+  baseKey: Uint8Array;
+  /** RK */
+  rootKey: Uint8Array;
+  /** DHs */
+  sendingPrivate: Uint8Array;
+  sendingPublic: Uint8Array;
+  /** CKs, Ns, PN */
+  sendingChainKey: Uint8Array | null;
+  sendingCounter: number;
+  previousSendingCounter: number;
+  /** DHr, CKr, Nr */
+  receivingRatchetKey: Uint8Array | null;
+  receivingChainKey: Uint8Array | null;
+  receivingCounter: number;
+  /** MKSKIPPED, keyed `${hex(dh)}:${n}`, oldest first (Map keeps insertion order). */
+  skipped: Map<string, Uint8Array>;
+  /** Remote ratchet keys we already ratcheted past (hex), oldest first. */
+  previousRemoteRatchetKeys: string[];
+  /** Initiator only: the prekey header every message carries until a reply arrives. */
+  pendingPreKey: PreKeyHeader | null;
+}
+
+export function skippedKeyId(ratchetKeyHex: string, counter: number): string {
+  return `${ratchetKeyHex}:${counter}`;
+}
+
+function writeOptional(w: ByteWriter, bytes: Uint8Array | null): void {
+  if (bytes) w.u8(1).raw(bytes);
+  else w.u8(0);
+}
+
+function readOptional(r: ByteReader, length: number): Uint8Array | null {
+  const flag = r.u8();
+  if (flag === 0) return null;
+  if (flag !== 1) throw new CryptoError(CryptoErrorCode.MalformedMessage, 'session state: bad optional flag');
+  return r.raw(length);
+}
+
+function fromHexStrict(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+function toHexStr(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += b.toString(16).padStart(2, '0');
+  return s;
+}
+
+export function serializeState(s: SessionState): Uint8Array {
+  const w = new ByteWriter().u8(SESSION_STATE_VERSION);
+  w.raw(s.localIdentityKey).raw(s.remoteIdentityKey).bytes(s.associatedData).raw(s.baseKey);
+  w.raw(s.rootKey).raw(s.sendingPrivate).raw(s.sendingPublic);
+  writeOptional(w, s.sendingChainKey);
+  w.u32(s.sendingCounter).u32(s.previousSendingCounter);
+  writeOptional(w, s.receivingRatchetKey);
+  writeOptional(w, s.receivingChainKey);
+  w.u32(s.receivingCounter);
+  w.u32(s.skipped.size);
+  for (const [id, mk] of s.skipped) {
+    const [keyHex, n] = id.split(':') as [string, string];
+    w.raw(fromHexStrict(keyHex)).u32(Number(n)).raw(mk);
+  }
+  w.u32(s.previousRemoteRatchetKeys.length);
+  for (const k of s.previousRemoteRatchetKeys) w.raw(fromHexStrict(k));
+  if (s.pendingPreKey) {
+    w.u8(1);
+    writePreKeyHeaderTo(w, s.pendingPreKey);
+  } else {
+    w.u8(0);
+  }
+  return w.finish();
+}
+
+export function deserializeState(bytes: Uint8Array, maxSkipped: number): SessionState {
+  const r = new ByteReader(bytes, 'session state');
+  const version = r.u8();
+  if (version !== SESSION_STATE_VERSION) {
+    throw new CryptoError(CryptoErrorCode.UnsupportedVersion, `session state version ${version}`);
+  }
+  const localIdentityKey = r.raw(SERIALIZED_PUBLIC_KEY_LENGTH);
+  const remoteIdentityKey = r.raw(SERIALIZED_PUBLIC_KEY_LENGTH);
+  const associatedData = r.bytes(2 * SERIALIZED_PUBLIC_KEY_LENGTH);
+  const baseKey = r.raw(PUBLIC_KEY_LENGTH);
+  const rootKey = r.raw(32);
+  const sendingPrivate = r.raw(32);
+  const sendingPublic = r.raw(32);
+  const sendingChainKey = readOptional(r, 32);
+  const sendingCounter = r.u32();
+  const previousSendingCounter = r.u32();
+  const receivingRatchetKey = readOptional(r, 32);
+  const receivingChainKey = readOptional(r, 32);
+  const receivingCounter = r.u32();
+  const skippedCount = r.u32();
+  if (skippedCount > maxSkipped) {
+    throw new CryptoError(CryptoErrorCode.MalformedMessage, 'session state: too many skipped keys');
+  }
+  const skipped = new Map<string, Uint8Array>();
+  for (let i = 0; i < skippedCount; i++) {
+    const key = toHexStr(r.raw(32));
+    const n = r.u32();
+    skipped.set(skippedKeyId(key, n), r.raw(32));
+  }
+  const previousCount = r.u32();
+  if (previousCount > 1024) throw new CryptoError(CryptoErrorCode.MalformedMessage, 'session state: too many keys');
+  const previousRemoteRatchetKeys: string[] = [];
+  for (let i = 0; i < previousCount; i++) previousRemoteRatchetKeys.push(toHexStr(r.raw(32)));
+  const hasPending = r.u8();
+  const pendingPreKey = hasPending === 1 ? readPreKeyHeaderFrom(r) : null;
+  r.end();
+  return {
+    localIdentityKey,
+    remoteIdentityKey,
+    associatedData,
+    baseKey,
+    rootKey,
+    sendingPrivate,
+    sendingPublic,
+    sendingChainKey,
+    sendingCounter,
+    previousSendingCounter,
+    receivingRatchetKey,
+    receivingChainKey,
+    receivingCounter,
+    skipped,
+    previousRemoteRatchetKeys,
+    pendingPreKey,
+  };
+}
