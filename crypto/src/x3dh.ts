@@ -12,7 +12,7 @@ import type { IdentityKeyPair } from './keys/identity.ts';
 import { xeddsaVerify } from './keys/identity.ts';
 import { deserializeKemPublicKey, kemEncapsulate } from './keys/kem.ts';
 import type { PreKeyBundle } from './keys/prekeys.ts';
-import { getPrimitives } from './primitives/index.ts';
+import { getPrimitives, type X25519KeyPairBytes } from './primitives/index.ts';
 import type { PrekeyStore } from './store.ts';
 
 /** What the initiator's first messages carry so the responder can repeat the agreement (X3DH §3.3). */
@@ -67,12 +67,12 @@ export async function initiatorAgreement(
   const opkU = bundle.oneTimePreKey ? deserializePublicKey(bundle.oneTimePreKey.publicKey) : undefined;
 
   const ephemeral = await getPrimitives().generateX25519();
-  const ik = ourIdentity.keyPair.exportPrivateKey();
+  const ik = ourIdentity.keyPair.exportBytes();
   const dhs = await Promise.all([
     dh(ik, spkU), // DH1 = DH(IK_A, SPK_B)
-    dh(ephemeral.privateKey, identityU), // DH2 = DH(EK_A, IK_B)
-    dh(ephemeral.privateKey, spkU), // DH3 = DH(EK_A, SPK_B)
-    ...(opkU ? [dh(ephemeral.privateKey, opkU)] : []), // DH4 = DH(EK_A, OPK_B)
+    dh(ephemeral, identityU), // DH2 = DH(EK_A, IK_B)
+    dh(ephemeral, spkU), // DH3 = DH(EK_A, SPK_B)
+    ...(opkU ? [dh(ephemeral, opkU)] : []), // DH4 = DH(EK_A, OPK_B)
   ]);
   let kemCipherText: Uint8Array | undefined;
   if (kemPublicKey) {
@@ -114,11 +114,13 @@ export async function responderAgreement(
   const baseKey = header.baseKey;
   const spk = await store.getSignedPreKey(header.signedPreKeyId);
   if (!spk) throw new CryptoError(CryptoErrorCode.UnknownPrekey, `unknown signed prekey ${header.signedPreKeyId}`);
-  let opkPrivate: Uint8Array | undefined;
+  let opk: X25519KeyPairBytes | undefined;
   if (header.oneTimePreKeyId !== undefined) {
-    const opk = await store.getOneTimePreKey(header.oneTimePreKeyId);
-    if (!opk) throw new CryptoError(CryptoErrorCode.UnknownPrekey, `unknown one-time prekey ${header.oneTimePreKeyId}`);
-    opkPrivate = opk.keyPair.exportPrivateKey();
+    const record = await store.getOneTimePreKey(header.oneTimePreKeyId);
+    if (!record) {
+      throw new CryptoError(CryptoErrorCode.UnknownPrekey, `unknown one-time prekey ${header.oneTimePreKeyId}`);
+    }
+    opk = record.keyPair.exportBytes();
   }
   let sharedSecretPq: Uint8Array | undefined;
   if (header.pqPreKeyId !== undefined && header.kemCipherText) {
@@ -131,14 +133,14 @@ export async function responderAgreement(
       'initial message has no post-quantum part; PQXDH is required',
     );
   }
-  const spkPrivate = spk.keyPair.exportPrivateKey();
+  const spkPair = spk.keyPair.exportBytes();
   const dhs = await Promise.all([
-    dh(spkPrivate, identityU), // DH1
-    dh(ourIdentity.keyPair.exportPrivateKey(), baseKey), // DH2
-    dh(spkPrivate, baseKey), // DH3
-    ...(opkPrivate ? [dh(opkPrivate, baseKey)] : []), // DH4
+    dh(spkPair, identityU), // DH1
+    dh(ourIdentity.keyPair.exportBytes(), baseKey), // DH2
+    dh(spkPair, baseKey), // DH3
+    ...(opk ? [dh(opk, baseKey)] : []), // DH4
   ]);
   if (sharedSecretPq) dhs.push(sharedSecretPq);
   const sharedSecret = await kdfSharedSecret(concatBytes(...dhs), sharedSecretPq ? PQXDH_INFO : X3DH_INFO);
-  return { sharedSecret, signedPreKeyPrivate: spkPrivate, signedPreKeyPublic: spk.keyPair.publicKey };
+  return { sharedSecret, signedPreKeyPrivate: spkPair.privateKey.slice(), signedPreKeyPublic: spkPair.publicKey };
 }

@@ -96,6 +96,11 @@ export class KeyPair {
     return this.#privateKey.slice();
   }
 
+  /** Both halves as plain bytes, for the primitives' DH. Treat as secret. */
+  exportBytes(): { privateKey: Uint8Array; publicKey: Uint8Array } {
+    return { privateKey: this.#privateKey, publicKey: this.publicKey };
+  }
+
   /** 0x05-prefixed 33-byte public key. */
   serializedPublicKey(): Uint8Array {
     return serializePublicKey(this.publicKey);

@@ -14,10 +14,10 @@ export const noblePrimitives: Primitives = {
     const privateKey = clampPrivateKey(globalThis.crypto.getRandomValues(new Uint8Array(32)));
     return { privateKey, publicKey: x25519.getPublicKey(privateKey) };
   },
-  async x25519(privateKey, publicKey) {
+  async x25519(own, peerPublicKey) {
     // noble refuses an all-zero output by throwing; report it as the typed error.
     try {
-      return x25519.getSharedSecret(privateKey, publicKey);
+      return x25519.getSharedSecret(own.privateKey, peerPublicKey);
     } catch (cause) {
       throw new CryptoError(CryptoErrorCode.LowOrderPoint, 'X25519 agreement produced no secret', { cause });
     }

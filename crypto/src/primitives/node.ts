@@ -1,14 +1,14 @@
 /**
- * Node's fast path: node:crypto (OpenSSL) for X25519, AES-256-GCM, HMAC and HKDF.
- * Reached through process.getBuiltinModule (Node ≥ 20.16) rather than an import, so
- * this file is harmless in a browser bundle: there `loadNodePrimitives()` is undefined.
+ * Node's fast path: node:crypto (OpenSSL) for X25519, AES-256-GCM, HMAC and HKDF, and
+ * Ed25519 verification for XEdDSA. Reached through process.getBuiltinModule (Node ≥ 20.16)
+ * rather than an import, so this file is harmless in a browser bundle: there
+ * `loadNodePrimitives()` is undefined.
  */
 import type * as NodeCrypto from 'node:crypto';
 import { CryptoError, CryptoErrorCode } from '../errors.ts';
-import { PKCS8_X25519_PREFIX_LENGTH, pkcs8X25519, SPKI_X25519_PREFIX_LENGTH, spkiX25519 } from './der.ts';
 import type { Primitives } from './types.ts';
 
-type NodeProcess = { getBuiltinModule?: (id: string) => unknown; versions?: { node?: string } };
+type NodeProcess = { getBuiltinModule?: (id: string) => unknown };
 
 function nodeCrypto(): typeof NodeCrypto | undefined {
   const proc = (globalThis as { process?: NodeProcess }).process;
@@ -20,25 +20,28 @@ function u8(buffer: Uint8Array): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
+const b64u = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+const unb64u = (text: string | undefined) => u8(Buffer.from(text ?? '', 'base64url'));
+
 function build(c: typeof NodeCrypto): Primitives {
-  const privateKeyObject = (privateKey: Uint8Array) =>
-    c.createPrivateKey({ key: Buffer.from(pkcs8X25519(privateKey)), format: 'der', type: 'pkcs8' });
   return {
     name: 'node',
     async generateX25519() {
-      const { privateKey, publicKey } = c.generateKeyPairSync('x25519', {
-        privateKeyEncoding: { format: 'der', type: 'pkcs8' },
-        publicKeyEncoding: { format: 'der', type: 'spki' },
-      });
-      return {
-        privateKey: u8(privateKey.subarray(PKCS8_X25519_PREFIX_LENGTH)),
-        publicKey: u8(publicKey.subarray(SPKI_X25519_PREFIX_LENGTH)),
-      };
+      const jwk = c.generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' });
+      return { privateKey: unb64u(jwk.d), publicKey: unb64u(jwk.x) };
     },
-    async x25519(privateKey, publicKey) {
+    async x25519(own, peerPublicKey) {
       try {
-        const pub = c.createPublicKey({ key: Buffer.from(spkiX25519(publicKey)), format: 'der', type: 'spki' });
-        return u8(c.diffieHellman({ privateKey: privateKeyObject(privateKey), publicKey: pub }));
+        // JWK import with both halves: DER/PKCS#8 import recomputes the public key (10× slower).
+        const privateKey = c.createPrivateKey({
+          key: { kty: 'OKP', crv: 'X25519', d: b64u(own.privateKey), x: b64u(own.publicKey) },
+          format: 'jwk',
+        });
+        const publicKey = c.createPublicKey({
+          key: { kty: 'OKP', crv: 'X25519', x: b64u(peerPublicKey) },
+          format: 'jwk',
+        });
+        return u8(c.diffieHellman({ privateKey, publicKey }));
       } catch (cause) {
         throw new CryptoError(CryptoErrorCode.LowOrderPoint, 'X25519 agreement produced no secret', { cause });
       }
@@ -80,4 +83,24 @@ export function loadNodePrimitives(): Primitives | undefined {
     cached = c ? build(c) : null;
   }
   return cached ?? undefined;
+}
+
+export type Ed25519Verify = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
+let cachedVerify: Ed25519Verify | null | undefined;
+
+/**
+ * Synchronous RFC 8032 Ed25519 verification by OpenSSL, or undefined outside Node.
+ * XEdDSA's verification equation is Ed25519's once the Edwards key is rebuilt (§3.3).
+ */
+export function loadNodeEd25519Verify(): Ed25519Verify | undefined {
+  if (cachedVerify === undefined) {
+    const c = nodeCrypto();
+    cachedVerify = c
+      ? (publicKey, message, signature) => {
+          const key = c.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64u(publicKey) }, format: 'jwk' });
+          return c.verify(null, message, key, signature);
+        }
+      : null;
+  }
+  return cachedVerify ?? undefined;
 }

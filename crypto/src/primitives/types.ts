@@ -15,8 +15,11 @@ export interface Primitives {
   readonly name: string;
   /** Fresh X25519 key pair from the platform CSPRNG. */
   generateX25519(): Promise<X25519KeyPairBytes>;
-  /** RFC 7748 X25519(k, u). The caller rejects an all-zero result. */
-  x25519(privateKey: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array>;
+  /**
+   * RFC 7748 X25519(k, u) with our key pair (its public half lets platforms import the
+   * private key without recomputing it) and the peer's u. The caller rejects all zeros.
+   */
+  x25519(own: X25519KeyPairBytes, peerPublicKey: Uint8Array): Promise<Uint8Array>;
   hmacSha256(key: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
   /** RFC 5869 HKDF-SHA-256 (extract with `salt`, expand `info` to `length` bytes). */
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array>;

@@ -39,12 +39,12 @@ export const webCryptoPrimitives: Primitives = {
     const publicKey = new Uint8Array(await subtle().exportKey('raw', pair.publicKey));
     return { privateKey: pkcs8.slice(PKCS8_X25519_PREFIX_LENGTH), publicKey };
   },
-  async x25519(privateKey, publicKey) {
-    if (!(await hasWebCryptoX25519())) return noblePrimitives.x25519(privateKey, publicKey);
+  async x25519(own, peerPublicKey) {
+    if (!(await hasWebCryptoX25519())) return noblePrimitives.x25519(own, peerPublicKey);
     const s = subtle();
     const [priv, pub] = await Promise.all([
-      s.importKey('pkcs8', buf(pkcs8X25519(privateKey)), { name: 'X25519' }, false, ['deriveBits']),
-      s.importKey('raw', buf(publicKey), { name: 'X25519' }, false, []),
+      s.importKey('pkcs8', buf(pkcs8X25519(own.privateKey)), { name: 'X25519' }, false, ['deriveBits']),
+      s.importKey('raw', buf(peerPublicKey), { name: 'X25519' }, false, []),
     ]);
     try {
       return new Uint8Array(await s.deriveBits({ name: 'X25519', public: pub } as EcdhKeyDeriveParams, priv, 256));

@@ -47,7 +47,7 @@ export class Session {
     const sending = await getPrimitives().generateX25519();
     const { rootKey, chainKey } = await kdfRootKey(
       agreement.sharedSecret,
-      await dh(sending.privateKey, agreement.remoteSignedPreKey),
+      await dh(sending, agreement.remoteSignedPreKey),
     );
     return new Session(
       {
@@ -292,12 +292,15 @@ export class Session {
     state.sendingCounter = 0;
     state.receivingCounter = 0;
     state.receivingRatchetKey = remoteRatchetKey;
-    const receiving = await kdfRootKey(state.rootKey, await dh(state.sendingPrivate, remoteRatchetKey));
+    const receiving = await kdfRootKey(
+      state.rootKey,
+      await dh({ privateKey: state.sendingPrivate, publicKey: state.sendingPublic }, remoteRatchetKey),
+    );
     state.receivingChainKey = receiving.chainKey;
     const fresh = await getPrimitives().generateX25519();
     state.sendingPrivate = fresh.privateKey;
     state.sendingPublic = fresh.publicKey;
-    const sending = await kdfRootKey(receiving.rootKey, await dh(fresh.privateKey, remoteRatchetKey));
+    const sending = await kdfRootKey(receiving.rootKey, await dh(fresh, remoteRatchetKey));
     state.rootKey = sending.rootKey;
     state.sendingChainKey = sending.chainKey;
   }
