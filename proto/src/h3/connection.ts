@@ -136,7 +136,9 @@ export class H3Connection {
   /** Client: sends request HEADERS on a new bidirectional stream and returns its id. */
   openRequest(fields: readonly FieldLine[]): number {
     const streamId = this.#ids.next(true);
-    this.#streams.set(streamId, this.#newState('request'));
+    const state = this.#newState('request');
+    state.frames = new FrameReader(this.#limits.maxFrameBytes);
+    this.#streams.set(streamId, state);
     this.sendHeaders(streamId, fields, false);
     return streamId;
   }
@@ -222,17 +224,23 @@ export class H3Connection {
   #dispatch(streamId: number, state: StreamState, data: Uint8Array, fin: boolean, events: H3Event[]): void {
     switch (state.kind) {
       case 'uni-pending':
-        return this.#classifyUni(streamId, state, data, fin, events);
+        this.#classifyUni(streamId, state, data, fin, events);
+        return;
       case 'bidi-pending':
-        return this.#classifyBidi(streamId, state, data, fin, events);
+        this.#classifyBidi(streamId, state, data, fin, events);
+        return;
       case 'control':
-        return this.#receiveControl(state, data, fin, events);
+        this.#receiveControl(state, data, fin, events);
+        return;
       case 'qpack-encoder':
-        return this.#receiveEncoderInstructions(state, data, fin);
+        this.#receiveEncoderInstructions(state, data, fin);
+        return;
       case 'qpack-decoder':
-        return this.#receiveDecoderInstructions(state, data, fin);
+        this.#receiveDecoderInstructions(state, data, fin);
+        return;
       case 'request':
-        return this.#receiveRequest(streamId, state, data, fin, events);
+        this.#receiveRequest(streamId, state, data, fin, events);
+        return;
       case 'webtransport':
         // The edge routes WebTransport bytes past this layer; nothing to do.
         return;
@@ -282,25 +290,29 @@ export class H3Connection {
         this.#peerControlStream = streamId;
         state.kind = 'control';
         state.frames = new FrameReader(this.#limits.maxFrameBytes);
-        return this.#receiveControl(state, rest, fin, events);
+        this.#receiveControl(state, rest, fin, events);
+        return;
       case UNI_STREAM.QPACK_ENCODER:
         if (this.#peerEncoderStream !== undefined)
           throw new H3Error('H3_STREAM_CREATION_ERROR', 'second encoder stream');
         this.#peerEncoderStream = streamId;
         state.kind = 'qpack-encoder';
-        return this.#receiveEncoderInstructions(state, rest, fin);
+        this.#receiveEncoderInstructions(state, rest, fin);
+        return;
       case UNI_STREAM.QPACK_DECODER:
         if (this.#peerDecoderStream !== undefined)
           throw new H3Error('H3_STREAM_CREATION_ERROR', 'second decoder stream');
         this.#peerDecoderStream = streamId;
         state.kind = 'qpack-decoder';
-        return this.#receiveDecoderInstructions(state, rest, fin);
+        this.#receiveDecoderInstructions(state, rest, fin);
+        return;
       case UNI_STREAM.PUSH:
         // §6.2.2: only servers push, and only after MAX_PUSH_ID, which Pulse never sends.
         if (this.role === 'server') throw new H3Error('H3_STREAM_CREATION_ERROR', 'client opened a push stream');
         throw new H3Error('H3_ID_ERROR', 'push stream without MAX_PUSH_ID');
       case UNI_STREAM.WEBTRANSPORT:
-        return this.#classifyWebTransport(streamId, state, rest, fin, false, events);
+        this.#classifyWebTransport(streamId, state, rest, fin, false, events);
+        return;
       default:
         // §6.2.3: unknown (and GREASE) stream types are ignored; ask the peer to stop sending.
         state.kind = 'discard';
@@ -317,7 +329,8 @@ export class H3Connection {
       return;
     }
     if (signal.value === FRAME.WEBTRANSPORT_STREAM) {
-      return this.#classifyWebTransport(streamId, state, bytes.subarray(signal.next), fin, true, events);
+      this.#classifyWebTransport(streamId, state, bytes.subarray(signal.next), fin, true, events);
+      return;
     }
     // RFC 9114 §6.1: clients never receive server-initiated bidirectional request streams.
     if (this.role === 'client') throw new H3Error('H3_STREAM_CREATION_ERROR', 'server opened a request stream');

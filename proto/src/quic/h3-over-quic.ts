@@ -1,0 +1,629 @@
+/**
+ * One QUIC connection carrying HTTP/3 and WebTransport sessions: the glue
+ * between quiche (bytes in and out of QUIC streams and datagrams), the sans-I/O
+ * `H3Connection`, and the `WebTransportSession` objects the application holds.
+ * Sockets stay outside: packets come in through `receivePacket` and leave
+ * through the `sendPacket` callback.
+ *
+ * Connection errors thrown by the HTTP/3 core end the connection here, in one
+ * place (`#fail`), with the core's wire code (RFC 9114 §8).
+ */
+import type { Capsule } from '../h3/capsule-reader.ts';
+import { type H3Action, H3Connection, type H3Event, type Role } from '../h3/connection.ts';
+import { H3_ERROR, H3Error } from '../h3/errors.ts';
+import { CAPSULE } from '../h3/frames.ts';
+import type { FieldLine } from '../qpack/field-section.ts';
+import { http3CodeToWebTransport, webTransportCodeToHttp3 } from '../webtransport/error-codes.ts';
+import type { WebTransportLimits } from '../webtransport/limits.ts';
+import type { SessionPort, WebTransportSession } from '../webtransport/session.ts';
+import { type WebTransportCloseInfo, WebTransportError } from '../webtransport/types.ts';
+import { type Connection, type HostPort, MAX_SEND_UDP_PAYLOAD, quiche } from './quiche-config.ts';
+
+export interface ConnectionHooks {
+  /** QUIC handshake done (client: check the certificate here; return false to abort). */
+  onEstablished?(connection: H3OverQuic): void;
+  /** The peer's SETTINGS arrived. */
+  onSettings?(connection: H3OverQuic, settings: ReadonlyMap<number, number>): void;
+  /** Request head (server) or response head (client) on a request stream. */
+  onHeaders?(connection: H3OverQuic, streamId: number, fields: FieldLine[]): void;
+  /** The peer finished its side of a request stream (for a CONNECT stream: after the session ended). */
+  onRequestEnd?(connection: H3OverQuic, streamId: number): void;
+  /** The QUIC connection is closed and drained. */
+  onClosed?(connection: H3OverQuic): void;
+}
+
+interface PendingWrite {
+  data: Uint8Array;
+  fin: boolean;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+interface BufferedStream {
+  streamId: number;
+  bidirectional: boolean;
+  data: Uint8Array;
+  fin: boolean;
+}
+
+const READ_CHUNK = 64 * 1024;
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+/** Parses quiche's "StreamReset(code)" / "StreamStopped(code)" error messages. */
+function quicheStreamCode(error: unknown, kind: 'StreamReset' | 'StreamStopped'): number | undefined {
+  const match = error instanceof Error ? new RegExp(`${kind}\\((\\d+)\\)`).exec(error.message) : null;
+  return match === null ? undefined : Number(match[1]);
+}
+
+export class H3OverQuic implements SessionPort {
+  readonly quic: Connection;
+  readonly h3: H3Connection;
+  readonly local: HostPort;
+  readonly remote: HostPort;
+  readonly #limits: WebTransportLimits;
+  readonly #hooks: ConnectionHooks;
+  readonly #sendPacket: (packet: Uint8Array, to: HostPort) => void;
+  readonly #sessions = new Map<number, WebTransportSession>();
+  /** WebTransport stream id → its session. */
+  readonly #streamSession = new Map<number, WebTransportSession>();
+  readonly #pendingWrites = new Map<number, PendingWrite[]>();
+  /** Streams that arrived before their session (draft-ietf-webtrans-http3 §4.6). */
+  readonly #buffered = new Map<number, BufferedStream[]>();
+  #bufferedCount = 0;
+  readonly #closeInfo = new Map<number, WebTransportCloseInfo>();
+  readonly #openWaiters: { bidirectional: boolean; resolve(): void; reject(error: unknown): void }[] = [];
+  readonly #readBuffer = new Uint8Array(READ_CHUNK);
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #flushQueued = false;
+  #established = false;
+  #closedNotified = false;
+  #disposed = false;
+
+  constructor(options: {
+    role: Role;
+    quic: Connection;
+    local: HostPort;
+    remote: HostPort;
+    limits: WebTransportLimits;
+    hooks: ConnectionHooks;
+    sendPacket: (packet: Uint8Array, to: HostPort) => void;
+  }) {
+    this.quic = options.quic;
+    this.local = options.local;
+    this.remote = options.remote;
+    this.#limits = options.limits;
+    this.#hooks = options.hooks;
+    this.#sendPacket = options.sendPacket;
+    this.h3 = new H3Connection({ role: options.role, limits: options.limits });
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  get isClosed(): boolean {
+    return this.quic.isClosed();
+  }
+
+  /** Feeds one UDP datagram from the peer. */
+  receivePacket(packet: Uint8Array, from: HostPort): void {
+    try {
+      this.quic.recv(packet, { from, to: this.local });
+    } catch {
+      // quiche already recorded the error (and queued CONNECTION_CLOSE when it was fatal).
+    }
+    this.#process();
+  }
+
+  /** Sends whatever quiche has queued and re-arms the timer. */
+  flush(): void {
+    this.#flushQueued = false;
+    for (;;) {
+      const packet = Buffer.allocUnsafe(MAX_SEND_UDP_PAYLOAD);
+      let result: ReturnType<Connection['send']>;
+      try {
+        result = this.quic.send(packet);
+      } catch {
+        break;
+      }
+      if (result === null) break;
+      const [length, info] = result;
+      this.#sendPacket(packet.subarray(0, length), info.to);
+    }
+    this.#armTimer();
+  }
+
+  /** Closes the whole connection (CONNECTION_CLOSE with an HTTP/3 code). */
+  close(code: number = H3_ERROR.H3_NO_ERROR, reason = ''): void {
+    try {
+      this.quic.close(true, code, utf8.encode(reason));
+    } catch {
+      // already closing
+    }
+    this.#endAllSessions(new WebTransportError('connection closed', { source: 'session' }));
+    this.flush();
+  }
+
+  /** Stops the timer: the connection will not be driven any more (its socket is closing). */
+  dispose(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#disposed = true;
+  }
+
+  /** Registers a session on its CONNECT stream; streams that waited for it are attached now. */
+  addSession(session: WebTransportSession): void {
+    this.#sessions.set(session.sessionId, session);
+    session.attach(this);
+  }
+
+  /** Marks a session established (after the 2xx) and delivers buffered streams. */
+  establishSession(session: WebTransportSession, protocol: string): void {
+    this.h3.establishSession(session.sessionId);
+    session.handleReady(protocol);
+    const waiting = this.#buffered.get(session.sessionId) ?? [];
+    this.#buffered.delete(session.sessionId);
+    this.#bufferedCount -= waiting.length;
+    for (const stream of waiting) this.#attachIncoming(session, stream);
+    this.#process();
+  }
+
+  /** Sends a response head on a request stream (server). */
+  respond(streamId: number, fields: FieldLine[], fin: boolean): void {
+    this.h3.sendHeaders(streamId, fields, fin);
+    this.#applyActions();
+    this.#queueFlush();
+  }
+
+  /** Sends a request head on a new stream (client) and returns its id. */
+  request(fields: FieldLine[]): number {
+    const streamId = this.h3.openRequest(fields);
+    this.#applyActions();
+    this.#queueFlush();
+    return streamId;
+  }
+
+  /** Resets a request stream (e.g. a session refused after its head was read). */
+  resetRequest(streamId: number, code: number): void {
+    this.#shutdown(streamId, code);
+    this.#queueFlush();
+  }
+
+  // ---- SessionPort: what WebTransportSession and its streams call. ----
+
+  async openStream(sessionId: number, bidirectional: boolean): Promise<number> {
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined) throw new WebTransportError('session is closed', { source: 'session' });
+    while ((bidirectional ? this.quic.peerStreamsLeftBidi() : this.quic.peerStreamsLeftUni()) === 0) {
+      if (this.quic.isClosed() || this.quic.isDraining()) {
+        throw new WebTransportError('connection closed', { source: 'session' });
+      }
+      // Wait for MAX_STREAMS from the peer.
+      await new Promise<void>((resolve, reject) => this.#openWaiters.push({ bidirectional, resolve, reject }));
+    }
+    const { streamId, header } = this.h3.openWebTransportStream(sessionId, bidirectional);
+    this.#streamSession.set(streamId, session);
+    await this.write(streamId, header, false);
+    return streamId;
+  }
+
+  write(streamId: number, data: Uint8Array, fin: boolean): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const queue = this.#pendingWrites.get(streamId);
+      const pending: PendingWrite = { data, fin, resolve, reject };
+      if (queue !== undefined) {
+        queue.push(pending);
+        return;
+      }
+      if (this.#trySend(streamId, pending)) {
+        this.#afterWrite(streamId, fin);
+      } else {
+        this.#pendingWrites.set(streamId, [pending]);
+      }
+      this.#queueFlush();
+    });
+  }
+
+  reset(streamId: number, code: number): void {
+    this.#rejectWrites(streamId, new WebTransportError('stream reset', { streamErrorCode: code }));
+    try {
+      this.quic.streamShutdown(streamId, quiche.Shutdown.Write, webTransportCodeToHttp3(code));
+    } catch {
+      // stream already gone
+    }
+    this.#streamDone(streamId);
+    this.#queueFlush();
+  }
+
+  stopSending(streamId: number, code: number): void {
+    try {
+      this.quic.streamShutdown(streamId, quiche.Shutdown.Read, webTransportCodeToHttp3(code));
+    } catch {
+      // stream already gone
+    }
+    this.#streamDone(streamId);
+    this.#queueFlush();
+  }
+
+  resume(streamId: number): void {
+    this.#readWebTransportStream(streamId);
+    this.#queueFlush();
+  }
+
+  sendDatagram(sessionId: number, payload: Uint8Array): void {
+    try {
+      this.quic.dgramSend(this.h3.encodeDatagram(sessionId, payload));
+    } catch {
+      // Queue full or too large: datagrams may be dropped (RFC 9221 §5).
+    }
+    this.#queueFlush();
+  }
+
+  maxDatagramSize(sessionId: number): number {
+    const writable = this.quic.dgramMaxWritableLen() ?? 1200;
+    return Math.max(0, writable - this.h3.encodeDatagram(sessionId, new Uint8Array(0)).length);
+  }
+
+  closeSession(sessionId: number, info: WebTransportCloseInfo): void {
+    const reason = utf8.encode(info.reason);
+    const value = new Uint8Array(4 + reason.length);
+    new DataView(value.buffer).setUint32(0, info.closeCode);
+    value.set(reason, 4);
+    this.h3.sendCapsule(sessionId, CAPSULE.CLOSE_WEBTRANSPORT_SESSION, value, true);
+    this.#applyActions();
+    this.#endSession(sessionId, info);
+    this.#queueFlush();
+  }
+
+  // ---- Internals. ----
+
+  #queueFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  #armTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#disposed) return;
+    if (this.quic.isClosed()) {
+      this.#notifyClosed();
+      return;
+    }
+    const timeout = this.quic.timeout();
+    if (timeout === null) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.quic.onTimeout();
+      this.#process();
+    }, timeout);
+  }
+
+  #notifyClosed(): void {
+    if (this.#closedNotified) return;
+    this.#closedNotified = true;
+    const peer = this.quic.peerError();
+    const local = this.quic.localError();
+    const error = peer ?? local;
+    const message =
+      error === null
+        ? 'connection closed'
+        : `connection closed by ${peer !== null ? 'peer' : 'us'} with 0x${error.errorCode.toString(16)}`;
+    this.#endAllSessions(new WebTransportError(message, { source: 'session' }));
+    for (const waiter of this.#openWaiters.splice(0))
+      waiter.reject(new WebTransportError(message, { source: 'session' }));
+    this.#hooks.onClosed?.(this);
+  }
+
+  /** Runs after every input (packet, timer): handshake, streams, datagrams, then sends. */
+  #process(): void {
+    try {
+      if (!this.#established && (this.quic.isEstablished() || this.quic.isInEarlyData())) {
+        this.#established = true;
+        this.#hooks.onEstablished?.(this);
+        if (!this.quic.isClosed()) {
+          this.h3.start();
+          this.#applyActions();
+        }
+      }
+      if (this.#established && !this.quic.isClosed()) {
+        this.#readStreams();
+        this.#readDatagrams();
+        this.#retryWrites();
+        this.#wakeOpenWaiters();
+      }
+    } catch (error) {
+      this.#fail(error);
+    }
+    this.flush();
+  }
+
+  /** The single place where connection errors end the connection (RFC 9114 §8). */
+  #fail(error: unknown): void {
+    if (process.env.WT_DEBUG) console.error('WT fail', error);
+    const h3Error =
+      error instanceof H3Error
+        ? error
+        : new H3Error('H3_INTERNAL_ERROR', error instanceof Error ? error.message : 'internal error');
+    this.close(h3Error.wireCode, h3Error.message.slice(0, 100));
+  }
+
+  #readStreams(): void {
+    for (const streamId of [...this.quic.readable()]) {
+      if (this.#streamSession.has(streamId)) {
+        this.#readWebTransportStream(streamId);
+      } else if (!this.h3.isWebTransportStream(streamId)) {
+        this.#readHttp3Stream(streamId);
+      }
+      // else: a WebTransport stream waiting for its session stays in QUIC's buffers (flow control bounds it).
+    }
+  }
+
+  /** Reads an HTTP/3 stream (control, QPACK, request, or a new stream not yet classified) eagerly. */
+  #readHttp3Stream(streamId: number): void {
+    for (;;) {
+      let result: [number, boolean] | null;
+      try {
+        result = this.quic.streamRecv(streamId, this.#readBuffer);
+      } catch (error) {
+        const code = quicheStreamCode(error, 'StreamReset');
+        if (code !== undefined) this.#handleEvents(this.h3.receiveStreamReset(streamId, code));
+        return;
+      }
+      if (result === null) return;
+      const [length, fin] = result;
+      this.#handleEvents(this.h3.receiveStreamData(streamId, this.#readBuffer.slice(0, length), fin));
+      this.#applyActions();
+      if (fin || this.#streamSession.has(streamId) || this.h3.isWebTransportStream(streamId)) return;
+    }
+  }
+
+  /** Reads a WebTransport stream only as far as its reader wants (backpressure). */
+  #readWebTransportStream(streamId: number): void {
+    const session = this.#streamSession.get(streamId);
+    const receive = session?.receiveSide(streamId);
+    if (session === undefined || receive === undefined) return;
+    while (receive.wanted > 0) {
+      let result: [number, boolean] | null;
+      try {
+        result = this.quic.streamRecv(streamId, this.#readBuffer);
+      } catch (error) {
+        const code = quicheStreamCode(error, 'StreamReset');
+        receive.abort(
+          new WebTransportError('stream reset by peer', {
+            streamErrorCode: code === undefined ? null : (http3CodeToWebTransport(code) ?? 0),
+          }),
+        );
+        this.#receiveDone(session, streamId);
+        return;
+      }
+      if (result === null) return;
+      const [length, fin] = result;
+      receive.push(this.#readBuffer.slice(0, length));
+      if (fin) {
+        receive.finish();
+        this.#receiveDone(session, streamId);
+        return;
+      }
+    }
+  }
+
+  #readDatagrams(): void {
+    for (;;) {
+      const datagram = this.quic.dgramRecvVec();
+      if (datagram === null) return;
+      this.#handleEvents(this.h3.receiveDatagram(datagram));
+    }
+  }
+
+  #handleEvents(events: H3Event[]): void {
+    for (const event of events) {
+      switch (event.type) {
+        case 'settings':
+          this.#hooks.onSettings?.(this, event.settings);
+          break;
+        case 'headers':
+          this.#hooks.onHeaders?.(this, event.streamId, event.fields);
+          break;
+        case 'capsule':
+          this.#handleCapsule(event.streamId, event.capsule);
+          break;
+        case 'request-end': {
+          // The peer finished the CONNECT stream: the session is over (draft §5); finish ours too.
+          if (this.#sessions.has(event.streamId)) {
+            const info = this.#closeInfo.get(event.streamId) ?? { closeCode: 0, reason: '' };
+            this.#endSession(event.streamId, info);
+            this.h3.finish(event.streamId);
+          }
+          this.#hooks.onRequestEnd?.(this, event.streamId);
+          break;
+        }
+        case 'request-reset':
+          if (this.#sessions.has(event.streamId)) {
+            this.#endSession(event.streamId, new WebTransportError('session reset by peer', { source: 'session' }));
+          }
+          break;
+        case 'webtransport-stream':
+          this.#handleIncomingStream(event);
+          break;
+        case 'datagram':
+          this.#sessions.get(event.sessionId)?.handleDatagram(event.payload);
+          break;
+        case 'body':
+        case 'goaway':
+          // Request bodies outside sessions are not used; GOAWAY: no new sessions are opened by us anyway.
+          break;
+      }
+    }
+    this.#applyActions();
+  }
+
+  #handleCapsule(streamId: number, capsule: Capsule): void {
+    if (capsule.type === CAPSULE.CLOSE_WEBTRANSPORT_SESSION) {
+      if (capsule.value.length < 4) throw new H3Error('H3_MESSAGE_ERROR', 'short CLOSE_WEBTRANSPORT_SESSION');
+      const closeCode = new DataView(capsule.value.buffer, capsule.value.byteOffset).getUint32(0);
+      const reason = utf8Decoder.decode(capsule.value.subarray(4, 4 + this.#limits.maxCloseReasonBytes));
+      this.#closeInfo.set(streamId, { closeCode, reason });
+    } else if (capsule.type === CAPSULE.DATAGRAM) {
+      this.#sessions.get(streamId)?.handleDatagram(capsule.value);
+    }
+    // DRAIN_WEBTRANSPORT_SESSION and unknown capsules: nothing to do (RFC 9297 §3.2).
+  }
+
+  #handleIncomingStream(event: Extract<H3Event, { type: 'webtransport-stream' }>): void {
+    const stream: BufferedStream = {
+      streamId: event.streamId,
+      bidirectional: event.bidirectional,
+      data: event.data,
+      fin: event.fin,
+    };
+    const session = this.#sessions.get(event.sessionId);
+    if (session !== undefined && session.state === 'connected') {
+      this.#attachIncoming(session, stream);
+      return;
+    }
+    if (session === undefined && this.#bufferedCount < this.#limits.maxBufferedStreams) {
+      const list = this.#buffered.get(event.sessionId) ?? [];
+      list.push(stream);
+      this.#buffered.set(event.sessionId, list);
+      this.#bufferedCount++;
+      return;
+    }
+    this.#shutdown(event.streamId, H3_ERROR.WT_BUFFERED_STREAM_REJECTED);
+  }
+
+  #attachIncoming(session: WebTransportSession, stream: BufferedStream): void {
+    const receive = session.handleIncomingStream(stream.streamId, stream.bidirectional);
+    if (receive === undefined) {
+      this.#shutdown(stream.streamId, H3_ERROR.WT_SESSION_GONE);
+      return;
+    }
+    this.#streamSession.set(stream.streamId, session);
+    receive.push(stream.data);
+    if (stream.fin) {
+      receive.finish();
+      this.#receiveDone(session, stream.streamId);
+    } else {
+      this.#readWebTransportStream(stream.streamId);
+    }
+  }
+
+  #endSession(sessionId: number, outcome: WebTransportCloseInfo | WebTransportError): void {
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined) return;
+    this.#sessions.delete(sessionId);
+    this.#closeInfo.delete(sessionId);
+    // draft-ietf-webtrans-http3 §5: streams of a terminated session are reset with WT_SESSION_GONE.
+    for (const streamId of session.streamIds()) {
+      this.#rejectWrites(streamId, new WebTransportError('session closed', { source: 'session' }));
+      this.#shutdown(streamId, H3_ERROR.WT_SESSION_GONE);
+    }
+    for (const [streamId, owner] of this.#streamSession) if (owner === session) this.#streamSession.delete(streamId);
+    session.handleClosed(outcome);
+  }
+
+  #endAllSessions(error: WebTransportError): void {
+    for (const sessionId of [...this.#sessions.keys()]) this.#endSession(sessionId, error);
+  }
+
+  #applyActions(): void {
+    for (const action of this.h3.takeActions()) this.#apply(action);
+  }
+
+  #apply(action: H3Action): void {
+    if (action.type === 'reset') {
+      this.#shutdown(action.streamId, action.code);
+      return;
+    }
+    // HTTP/3's own writes (control stream, heads, capsules) are small; they queue behind flow control.
+    this.write(action.streamId, action.data, action.fin).catch(() => {});
+  }
+
+  /** RESET_STREAM and STOP_SENDING with an HTTP/3 code, ignoring directions that do not exist. */
+  #shutdown(streamId: number, code: number): void {
+    for (const direction of [quiche.Shutdown.Read, quiche.Shutdown.Write]) {
+      try {
+        this.quic.streamShutdown(streamId, direction, code);
+      } catch {
+        // That direction is not ours (uni stream) or already finished.
+      }
+    }
+  }
+
+  /** Writes as much of `pending` as QUIC takes; true when all of it went. */
+  #trySend(streamId: number, pending: PendingWrite): boolean {
+    let written: number | null;
+    try {
+      written = this.quic.streamSend(streamId, pending.data, pending.fin);
+    } catch (error) {
+      const code = quicheStreamCode(error, 'StreamStopped');
+      const streamError = new WebTransportError(code === undefined ? 'stream write failed' : 'stream stopped by peer', {
+        streamErrorCode: code === undefined ? null : (http3CodeToWebTransport(code) ?? 0),
+      });
+      this.#streamSession.get(streamId)?.sendSide(streamId)?.abort(streamError);
+      pending.reject(streamError);
+      return true;
+    }
+    const sent = written ?? 0;
+    if (sent >= pending.data.length) {
+      pending.resolve();
+      return true;
+    }
+    pending.data = pending.data.subarray(sent);
+    return false;
+  }
+
+  #retryWrites(): void {
+    for (const [streamId, queue] of this.#pendingWrites) {
+      while (queue.length > 0) {
+        const head = queue[0] as PendingWrite;
+        if (!this.#trySend(streamId, head)) break;
+        queue.shift();
+        this.#afterWrite(streamId, head.fin);
+      }
+      if (queue.length === 0) this.#pendingWrites.delete(streamId);
+    }
+  }
+
+  #afterWrite(streamId: number, fin: boolean): void {
+    if (!fin) return;
+    const session = this.#streamSession.get(streamId);
+    if (session !== undefined && (session.receiveSide(streamId)?.done ?? true)) {
+      this.#forget(session, streamId);
+    }
+  }
+
+  #receiveDone(session: WebTransportSession, streamId: number): void {
+    if (session.sendSide(streamId)?.done ?? true) {
+      this.#forget(session, streamId);
+    }
+  }
+
+  #streamDone(streamId: number): void {
+    const session = this.#streamSession.get(streamId);
+    if (session === undefined) return;
+    if ((session.sendSide(streamId)?.done ?? true) && (session.receiveSide(streamId)?.done ?? true)) {
+      this.#forget(session, streamId);
+    }
+  }
+
+  #forget(session: WebTransportSession, streamId: number): void {
+    session.forgetStream(streamId);
+    this.#streamSession.delete(streamId);
+    this.h3.forget(streamId);
+  }
+
+  #rejectWrites(streamId: number, error: WebTransportError): void {
+    const queue = this.#pendingWrites.get(streamId);
+    if (queue === undefined) return;
+    this.#pendingWrites.delete(streamId);
+    for (const pending of queue) pending.reject(error);
+  }
+
+  #wakeOpenWaiters(): void {
+    if (this.#openWaiters.length === 0) return;
+    for (const waiter of this.#openWaiters.splice(0)) waiter.resolve();
+  }
+}

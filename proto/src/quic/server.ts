@@ -1,0 +1,191 @@
+/**
+ * The WebTransport server: a UDP socket, a map of QUIC connections, and the
+ * HTTP/3 request handling that turns extended CONNECT requests on registered
+ * paths into sessions (RFC 9220, draft-ietf-webtrans-http3-02 §3).
+ */
+import { randomBytes } from 'node:crypto';
+import { H3_ERROR, H3Error } from '../h3/errors.ts';
+import { parseProtocolList, parseRequestHead, type RequestHead, serializeSfString } from '../h3/message.ts';
+import type { FieldLine } from '../qpack/field-section.ts';
+import { type WebTransportLimits, webTransportLimits } from '../webtransport/limits.ts';
+import { WebTransportSession } from '../webtransport/session.ts';
+import { H3OverQuic } from './h3-over-quic.ts';
+import { CONNECTION_ID_LENGTH, createQuicheConfig, type HostPort, quiche, type TlsIdentity } from './quiche-config.ts';
+import { UdpEndpoint } from './udp-endpoint.ts';
+
+/** The server side of a session: the same W3C shape as the client's `WebTransport`. */
+export type ServerWebTransportSession = WebTransportSession;
+
+export interface SessionRequest {
+  /** The request path, query included. */
+  readonly path: string;
+  readonly origin?: string;
+  readonly authority: string;
+  /** Protocols the client offered (`wt-available-protocols`), in its order of preference. */
+  readonly protocols: string[];
+}
+
+export interface ListenOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly certificate: TlsIdentity;
+  /** Paths that accept sessions (compared without the query); others get 404. */
+  readonly paths: string[];
+  readonly limits?: Partial<WebTransportLimits>;
+  /** Called for each new session; may pick one of `request.protocols`. Throwing refuses the session (500). */
+  onSession(session: ServerWebTransportSession, request: SessionRequest): undefined | { protocol?: string };
+}
+
+export interface WebTransportServer {
+  readonly port: number;
+  readonly address: HostPort;
+  /** Open QUIC connections (for tests and metrics). */
+  readonly connectionCount: number;
+  close(): Promise<void>;
+}
+
+const hex = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+
+function status(code: number): FieldLine[] {
+  return [
+    { name: ':status', value: String(code) },
+    { name: 'content-length', value: '0' },
+  ];
+}
+
+export async function listenWebTransport(options: ListenOptions): Promise<WebTransportServer> {
+  const limits = webTransportLimits(options.limits);
+  const config = createQuicheConfig('server', limits, options.certificate);
+  const paths = new Set(options.paths);
+  /** Keyed by every connection id that may appear as a packet's destination (client's first dcid, our scid). */
+  const byConnectionId = new Map<string, H3OverQuic>();
+  const connections = new Set<H3OverQuic>();
+  const keysOf = new Map<H3OverQuic, string[]>();
+
+  const onHeaders = (connection: H3OverQuic, streamId: number, fields: FieldLine[]): void => {
+    let head: RequestHead;
+    try {
+      head = parseRequestHead(fields, streamId);
+    } catch (error) {
+      if (!(error instanceof H3Error)) throw error;
+      connection.resetRequest(streamId, error.wireCode);
+      return;
+    }
+    const path = (head.path ?? '').split('?')[0] ?? '';
+    if (head.method !== 'CONNECT' || head.protocol !== 'webtransport') {
+      // Not a WebTransport request: a plain answer, never a hang (RFC 9110 §15).
+      const code = head.method === 'CONNECT' ? 501 : paths.has(path) ? 405 : 404;
+      connection.respond(streamId, status(code), true);
+      return;
+    }
+    if (!paths.has(path)) {
+      connection.respond(streamId, status(404), true);
+      return;
+    }
+    if (connection.sessionCount >= limits.maxSessionsPerConnection) {
+      connection.respond(streamId, status(429), true);
+      return;
+    }
+    const protocols = parseProtocolList(head.fields.get('wt-available-protocols'));
+    const session = new WebTransportSession(streamId, limits);
+    connection.addSession(session);
+    let chosen: string | undefined;
+    try {
+      const request: SessionRequest = {
+        path: head.path ?? path,
+        authority: head.authority ?? '',
+        protocols,
+        ...(head.fields.has('origin') ? { origin: head.fields.get('origin') as string } : {}),
+      };
+      chosen = options.onSession(session, request)?.protocol;
+    } catch {
+      connection.respond(streamId, status(500), true);
+      session.close({ closeCode: 0, reason: 'refused' });
+      return;
+    }
+    const response: FieldLine[] = [
+      { name: ':status', value: '200' },
+      { name: 'sec-webtransport-http3-draft', value: 'draft02' },
+    ];
+    if (chosen !== undefined && protocols.includes(chosen)) {
+      response.push({ name: 'wt-protocol', value: serializeSfString(chosen) });
+    }
+    connection.respond(streamId, response, false);
+    connection.establishSession(session, chosen !== undefined && protocols.includes(chosen) ? chosen : '');
+  };
+
+  const forget = (connection: H3OverQuic): void => {
+    connections.delete(connection);
+    for (const key of keysOf.get(connection) ?? []) byConnectionId.delete(key);
+    keysOf.delete(connection);
+  };
+
+  const onPacket = (packet: Buffer, from: HostPort): void => {
+    let header: ReturnType<typeof quiche.Header.fromSlice>;
+    try {
+      header = quiche.Header.fromSlice(packet, CONNECTION_ID_LENGTH);
+    } catch {
+      return; // not QUIC: dropped
+    }
+    const existing = byConnectionId.get(hex(header.dcid));
+    if (existing !== undefined) {
+      existing.receivePacket(packet, from);
+      return;
+    }
+    if (header.ty !== quiche.Type.Initial) return;
+    if (!quiche.versionIsSupported(header.version)) {
+      const out = Buffer.allocUnsafe(1350);
+      try {
+        const length = quiche.negotiateVersion(header.scid, header.dcid, out);
+        endpoint.send(out.subarray(0, length), from);
+      } catch {
+        // malformed: dropped
+      }
+      return;
+    }
+    // RFC 9000 §14.1: Initial packets from clients fill at least 1200 bytes (anti-amplification).
+    if (packet.length < 1200 || connections.size >= limits.maxConnections) return;
+    const scid = new Uint8Array(randomBytes(CONNECTION_ID_LENGTH));
+    let quic: ReturnType<typeof quiche.Connection.accept>;
+    try {
+      quic = quiche.Connection.accept(scid, null, endpoint.local, from, config);
+    } catch {
+      return;
+    }
+    const connection = new H3OverQuic({
+      role: 'server',
+      quic,
+      local: endpoint.local,
+      remote: from,
+      limits,
+      hooks: { onHeaders, onClosed: forget },
+      sendPacket: (bytes, to) => endpoint.send(bytes, to),
+    });
+    const keys = [hex(header.dcid), hex(scid)];
+    for (const key of keys) byConnectionId.set(key, connection);
+    keysOf.set(connection, keys);
+    connections.add(connection);
+    connection.receivePacket(packet, from);
+  };
+
+  const endpoint = await UdpEndpoint.bind(options.host, options.port, onPacket);
+
+  return {
+    port: endpoint.local.port,
+    address: endpoint.local,
+    get connectionCount() {
+      return connections.size;
+    },
+    async close() {
+      for (const connection of [...connections]) connection.close(H3_ERROR.H3_NO_ERROR, 'server closing');
+      // Give CONNECTION_CLOSE a moment to leave before the socket goes.
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      for (const connection of [...connections]) {
+        connection.dispose();
+        forget(connection);
+      }
+      await endpoint.close();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+/** A UDP socket (IPv4 or IPv6) that hands datagrams to a callback and sends packets out. */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { HostPort } from './quiche-config.ts';
+
+export class UdpEndpoint {
+  readonly #socket: Socket;
+  readonly local: HostPort;
+  #closed = false;
+
+  private constructor(socket: Socket, local: HostPort) {
+    this.#socket = socket;
+    this.local = local;
+  }
+
+  static async bind(
+    host: string,
+    port: number,
+    onPacket: (data: Buffer, from: HostPort) => void,
+  ): Promise<UdpEndpoint> {
+    const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', ipv6Only: host.includes(':') });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    const address = socket.address();
+    const endpoint = new UdpEndpoint(socket, { host: address.address, port: address.port });
+    socket.on('message', (data: Buffer, info: RemoteInfo) => onPacket(data, { host: info.address, port: info.port }));
+    // A send error (e.g. ICMP unreachable surfacing on Linux) must not crash the process.
+    socket.on('error', () => {});
+    return endpoint;
+  }
+
+  send(packet: Uint8Array, to: HostPort): void {
+    if (!this.#closed) this.#socket.send(packet, to.port, to.host);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+  }
+}

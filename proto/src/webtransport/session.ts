@@ -1,0 +1,239 @@
+/**
+ * One WebTransport session with the W3C API shape (ready, closed, incoming
+ * streams, datagrams, create*Stream, close). The same class serves the Node
+ * client and the server side, over a `SessionPort` that the QUIC edge
+ * implements; nothing here touches a socket, so it runs in any JS runtime.
+ */
+import type { WebTransportLimits } from './limits.ts';
+import { ReceiveSide, SendSide, type StreamPort } from './stream-sides.ts';
+import {
+  type WebTransportBidirectionalStream,
+  type WebTransportCloseInfo,
+  type WebTransportDatagramDuplexStream,
+  WebTransportError,
+  type WebTransportLike,
+} from './types.ts';
+
+/** What a session needs from the connection below it. */
+export interface SessionPort extends StreamPort {
+  /** Opens a stream of this session (waiting for QUIC stream credit) and writes its header. */
+  openStream(sessionId: number, bidirectional: boolean): Promise<number>;
+  /** Queues a datagram; silently dropped when QUIC's queue is full (datagrams are unreliable). */
+  sendDatagram(sessionId: number, payload: Uint8Array): void;
+  maxDatagramSize(sessionId: number): number;
+  /** Sends CLOSE_WEBTRANSPORT_SESSION and FIN on the CONNECT stream. */
+  closeSession(sessionId: number, info: WebTransportCloseInfo): void;
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // The application may never await these; an unobserved rejection must not crash the process.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+const encoder = new TextEncoder();
+
+export class WebTransportSession implements WebTransportLike {
+  /** The CONNECT stream id (draft-ietf-webtrans-http3 §2). */
+  readonly sessionId: number;
+  readonly ready: Promise<void>;
+  readonly closed: Promise<WebTransportCloseInfo>;
+  readonly incomingBidirectionalStreams: ReadableStream<WebTransportBidirectionalStream>;
+  readonly incomingUnidirectionalStreams: ReadableStream<ReadableStream<Uint8Array>>;
+  readonly datagrams: WebTransportDatagramDuplexStream;
+  #protocol = '';
+  #port: SessionPort | undefined;
+  readonly #limits: WebTransportLimits;
+  readonly #ready = deferred<void>();
+  readonly #closed = deferred<WebTransportCloseInfo>();
+  #state: 'connecting' | 'connected' | 'closed' = 'connecting';
+  #incomingBidi!: ReadableStreamDefaultController<WebTransportBidirectionalStream>;
+  #incomingUni!: ReadableStreamDefaultController<ReadableStream<Uint8Array>>;
+  #incomingDatagrams!: ReadableStreamDefaultController<Uint8Array>;
+  readonly #receives = new Map<number, ReceiveSide>();
+  readonly #sends = new Map<number, SendSide>();
+
+  constructor(sessionId: number, limits: WebTransportLimits, port?: SessionPort) {
+    this.sessionId = sessionId;
+    this.#limits = limits;
+    this.#port = port;
+    this.ready = this.#ready.promise;
+    this.closed = this.#closed.promise;
+    this.incomingBidirectionalStreams = new ReadableStream({
+      start: (controller) => {
+        this.#incomingBidi = controller;
+      },
+    });
+    this.incomingUnidirectionalStreams = new ReadableStream({
+      start: (controller) => {
+        this.#incomingUni = controller;
+      },
+    });
+    const readable = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.#incomingDatagrams = controller;
+        },
+      },
+      { highWaterMark: limits.datagramQueueLength },
+    );
+    const writable = new WritableStream<Uint8Array>({
+      write: async (chunk) => {
+        await this.ready;
+        if (this.#state !== 'connected' || this.#port === undefined) return;
+        // Too large for one QUIC datagram: dropped, as the W3C API does.
+        if (chunk.byteLength > this.#port.maxDatagramSize(this.sessionId)) return;
+        this.#port.sendDatagram(this.sessionId, chunk);
+      },
+    });
+    const session = this;
+    this.datagrams = {
+      readable,
+      writable,
+      get maxDatagramSize(): number {
+        return session.#port?.maxDatagramSize(session.sessionId) ?? 1200;
+      },
+    };
+  }
+
+  get protocol(): string {
+    return this.#protocol;
+  }
+
+  get state(): 'connecting' | 'connected' | 'closed' {
+    return this.#state;
+  }
+
+  async createBidirectionalStream(): Promise<WebTransportBidirectionalStream> {
+    const port = await this.#portWhenReady();
+    const streamId = await port.openStream(this.sessionId, true);
+    return this.#attachBidi(port, streamId);
+  }
+
+  async createUnidirectionalStream(): Promise<WritableStream<Uint8Array>> {
+    const port = await this.#portWhenReady();
+    const streamId = await port.openStream(this.sessionId, false);
+    const send = new SendSide(port, streamId);
+    this.#sends.set(streamId, send);
+    return send.writable;
+  }
+
+  close(closeInfo: { closeCode?: number; reason?: string } = {}): void {
+    if (this.#state === 'closed') return;
+    const closeCode = (closeInfo.closeCode ?? 0) >>> 0;
+    // The reason is cut to the limit on a UTF-8 character boundary (W3C close() steps).
+    let reason = closeInfo.reason ?? '';
+    while (encoder.encode(reason).length > this.#limits.maxCloseReasonBytes) reason = reason.slice(0, -1);
+    const info = { closeCode, reason };
+    if (this.#state === 'connected') this.#port?.closeSession(this.sessionId, info);
+    this.handleClosed(info);
+  }
+
+  // ---- Called by the connection below (not application API). ----
+
+  /** Connects the session to its transport (the client creates the session before the connection). */
+  attach(port: SessionPort): void {
+    this.#port = port;
+  }
+
+  handleReady(protocol: string): void {
+    if (this.#state !== 'connecting') return;
+    this.#state = 'connected';
+    this.#protocol = protocol;
+    this.#ready.resolve();
+  }
+
+  /** A stream the peer opened; returns its receive side (the caller pushes its bytes). */
+  handleIncomingStream(streamId: number, bidirectional: boolean): ReceiveSide | undefined {
+    if (this.#state !== 'connected' || this.#port === undefined) return undefined;
+    const receive = new ReceiveSide(this.#port, streamId, this.#limits.streamReadBufferBytes);
+    this.#receives.set(streamId, receive);
+    if (bidirectional) {
+      const send = new SendSide(this.#port, streamId);
+      this.#sends.set(streamId, send);
+      this.#incomingBidi.enqueue({ readable: receive.readable, writable: send.writable });
+    } else {
+      this.#incomingUni.enqueue(receive.readable);
+    }
+    return receive;
+  }
+
+  receiveSide(streamId: number): ReceiveSide | undefined {
+    return this.#receives.get(streamId);
+  }
+
+  sendSide(streamId: number): SendSide | undefined {
+    return this.#sends.get(streamId);
+  }
+
+  /** The stream is finished both ways: forget it. */
+  forgetStream(streamId: number): void {
+    this.#receives.delete(streamId);
+    this.#sends.delete(streamId);
+  }
+
+  /** Stream ids this session still tracks. */
+  streamIds(): number[] {
+    return [...new Set([...this.#receives.keys(), ...this.#sends.keys()])];
+  }
+
+  handleDatagram(payload: Uint8Array): void {
+    if (this.#state !== 'connected') return;
+    // A full queue drops the newest datagram rather than buffer without bound.
+    if ((this.#incomingDatagrams.desiredSize ?? 0) > 0) this.#incomingDatagrams.enqueue(payload);
+  }
+
+  /** The session ended: cleanly with close info, or abruptly with an error. */
+  handleClosed(outcome: WebTransportCloseInfo | WebTransportError): void {
+    if (this.#state === 'closed') return;
+    const wasConnecting = this.#state === 'connecting';
+    this.#state = 'closed';
+    const error =
+      outcome instanceof WebTransportError
+        ? outcome
+        : new WebTransportError('session closed', { source: 'session', streamErrorCode: null });
+    for (const receive of this.#receives.values()) receive.abort(error);
+    for (const send of this.#sends.values()) send.abort(error);
+    this.#receives.clear();
+    this.#sends.clear();
+    for (const controller of [this.#incomingBidi, this.#incomingUni, this.#incomingDatagrams]) {
+      try {
+        if (outcome instanceof WebTransportError) controller.error(error);
+        else controller.close();
+      } catch {
+        // already closed or errored by a reader cancel
+      }
+    }
+    if (wasConnecting) this.#ready.reject(error);
+    if (outcome instanceof WebTransportError) this.#closed.reject(outcome);
+    else this.#closed.resolve(outcome);
+  }
+
+  async #portWhenReady(): Promise<SessionPort> {
+    await this.ready;
+    if (this.#state !== 'connected' || this.#port === undefined) {
+      throw new WebTransportError('session is closed', { source: 'session' });
+    }
+    return this.#port;
+  }
+
+  #attachBidi(port: SessionPort, streamId: number): WebTransportBidirectionalStream {
+    const receive = new ReceiveSide(port, streamId, this.#limits.streamReadBufferBytes);
+    const send = new SendSide(port, streamId);
+    this.#receives.set(streamId, receive);
+    this.#sends.set(streamId, send);
+    return { readable: receive.readable, writable: send.writable };
+  }
+}
