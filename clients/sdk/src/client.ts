@@ -1,0 +1,1005 @@
+import { authSignedMessage, deviceLinkSignedMessage, type FrameOf, registerSignedMessage } from '@pulse/proto';
+import { fromBase64, toBase64 } from './base64.ts';
+import {
+  type ConnectionStatus,
+  type HandshakeSession,
+  PulseConnection,
+  type PushFrame,
+  type RequestFrame,
+} from './connection.ts';
+import {
+  type Content,
+  decodeContent,
+  encodeContent,
+  groupPayload,
+  parsePayload,
+  randomId,
+  sessionPayload,
+} from './content.ts';
+import {
+  addressKey,
+  type DeviceAddress,
+  type DeviceBundle,
+  type E2EEngine,
+  type E2EEngineFactory,
+} from './e2e/engine.ts';
+import { PulseError } from './errors.ts';
+import { type ClientLimits, clientLimits } from './limits.ts';
+import { type ContactRecord, type GroupRecord, Profile, pushBounded, type StoredMessage } from './profile.ts';
+import type { StateVault } from './store/vault.ts';
+import type { TransportMemory } from './transport/negotiate.ts';
+import type { TransportFactories, TransportPreference } from './transport/types.ts';
+
+export interface PulseClientOptions {
+  /** The server's base URL, e.g. `http://127.0.0.1:8080`. Stored in the profile at registration. */
+  readonly server: string;
+  readonly vault: StateVault;
+  readonly engine: E2EEngineFactory;
+  readonly factories: TransportFactories;
+  readonly transport?: TransportPreference;
+  readonly limits?: Partial<ClientLimits>;
+  /** Sent in `hello` (e.g. `pulse-chat/0.1`). */
+  readonly clientName?: string;
+  /** This device's name, shown in device lists. */
+  readonly deviceName?: string;
+  /** Subscribe to presence channels (interactive clients); scripts leave it off. */
+  readonly presence?: boolean;
+}
+
+export interface DeviceInfo {
+  readonly deviceId: number;
+  readonly name: string;
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
+  readonly current: boolean;
+}
+
+export interface SafetyNumber {
+  readonly account: string;
+  /** 60 digits in groups of five (libsignal's displayable fingerprint), one per device. */
+  readonly numbers: readonly { deviceId: number; number: string }[];
+  readonly verified: boolean;
+  /** Devices whose identity key changed since it was first seen. */
+  readonly changedDevices: readonly number[];
+}
+
+export interface ClientEvents {
+  message: StoredMessage;
+  receipt: { conversation: string; ids: readonly string[]; from: string };
+  typing: { conversation: string; from: string; typing: boolean };
+  presence: { account: string; online: boolean; devices: readonly number[] };
+  status: ConnectionStatus;
+  group: { group: GroupRecord; change: 'created' | 'updated' | 'removed' };
+  identity_changed: { account: string; deviceId: number };
+  /** A message that could not be processed (undecryptable, malformed); nothing to show, but worth a note. */
+  problem: { from: string; reason: string };
+}
+
+type Listener<K extends keyof ClientEvents> = (event: ClientEvents[K]) => void;
+
+/**
+ * A Pulse account on this device: connects (WebTransport first, WebSocket as
+ * fallback), authenticates with the device's identity key, and sends and receives
+ * end-to-end encrypted messages, 1:1 and in groups. Every secret stays in the
+ * profile (sealed by the vault) and in the E2E engine; the server sees ciphertext.
+ */
+export class PulseClient {
+  readonly limits: ClientLimits;
+  readonly #options: PulseClientOptions;
+  readonly #profile: Profile;
+  readonly #engine: E2EEngine;
+  readonly #connection: PulseConnection;
+  readonly #listeners = new Map<keyof ClientEvents, Set<(event: never) => void>>();
+  readonly #presence = new Map<string, Set<number>>();
+  readonly #watched = new Set<string>();
+  readonly #channels = new Map<string, { epoch: string; offset: number } | undefined>();
+  #inbox: Promise<void> = Promise.resolve();
+  #challenge: Uint8Array | undefined;
+  #token: { token: Uint8Array; expiresAt: number } | undefined;
+  #ownDevices: number[] = [];
+  #pendingRegistration: string | undefined;
+
+  private constructor(options: PulseClientOptions, profile: Profile, engine: E2EEngine) {
+    this.#options = options;
+    this.limits = clientLimits(options.limits);
+    this.#profile = profile;
+    this.#engine = engine;
+    const state = profile.state;
+    const memory: TransportMemory = {
+      get: (server) => state.transportMemory[server],
+      set: (server, entry) => {
+        state.transportMemory[server] = entry;
+      },
+    };
+    this.#connection = new PulseConnection({
+      server: state.server ?? options.server,
+      transport: options.transport ?? 'auto',
+      factories: options.factories,
+      limits: this.limits,
+      clientName: options.clientName ?? 'pulse-sdk/0.1',
+      memory,
+      onReady: (session) => this.#onReady(session),
+    });
+    this.#connection.onPush((frame) => this.#onPush(frame));
+    this.#connection.onStatus((status) => this.#emit('status', status));
+  }
+
+  /** Opens the profile held by `vault` (creating a fresh identity when it is empty). */
+  static async open(options: PulseClientOptions): Promise<PulseClient> {
+    const profile = await Profile.open(options.vault, options.deviceName ?? 'device');
+    const saved = profile.engineState();
+    const engine = saved === undefined ? await options.engine.create() : await options.engine.restore(saved);
+    const client = new PulseClient(options, profile, engine);
+    if (saved === undefined) await profile.save(await engine.exportState());
+    return client;
+  }
+
+  // ---- accessors --------------------------------------------------------------------
+
+  get account(): string | undefined {
+    return this.#profile.state.account;
+  }
+
+  get deviceId(): number | undefined {
+    return this.#profile.state.deviceId;
+  }
+
+  get status(): ConnectionStatus {
+    return this.#connection.status;
+  }
+
+  get identityKey(): Uint8Array {
+    return this.#engine.identityKey;
+  }
+
+  on<K extends keyof ClientEvents>(event: K, listener: Listener<K>): () => void {
+    let set = this.#listeners.get(event);
+    if (set === undefined) {
+      set = new Set();
+      this.#listeners.set(event, set);
+    }
+    set.add(listener as (event: never) => void);
+    return () => set.delete(listener as (event: never) => void);
+  }
+
+  /** Conversations with their last message, newest first. */
+  conversations(): { id: string; title: string; last: StoredMessage | undefined }[] {
+    const { conversations, groups } = this.#profile.state;
+    const ids = new Set([...Object.keys(conversations), ...Object.keys(groups).map((g) => `group:${g}`)]);
+    return [...ids]
+      .map((id) => {
+        const list = conversations[id] ?? [];
+        const title = id.startsWith('group:') ? (groups[id.slice(6)]?.name ?? id) : id.slice(5);
+        return { id, title, last: list[list.length - 1] };
+      })
+      .sort((a, b) => (b.last?.receivedAt ?? 0) - (a.last?.receivedAt ?? 0));
+  }
+
+  messages(conversation: string): readonly StoredMessage[] {
+    return this.#profile.state.conversations[conversation] ?? [];
+  }
+
+  groups(): readonly GroupRecord[] {
+    return Object.values(this.#profile.state.groups);
+  }
+
+  contacts(): readonly string[] {
+    return Object.keys(this.#profile.state.contacts);
+  }
+
+  isOnline(account: string): boolean {
+    return (this.#presence.get(account)?.size ?? 0) > 0;
+  }
+
+  // ---- connection and account ---------------------------------------------------------
+
+  /** Connects and authenticates an already registered profile. */
+  async connect(): Promise<void> {
+    if (this.account === undefined)
+      throw new PulseError('NOT_REGISTERED', 'this profile has no account: register first');
+    await this.#connection.connect();
+  }
+
+  /** Creates the account with this device as device 1, then uploads prekeys. */
+  async register(account: string): Promise<void> {
+    if (this.account !== undefined) {
+      throw new PulseError('ALREADY_REGISTERED', `this profile is already registered as ${this.account}`);
+    }
+    if (!/^[a-z0-9][a-z0-9._-]{2,31}$/.test(account)) {
+      throw new PulseError('BAD_INPUT', 'account names are 3-32 characters: a-z, 0-9, dot, dash, underscore');
+    }
+    this.#pendingRegistration = account;
+    try {
+      await this.#connection.connect();
+    } catch (error) {
+      this.#pendingRegistration = undefined;
+      this.#connection.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Links `newDevice` (a fresh profile in this process) as another device of this
+   * account: the new device signs this connection's challenge, proving it holds its key.
+   */
+  async linkDevice(newDevice: PulseClient, deviceName: string): Promise<number> {
+    const account = this.#requireAccount();
+    if (newDevice.account !== undefined)
+      throw new PulseError('ALREADY_REGISTERED', 'that profile already has an account');
+    await this.#connection.connect();
+    const challenge = this.#challenge!;
+    const signature = newDevice.#engine.sign(deviceLinkSignedMessage(challenge, account, newDevice.identityKey));
+    const answer = await this.#connection.request({
+      type: 'device_link',
+      deviceName,
+      identityKey: newDevice.identityKey,
+      signature,
+    });
+    newDevice.#profile.state.account = account;
+    newDevice.#profile.state.deviceId = answer.deviceId;
+    newDevice.#profile.state.server = this.#profile.state.server;
+    newDevice.#profile.state.deviceName = deviceName;
+    newDevice.#profile.state.groups = structuredClone(this.#profile.state.groups);
+    for (const group of Object.values(newDevice.#profile.state.groups)) group.distributedTo = [];
+    newDevice.#profile.state.contacts = structuredClone(this.#profile.state.contacts);
+    await newDevice.#profile.save(await newDevice.#engine.exportState());
+    await newDevice.connect();
+    await newDevice.#uploadPreKeys(true);
+    await this.#refreshOwnDevices();
+    return answer.deviceId;
+  }
+
+  async devices(): Promise<DeviceInfo[]> {
+    this.#requireAccount();
+    const answer = await this.#connection.request({ type: 'device_list' });
+    return answer.devices.map((d) => ({
+      deviceId: d.deviceId,
+      name: d.deviceName,
+      createdAt: d.createdAt,
+      lastSeenAt: d.lastSeenAt,
+      current: d.deviceId === this.deviceId,
+    }));
+  }
+
+  async removeDevice(deviceId: number): Promise<void> {
+    await this.#connection.request({ type: 'device_remove', deviceId });
+    await this.#refreshOwnDevices();
+  }
+
+  /**
+   * Asks the server to deliver everything still pending and waits until it is
+   * processed (decrypted, stored, acknowledged). Returns how many envelopes arrived.
+   */
+  async sync(): Promise<number> {
+    let total = 0;
+    for (let round = 0; round < 100; round++) {
+      const answer = await this.#connection.request({ type: 'sync' });
+      await this.#inbox;
+      total += answer.delivered;
+      if (answer.delivered === 0) break;
+    }
+    return total;
+  }
+
+  /** Waits until every envelope received so far has been processed. */
+  async idle(): Promise<void> {
+    await this.#inbox;
+  }
+
+  async close(): Promise<void> {
+    this.#connection.close();
+    await this.#inbox.catch(() => {});
+    await this.#profile.close();
+  }
+
+  // ---- 1:1 messages -------------------------------------------------------------------
+
+  /** Encrypts `text` for every device of `to` (and this account's other devices) and sends it. */
+  async sendText(to: string, text: string): Promise<StoredMessage> {
+    const account = this.#requireAccount();
+    this.#checkText(text);
+    if (to === account) throw new PulseError('BAD_INPUT', 'sending to yourself is not supported');
+    const content: Content = { t: 'text', id: randomId(), text, sentAt: Date.now() };
+    await this.#sendContent(to, content);
+    const stored: StoredMessage = {
+      id: content.id,
+      conversation: `user:${to}`,
+      from: account,
+      fromDevice: this.deviceId!,
+      text,
+      sentAt: content.sentAt,
+      receivedAt: content.sentAt,
+      direction: 'out',
+      status: 'sent',
+    };
+    this.#remember(stored);
+    await this.#persist();
+    await this.#sendToOwnDevices({ ...content, to });
+    return stored;
+  }
+
+  /** Tells `to` whether this user is typing (ephemeral: not stored on either side). */
+  async setTyping(to: string, typing: boolean): Promise<void> {
+    if (to.startsWith('group:')) {
+      const group = this.#group(to.slice(6));
+      await this.#sendGroupContent(group, { t: 'typing', typing, group: group.id }).catch(() => {});
+      return;
+    }
+    await this.#sendContent(to, { t: 'typing', typing }).catch(() => {});
+  }
+
+  // ---- trust --------------------------------------------------------------------------
+
+  /** Safety numbers for `account` (fetching its keys when the profile has none yet). */
+  async safetyNumber(account: string): Promise<SafetyNumber> {
+    const me = this.#requireAccount();
+    let contact = this.#profile.state.contacts[account];
+    if (contact === undefined || Object.keys(contact.devices).length === 0) {
+      await this.#fetchBundles(account).catch((error: unknown) => {
+        if (!PulseError.is(error, 'IDENTITY_CHANGED')) throw error;
+      });
+      contact = this.#profile.state.contacts[account];
+    }
+    if (contact === undefined) throw new PulseError('UNKNOWN_CONTACT', `no account ${account}`);
+    const numbers = [];
+    for (const [deviceId, key] of Object.entries(contact.devices)) {
+      const current = contact.changed[deviceId] ?? key;
+      numbers.push({
+        deviceId: Number(deviceId),
+        number: await this.#engine.safetyNumber(me, account, fromBase64(current)),
+      });
+    }
+    return {
+      account,
+      numbers,
+      verified: contact.verified,
+      changedDevices: Object.keys(contact.changed).map(Number),
+    };
+  }
+
+  /** The user compared safety numbers: accept the current keys (including changed ones) and mark verified. */
+  async markVerified(account: string): Promise<void> {
+    const contact = this.#profile.state.contacts[account];
+    if (contact === undefined) throw new PulseError('UNKNOWN_CONTACT', `no contact ${account}`);
+    for (const [deviceId, key] of Object.entries(contact.changed)) {
+      contact.devices[deviceId] = key;
+      this.#engine.dropSession({ account, deviceId: Number(deviceId) });
+    }
+    contact.changed = {};
+    contact.verified = true;
+    await this.#persist();
+  }
+
+  // ---- groups -------------------------------------------------------------------------
+
+  /** Creates a group with `members` (accounts; this one is added) and tells each of them. */
+  async createGroup(name: string, members: readonly string[]): Promise<GroupRecord> {
+    const me = this.#requireAccount();
+    const all = [...new Set([me, ...members])];
+    if (all.length > this.limits.maxGroupMembers) throw new PulseError('BAD_INPUT', 'too many group members');
+    const group: GroupRecord = { id: randomId(), name, members: all, distributedTo: [], left: false };
+    this.#profile.state.groups[group.id] = group;
+    await this.#persist();
+    await this.#announceGroup(group, [], all);
+    this.#emit('group', { group, change: 'created' });
+    return group;
+  }
+
+  async addMember(groupId: string, account: string): Promise<GroupRecord> {
+    const group = this.#group(groupId);
+    if (group.members.includes(account)) throw new PulseError('BAD_INPUT', `${account} is already a member`);
+    if (group.members.length >= this.limits.maxGroupMembers) throw new PulseError('BAD_INPUT', 'the group is full');
+    group.members.push(account);
+    await this.#persist();
+    await this.#announceGroup(group, [], group.members);
+    this.#emit('group', { group, change: 'updated' });
+    return group;
+  }
+
+  /**
+   * Removes `account`: the remaining members learn it, and every remaining
+   * member (this device first) rotates its sender key, so the removed member
+   * cannot read what follows (Sender Keys have no forward secrecy against
+   * former members otherwise).
+   */
+  async removeMember(groupId: string, account: string): Promise<GroupRecord> {
+    const group = this.#group(groupId);
+    if (!group.members.includes(account)) throw new PulseError('NOT_A_MEMBER', `${account} is not a member`);
+    group.members = group.members.filter((m) => m !== account);
+    await this.#rotateSenderKey(group, [account]);
+    await this.#announceGroup(group, [account], [...group.members, account]);
+    this.#emit('group', { group, change: 'updated' });
+    return group;
+  }
+
+  async sendGroupText(groupId: string, text: string): Promise<StoredMessage> {
+    const account = this.#requireAccount();
+    this.#checkText(text);
+    const group = this.#group(groupId);
+    const content: Content = { t: 'text', id: randomId(), text, sentAt: Date.now(), group: group.id };
+    await this.#sendGroupContent(group, content);
+    const stored: StoredMessage = {
+      id: content.id,
+      conversation: `group:${group.id}`,
+      from: account,
+      fromDevice: this.deviceId!,
+      text,
+      sentAt: content.sentAt,
+      receivedAt: content.sentAt,
+      direction: 'out',
+      status: 'sent',
+      group: group.id,
+    };
+    this.#remember(stored);
+    await this.#persist();
+    return stored;
+  }
+
+  /** Finds a group by id or (unique) name. */
+  findGroup(idOrName: string): GroupRecord | undefined {
+    const groups = this.#profile.state.groups;
+    if (groups[idOrName] !== undefined) return groups[idOrName];
+    const named = Object.values(groups).filter((g) => g.name === idOrName && !g.left);
+    return named.length === 1 ? named[0] : undefined;
+  }
+
+  // ---- presence -----------------------------------------------------------------------
+
+  /** Follows `account`'s presence (`presence` events). */
+  async watchPresence(account: string): Promise<void> {
+    this.#watched.add(account);
+    if (this.status.state === 'connected') await this.#subscribe(`user:${account}`);
+  }
+
+  // ---- internals: connection lifecycle ----------------------------------------------------
+
+  async #onReady(session: HandshakeSession): Promise<void> {
+    this.#challenge = session.welcome.challenge;
+    const state = this.#profile.state;
+    if (state.account === undefined) {
+      const account = this.#pendingRegistration;
+      if (account === undefined) throw new PulseError('NOT_REGISTERED', 'this profile has no account: register first');
+      const signature = this.#engine.sign(registerSignedMessage(this.#challenge, account, this.identityKey));
+      const ok = await session.request({
+        type: 'register',
+        account,
+        deviceName: state.deviceName,
+        identityKey: this.identityKey,
+        signature,
+      });
+      this.#pendingRegistration = undefined;
+      state.account = ok.account;
+      state.deviceId = ok.deviceId;
+      state.server = this.#options.server;
+      this.#token = { token: ok.token, expiresAt: ok.tokenExpiresAt };
+      await this.#persist();
+      await this.#uploadPreKeys(true, session);
+    } else {
+      await this.#authenticate(session, state.account, state.deviceId!);
+    }
+    const devices = await session.request({ type: 'device_list' });
+    this.#ownDevices = devices.devices.map((d) => d.deviceId);
+    if (this.#options.presence === true) {
+      for (const channel of [`user:${state.account}`, ...[...this.#watched].map((a) => `user:${a}`)]) {
+        this.#channels.set(channel, this.#channels.get(channel));
+      }
+    }
+    // Resume channels from the last offset seen (PROTOCOL.md "Channels").
+    for (const [channel, since] of this.#channels) {
+      const answer = await session.request({
+        type: 'subscribe',
+        channel,
+        presence: true,
+        ...(since === undefined ? {} : { since }),
+      });
+      this.#channels.set(channel, { epoch: answer.epoch, offset: answer.offset });
+    }
+  }
+
+  async #authenticate(session: HandshakeSession, account: string, deviceId: number): Promise<void> {
+    const token = this.#token;
+    if (token !== undefined && token.expiresAt > Date.now() + 60_000) {
+      try {
+        const ok = await session.request({ type: 'auth_token', token: token.token });
+        this.#token = { token: ok.token, expiresAt: ok.tokenExpiresAt };
+        return;
+      } catch (error) {
+        if (!PulseError.is(error, 'AUTH_FAILED')) throw error;
+        this.#token = undefined;
+      }
+    }
+    const signature = this.#engine.sign(authSignedMessage(session.welcome.challenge, account, deviceId));
+    const ok = await session.request({ type: 'auth', account, deviceId, signature });
+    this.#token = { token: ok.token, expiresAt: ok.tokenExpiresAt };
+  }
+
+  async #subscribe(channel: string): Promise<void> {
+    const since = this.#channels.get(channel);
+    const answer = await this.#connection.request({
+      type: 'subscribe',
+      channel,
+      presence: true,
+      ...(since === undefined ? {} : { since }),
+    });
+    this.#channels.set(channel, { epoch: answer.epoch, offset: answer.offset });
+  }
+
+  async #uploadPreKeys(rotate: boolean, session?: HandshakeSession): Promise<void> {
+    const upload = await this.#engine.generatePreKeys(this.limits.preKeyBatch, rotate);
+    await this.#persist();
+    const frame: RequestFrame<'prekeys_upload'> = { type: 'prekeys_upload', ...upload };
+    if (session !== undefined) await session.request(frame);
+    else await this.#connection.request(frame);
+  }
+
+  async #refreshOwnDevices(): Promise<void> {
+    const answer = await this.#connection.request({ type: 'device_list' });
+    this.#ownDevices = answer.devices.map((d) => d.deviceId);
+  }
+
+  // ---- internals: receiving ----------------------------------------------------------------
+
+  #onPush(frame: PushFrame): void {
+    switch (frame.type) {
+      case 'deliver':
+        // One at a time, in arrival order: sessions and dedupe state are sequential.
+        this.#inbox = this.#inbox.then(() => this.#receive(frame)).catch(() => {});
+        return;
+      case 'prekeys_low':
+        this.#inbox = this.#inbox.then(() => this.#uploadPreKeys(false)).catch(() => {});
+        return;
+      case 'presence_snapshot': {
+        const account = frame.channel.startsWith('user:') ? frame.channel.slice(5) : undefined;
+        if (account === undefined) return;
+        const devices = new Set(frame.members.filter((m) => m.account === account).map((m) => m.deviceId));
+        this.#presence.set(account, devices);
+        this.#emit('presence', { account, online: devices.size > 0, devices: [...devices] });
+        return;
+      }
+      case 'presence_join':
+      case 'presence_leave': {
+        const account = frame.channel.startsWith('user:') ? frame.channel.slice(5) : undefined;
+        if (account === undefined || frame.member.account !== account) return;
+        const devices = this.#presence.get(account) ?? new Set<number>();
+        if (frame.type === 'presence_join') devices.add(frame.member.deviceId);
+        else devices.delete(frame.member.deviceId);
+        this.#presence.set(account, devices);
+        this.#emit('presence', { account, online: devices.size > 0, devices: [...devices] });
+        return;
+      }
+      case 'channel_message': {
+        const seen = this.#channels.get(frame.channel);
+        if (seen !== undefined) this.#channels.set(frame.channel, { epoch: seen.epoch, offset: frame.offset });
+        return;
+      }
+      case 'error':
+        this.#emit('problem', { from: 'server', reason: `${frame.code}: ${frame.message}` });
+        return;
+    }
+  }
+
+  async #receive(frame: FrameOf<'deliver'>): Promise<void> {
+    const state = this.#profile.state;
+    const ack = () => this.#connection.send({ type: 'deliver_ack', envelopeIds: [frame.envelopeId] });
+    if (state.seenEnvelopes.includes(frame.envelopeId)) {
+      ack(); // delivered again (at least once): already processed
+      return;
+    }
+    const from: DeviceAddress = frame.from;
+    let content: Content | undefined;
+    try {
+      const payload = parsePayload(frame.payload);
+      if (payload.kind === 'session') {
+        const { plaintext, identityKey } = await this.#engine.decrypt(from, payload.ciphertext);
+        this.#checkIncomingIdentity(from, identityKey);
+        content = decodeContent(plaintext, this.limits);
+      } else {
+        const group = state.groups[payload.groupId];
+        if (group === undefined || group.left || !group.members.includes(from.account)) {
+          throw new PulseError('NOT_A_MEMBER', `group message from a non-member ${from.account}`);
+        }
+        content = decodeContent(
+          await this.#engine.groupDecrypt(from, payload.groupId, payload.ciphertext),
+          this.limits,
+        );
+        if (content.t !== 'text' && content.t !== 'typing')
+          throw new PulseError('BAD_INPUT', 'unexpected group content');
+        if (content.group !== payload.groupId) throw new PulseError('BAD_INPUT', 'group id mismatch');
+      }
+    } catch (error) {
+      this.#emit('problem', {
+        from: `${from.account}.${from.deviceId}`,
+        reason: error instanceof Error ? error.message : String(error),
+      });
+    }
+    const replies: (() => Promise<void>)[] = [];
+    if (content !== undefined) this.#apply(from, frame.serverTime, content, replies);
+    pushBounded(state.seenEnvelopes, frame.envelopeId, this.limits.maxRememberedEnvelopes);
+    // Persist before acknowledging: a crash in between means redelivery, never loss.
+    await this.#persist();
+    ack();
+    for (const reply of replies) await reply().catch(() => {});
+  }
+
+  #apply(from: DeviceAddress, serverTime: number, content: Content, replies: (() => Promise<void>)[]): void {
+    const state = this.#profile.state;
+    const me = state.account!;
+    const fromSelf = from.account === me;
+    switch (content.t) {
+      case 'text': {
+        const seenKey = `${from.account}/${content.id}`;
+        if (state.seenMessages.includes(seenKey)) return;
+        pushBounded(state.seenMessages, seenKey, this.limits.maxRememberedEnvelopes);
+        let conversation: string;
+        if (content.group !== undefined) {
+          if (state.groups[content.group] === undefined) return;
+          conversation = `group:${content.group}`;
+        } else if (fromSelf) {
+          if (content.to === undefined) return;
+          conversation = `user:${content.to}`;
+        } else {
+          conversation = `user:${from.account}`;
+        }
+        const message: StoredMessage = {
+          id: content.id,
+          conversation,
+          from: from.account,
+          fromDevice: from.deviceId,
+          text: content.text,
+          sentAt: content.sentAt,
+          receivedAt: serverTime,
+          direction: fromSelf ? 'out' : 'in',
+          ...(fromSelf ? { status: 'sent' as const } : {}),
+          ...(content.group === undefined ? {} : { group: content.group }),
+        };
+        this.#remember(message);
+        this.#emit('message', message);
+        if (!fromSelf && content.group === undefined) {
+          replies.push(() => this.#sendContent(from.account, { t: 'receipt', ids: [content.id] }));
+        }
+        return;
+      }
+      case 'receipt': {
+        const conversation = `user:${from.account}`;
+        const list = state.conversations[conversation] ?? [];
+        const ids = new Set(content.ids);
+        for (const message of list)
+          if (message.direction === 'out' && ids.has(message.id)) message.status = 'delivered';
+        this.#emit('receipt', { conversation, ids: content.ids, from: from.account });
+        return;
+      }
+      case 'typing': {
+        const conversation = content.group === undefined ? `user:${from.account}` : `group:${content.group}`;
+        this.#emit('typing', { conversation, from: from.account, typing: content.typing });
+        return;
+      }
+      case 'group': {
+        const existing = state.groups[content.group];
+        if (existing !== undefined && !existing.members.includes(from.account)) return; // only members change a group
+        if (existing === undefined && !content.members.includes(from.account)) return;
+        const removedMe = content.removed.includes(me);
+        const group: GroupRecord = existing ?? {
+          id: content.group,
+          name: content.name,
+          members: [],
+          distributedTo: [],
+          left: false,
+        };
+        const departed = group.members.filter((m) => !content.members.includes(m));
+        group.name = content.name;
+        group.members = removedMe ? group.members : content.members;
+        group.left = removedMe;
+        state.groups[group.id] = group;
+        for (const account of [...content.removed, ...departed]) {
+          for (const key of group.distributedTo.filter((k) => k.startsWith(`${account}.`))) {
+            this.#engine.dropSenderKey({ account, deviceId: Number(key.slice(account.length + 1)) }, group.id);
+          }
+        }
+        if (content.senderKey !== undefined) {
+          const distribution = fromBase64(content.senderKey);
+          replies.push(() => this.#engine.processSenderKeyDistribution(from, group.id, distribution));
+        }
+        if (!removedMe && (content.removed.length > 0 || departed.length > 0)) {
+          // A member left: this device's sender key is no longer secret from them; rotate it.
+          replies.push(() => this.#rotateSenderKey(group, content.removed));
+        }
+        this.#emit('group', { group, change: removedMe ? 'removed' : existing === undefined ? 'created' : 'updated' });
+        return;
+      }
+      case 'sender_key': {
+        const group = state.groups[content.group];
+        if (group === undefined || !group.members.includes(from.account)) return;
+        const distribution = fromBase64(content.distribution);
+        replies.push(async () => {
+          await this.#engine.processSenderKeyDistribution(from, group.id, distribution);
+          await this.#persist();
+        });
+        return;
+      }
+    }
+  }
+
+  /** A session's identity key must match what the profile recorded for that device. */
+  #checkIncomingIdentity(from: DeviceAddress, identityKey: Uint8Array): void {
+    if (from.account === this.account) return;
+    const contact = this.#contact(from.account);
+    const known = contact.devices[String(from.deviceId)];
+    const presented = toBase64(identityKey);
+    if (known === undefined) contact.devices[String(from.deviceId)] = presented;
+    else if (known !== presented) {
+      contact.changed[String(from.deviceId)] = presented;
+      contact.verified = false;
+      this.#emit('identity_changed', { account: from.account, deviceId: from.deviceId });
+    }
+  }
+
+  // ---- internals: sending -------------------------------------------------------------------
+
+  /** Encrypts `content` for every device of `to` and sends one `send`; repairs the device list once. */
+  async #sendContent(to: string, content: Content): Promise<void> {
+    const plaintext = encodeContent(content);
+    for (let attempt = 0; ; attempt++) {
+      const devices = await this.#devicesOf(to, attempt > 0);
+      const envelopes = [];
+      for (const deviceId of devices) {
+        const ciphertext = await this.#engine.encrypt({ account: to, deviceId }, plaintext);
+        envelopes.push({ deviceId, payload: sessionPayload(ciphertext) });
+      }
+      await this.#persist();
+      try {
+        await this.#connection.request({ type: 'send', to, envelopes });
+        return;
+      } catch (error) {
+        if (!PulseError.is(error, 'DEVICES_MISMATCH') || attempt > 0) throw error;
+      }
+    }
+  }
+
+  /** A copy for this account's other devices, so every device shows the whole conversation. */
+  async #sendToOwnDevices(content: Content): Promise<void> {
+    if (this.#ownDevices.filter((d) => d !== this.deviceId).length === 0) return;
+    const me = this.account!;
+    const plaintext = encodeContent(content);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (attempt > 0) await this.#refreshOwnDevices();
+      const others = this.#ownDevices.filter((d) => d !== this.deviceId);
+      if (others.length === 0) return;
+      await this.#ensureSessions(me, others);
+      const envelopes = [];
+      for (const deviceId of others) {
+        const ciphertext = await this.#engine.encrypt({ account: me, deviceId }, plaintext);
+        envelopes.push({ deviceId, payload: sessionPayload(ciphertext) });
+      }
+      await this.#persist();
+      try {
+        await this.#connection.request({ type: 'send', to: me, envelopes });
+        return;
+      } catch (error) {
+        if (!PulseError.is(error, 'DEVICES_MISMATCH') || attempt > 0) throw error;
+      }
+    }
+  }
+
+  /** The devices of `account` with a session, building sessions from fresh bundles when needed. */
+  async #devicesOf(account: string, refresh: boolean): Promise<number[]> {
+    const contact = this.#profile.state.contacts[account];
+    const changed = contact === undefined ? [] : Object.keys(contact.changed);
+    if (changed.length > 0) {
+      throw new PulseError(
+        'IDENTITY_CHANGED',
+        `the identity key of ${account} (device ${changed.join(', ')}) changed: compare safety numbers (verify ${account}) before sending`,
+      );
+    }
+    const known = contact === undefined ? [] : Object.keys(contact.devices).map(Number);
+    const withSession = known.filter((deviceId) => this.#engine.hasSession({ account, deviceId }));
+    if (!refresh && withSession.length > 0 && withSession.length === known.length) return withSession;
+    return this.#fetchBundles(account);
+  }
+
+  /** Fetches `account`'s bundles and builds sessions with devices that have none; returns all its devices. */
+  async #fetchBundles(account: string): Promise<number[]> {
+    let answer: FrameOf<'bundles'>;
+    try {
+      answer = await this.#connection.request({ type: 'bundle_fetch', account });
+    } catch (error) {
+      if (PulseError.is(error, 'NOT_FOUND') || PulseError.is(error, 'PREKEYS_EXHAUSTED')) {
+        throw new PulseError('UNKNOWN_CONTACT', `no account ${account} on this server (or it has no devices)`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    const contact = this.#contact(account);
+    const present = new Set(answer.bundles.map((b) => String(b.deviceId)));
+    for (const deviceId of Object.keys(contact.devices)) {
+      if (!present.has(deviceId)) {
+        delete contact.devices[deviceId]; // a removed device
+        this.#engine.dropSession({ account, deviceId: Number(deviceId) });
+      }
+    }
+    let changed = false;
+    for (const bundle of answer.bundles) {
+      if (!this.#trustBundle(account, contact, bundle)) {
+        changed = true;
+        continue;
+      }
+      const address = { account, deviceId: bundle.deviceId };
+      if (!this.#engine.hasSession(address)) await this.#engine.startSession(address, bundle);
+    }
+    await this.#persist();
+    if (changed) {
+      throw new PulseError(
+        'IDENTITY_CHANGED',
+        `the identity key of ${account} changed: compare safety numbers (verify ${account}) before sending`,
+      );
+    }
+    return answer.bundles.map((b) => b.deviceId);
+  }
+
+  #trustBundle(account: string, contact: ContactRecord, bundle: DeviceBundle): boolean {
+    if (account === this.account) return true; // own devices: the server's device list is authoritative
+    const presented = toBase64(bundle.identityKey);
+    const known = contact.devices[String(bundle.deviceId)];
+    if (known === undefined) {
+      contact.devices[String(bundle.deviceId)] = presented;
+      return true;
+    }
+    if (known === presented) return true;
+    contact.changed[String(bundle.deviceId)] = presented;
+    contact.verified = false;
+    this.#emit('identity_changed', { account, deviceId: bundle.deviceId });
+    return false;
+  }
+
+  async #ensureSessions(account: string, deviceIds: readonly number[]): Promise<void> {
+    if (deviceIds.every((deviceId) => this.#engine.hasSession({ account, deviceId }))) return;
+    await this.#fetchBundles(account);
+  }
+
+  /** Sends group content: one sender-key ciphertext, carried in envelopes to every member device. */
+  async #sendGroupContent(group: GroupRecord, content: Content): Promise<void> {
+    if (group.left) throw new PulseError('NOT_A_MEMBER', `you are no longer a member of ${group.name}`);
+    const me = this.account!;
+    await this.#distributeSenderKey(group);
+    const ciphertext = await this.#engine.groupEncrypt(group.id, encodeContent(content));
+    await this.#persist();
+    const payload = groupPayload(group.id, ciphertext);
+    for (const member of group.members) {
+      const devices =
+        member === me ? this.#ownDevices.filter((d) => d !== this.deviceId) : await this.#devicesOf(member, false);
+      if (devices.length === 0) continue;
+      const envelopes = devices.map((deviceId) => ({ deviceId, payload }));
+      try {
+        await this.#connection.request({ type: 'send', to: member, envelopes });
+      } catch (error) {
+        if (!PulseError.is(error, 'DEVICES_MISMATCH')) throw error;
+        // A member's device list changed: give new devices the sender key, then retry once.
+        if (member === me) await this.#refreshOwnDevices();
+        else await this.#fetchBundles(member);
+        await this.#distributeSenderKey(group);
+        const retry =
+          member === me ? this.#ownDevices.filter((d) => d !== this.deviceId) : await this.#devicesOf(member, false);
+        await this.#connection.request({
+          type: 'send',
+          to: member,
+          envelopes: retry.map((deviceId) => ({ deviceId, payload })),
+        });
+      }
+    }
+  }
+
+  /** Makes sure every member device holds this device's current sender key (sent over the 1:1 sessions). */
+  async #distributeSenderKey(group: GroupRecord): Promise<void> {
+    const me = this.account!;
+    const distribution = toBase64(await this.#engine.senderKeyDistribution(group.id, false));
+    for (const member of group.members) {
+      const devices =
+        member === me ? this.#ownDevices.filter((d) => d !== this.deviceId) : await this.#devicesOf(member, false);
+      const missing = devices.filter(
+        (deviceId) => !group.distributedTo.includes(addressKey({ account: member, deviceId })),
+      );
+      if (missing.length === 0) continue;
+      const content: Content = { t: 'sender_key', group: group.id, distribution };
+      if (member === me) await this.#sendToOwnDevices(content);
+      else await this.#sendContent(member, content);
+      for (const deviceId of devices) {
+        const key = addressKey({ account: member, deviceId });
+        if (!group.distributedTo.includes(key)) group.distributedTo.push(key);
+      }
+    }
+    await this.#persist();
+  }
+
+  async #rotateSenderKey(group: GroupRecord, removed: readonly string[]): Promise<void> {
+    await this.#engine.senderKeyDistribution(group.id, true);
+    group.distributedTo = [];
+    for (const account of removed) {
+      for (const key of group.distributedTo.filter((k) => k.startsWith(`${account}.`))) {
+        this.#engine.dropSenderKey({ account, deviceId: Number(key.slice(account.length + 1)) }, group.id);
+      }
+    }
+    await this.#persist();
+    if (!group.left) await this.#distributeSenderKey(group);
+  }
+
+  /** Tells `recipients` the group's state (members after the change, who was removed) with this device's sender key. */
+  async #announceGroup(group: GroupRecord, removed: readonly string[], recipients: readonly string[]): Promise<void> {
+    const me = this.account!;
+    const senderKey = toBase64(await this.#engine.senderKeyDistribution(group.id, false));
+    for (const account of recipients) {
+      const stillMember = group.members.includes(account);
+      const content: Content = {
+        t: 'group',
+        group: group.id,
+        name: group.name,
+        members: group.members,
+        removed: [...removed],
+        ...(stillMember ? { senderKey } : {}),
+      };
+      if (account === me) {
+        await this.#sendToOwnDevices(content);
+        continue;
+      }
+      await this.#sendContent(account, content);
+      if (stillMember) {
+        for (const deviceId of Object.keys(this.#contact(account).devices)) {
+          const key = addressKey({ account, deviceId: Number(deviceId) });
+          if (!group.distributedTo.includes(key)) group.distributedTo.push(key);
+        }
+      }
+    }
+    await this.#persist();
+  }
+
+  // ---- internals: helpers -------------------------------------------------------------------
+
+  #remember(message: StoredMessage): void {
+    const conversations = this.#profile.state.conversations;
+    const list = conversations[message.conversation] ?? [];
+    conversations[message.conversation] = list;
+    pushBounded(list, message, this.limits.maxHistoryPerConversation);
+  }
+
+  async #persist(): Promise<void> {
+    await this.#profile.save(await this.#engine.exportState());
+  }
+
+  #contact(account: string): ContactRecord {
+    const contacts = this.#profile.state.contacts;
+    let contact = contacts[account];
+    if (contact === undefined) {
+      contact = { devices: {}, verified: false, changed: {} };
+      contacts[account] = contact;
+    }
+    return contact;
+  }
+
+  #group(idOrName: string): GroupRecord {
+    const group = this.findGroup(idOrName);
+    if (group === undefined) throw new PulseError('UNKNOWN_GROUP', `no group ${idOrName} in this profile`);
+    return group;
+  }
+
+  #requireAccount(): string {
+    const account = this.account;
+    if (account === undefined) throw new PulseError('NOT_REGISTERED', 'this profile has no account: register first');
+    return account;
+  }
+
+  #checkText(text: string): void {
+    if (text.length === 0) throw new PulseError('BAD_INPUT', 'the message is empty');
+    if (text.length > this.limits.maxTextLength) {
+      throw new PulseError('BAD_INPUT', `the message is longer than ${this.limits.maxTextLength} characters`);
+    }
+  }
+
+  #emit<K extends keyof ClientEvents>(event: K, value: ClientEvents[K]): void {
+    for (const listener of this.#listeners.get(event) ?? []) {
+      try {
+        (listener as Listener<K>)(value);
+      } catch {
+        // A listener's fault is the listener's.
+      }
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import type { FrameOf } from '@pulse/proto';
+
+/** One device of one account: the unit every 1:1 session is built with. */
+export interface DeviceAddress {
+  readonly account: string;
+  readonly deviceId: number;
+}
+
+/** A device's prekey bundle as `bundles` carries it. */
+export type DeviceBundle = FrameOf<'bundles'>['bundles'][number];
+
+/** What `prekeys_upload` carries, without the request id. */
+export type PreKeyUpload = Omit<FrameOf<'prekeys_upload'>, 'type' | 'id'>;
+
+/**
+ * The SDK's view of end-to-end encryption: everything the client needs from
+ * @pulse/crypto, as session operations (never raw DH or AEAD). One
+ * implementation (`crypto-engine.ts`) adapts @pulse/crypto's public API; the
+ * client logic never touches keys directly.
+ *
+ * State (identity, prekeys, sessions, sender keys) lives inside the engine and
+ * is exported as one byte string that the profile seals at rest.
+ */
+export interface E2EEngine {
+  /** This device's 33-byte identity public key. */
+  readonly identityKey: Uint8Array;
+  /** XEdDSA signature with the identity key (server authentication). */
+  sign(message: Uint8Array): Uint8Array;
+
+  /** Fresh one-time prekeys (EC and PQ, `count` each); with `rotate`, also a new signed and last-resort PQ prekey. */
+  generatePreKeys(count: number, rotate: boolean): Promise<PreKeyUpload>;
+
+  /** True when a session with `address` exists. */
+  hasSession(address: DeviceAddress): boolean;
+  /** The identity key a session with `address` was built with. */
+  sessionIdentity(address: DeviceAddress): Uint8Array | undefined;
+  /** Builds a session from a bundle (PQXDH initiator); replaces any previous one. */
+  startSession(address: DeviceAddress, bundle: DeviceBundle): Promise<void>;
+  /** Forgets the session (device removed or identity changed). */
+  dropSession(address: DeviceAddress): void;
+  encrypt(address: DeviceAddress, plaintext: Uint8Array): Promise<Uint8Array>;
+  /** Decrypts; builds the session as responder when the message is an initial (prekey) message. */
+  decrypt(address: DeviceAddress, ciphertext: Uint8Array): Promise<{ plaintext: Uint8Array; identityKey: Uint8Array }>;
+
+  /** The numeric safety number for this account and a contact (libsignal Fingerprint, displayable string). */
+  safetyNumber(localAccount: string, remoteAccount: string, remoteIdentityKey: Uint8Array): Promise<string>;
+
+  /** Creates (or, with `rotate`, replaces) this device's sender key for `groupId`; returns its distribution message. */
+  senderKeyDistribution(groupId: string, rotate: boolean): Promise<Uint8Array>;
+  /** Installs a member's sender key from its distribution message. */
+  processSenderKeyDistribution(sender: DeviceAddress, groupId: string, distribution: Uint8Array): Promise<void>;
+  /** Forgets a member's sender key (removed member). */
+  dropSenderKey(sender: DeviceAddress, groupId: string): void;
+  groupEncrypt(groupId: string, plaintext: Uint8Array): Promise<Uint8Array>;
+  groupDecrypt(sender: DeviceAddress, groupId: string, ciphertext: Uint8Array): Promise<Uint8Array>;
+
+  /** Everything above, for the profile to seal and store. */
+  exportState(): Promise<Uint8Array>;
+}
+
+/** Builds an engine for a fresh identity or from exported state. */
+export interface E2EEngineFactory {
+  create(): Promise<E2EEngine>;
+  restore(state: Uint8Array): Promise<E2EEngine>;
+}
+
+export function addressKey(address: DeviceAddress): string {
+  return `${address.account}.${address.deviceId}`;
+}
