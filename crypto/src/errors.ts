@@ -27,6 +27,8 @@ export const CryptoErrorCode = {
   InvalidState: 'CRYPTO_INVALID_STATE',
   /** A caller-supplied argument is out of range (sizes, counts). */
   InvalidArgument: 'CRYPTO_INVALID_ARGUMENT',
+  /** A group message names a sender-key chain this record does not hold (not distributed, or rotated away). */
+  UnknownSenderKey: 'CRYPTO_UNKNOWN_SENDER_KEY',
   /** The identity key presented by the peer differs from the one the session was built with. */
   UntrustedIdentity: 'CRYPTO_UNTRUSTED_IDENTITY',
 } as const;

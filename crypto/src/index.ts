@@ -3,6 +3,7 @@
  * safety numbers) for every Pulse client. Browser-safe: no node: imports here.
  */
 export { CryptoError, CryptoErrorCode } from './errors.ts';
+export { SenderKeyRecord } from './groups/sender-key.ts';
 export {
   DJB_KEY_TYPE,
   deserializePublicKey,
@@ -39,5 +40,6 @@ export {
   Session,
   type SessionOptions,
 } from './ratchet/session.ts';
+export { SAFETY_NUMBER_ITERATIONS, type SafetyNumberParty, safetyNumber } from './safety-number.ts';
 export { InMemoryPrekeyStore, type PrekeyStore } from './store.ts';
 export { SIGNATURE_LENGTH } from './xeddsa.ts';

@@ -51,3 +51,11 @@ export async function messageKeyMaterial(messageKey: Uint8Array): Promise<{ key:
   const out = await getPrimitives().hkdfSha256(messageKey, ZERO_SALT, MESSAGE_KEYS_INFO, 44);
   return { key: out.subarray(0, 32), nonce: out.subarray(32, 44) };
 }
+
+/** Sender Keys message keys: HKDF(salt = 0^32, IKM = seed) → AES key || nonce (libsignal uses "WhisperGroup" + CBC). */
+export const SENDER_KEY_INFO = utf8('Pulse_SenderKey_MessageKeys');
+
+export async function senderMessageKeyMaterial(seed: Uint8Array): Promise<{ key: Uint8Array; nonce: Uint8Array }> {
+  const out = await getPrimitives().hkdfSha256(seed, ZERO_SALT, SENDER_KEY_INFO, 44);
+  return { key: out.subarray(0, 32), nonce: out.subarray(32, 44) };
+}

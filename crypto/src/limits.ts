@@ -13,8 +13,10 @@ export interface CryptoLimits {
   maxPlaintextBytes: number;
   /** Sender Keys: most iterations one group message may jump ahead. */
   maxSenderKeyForwardJumps: number;
-  /** Sender Keys: cap on stored skipped group message keys per sender. */
+  /** Sender Keys: cap on stored skipped group message keys per sender chain. */
   maxSenderKeyStoredKeys: number;
+  /** Sender Keys: chains kept per sender (older ones let late messages decrypt after a rotation). */
+  maxSenderKeyStates: number;
 }
 
 export const DEFAULT_CRYPTO_LIMITS: Readonly<CryptoLimits> = Object.freeze({
@@ -24,6 +26,7 @@ export const DEFAULT_CRYPTO_LIMITS: Readonly<CryptoLimits> = Object.freeze({
   maxPlaintextBytes: 1024 * 1024,
   maxSenderKeyForwardJumps: 25_000,
   maxSenderKeyStoredKeys: 2000,
+  maxSenderKeyStates: 5,
 });
 
 export function resolveLimits(overrides?: Partial<CryptoLimits>): CryptoLimits {
