@@ -190,4 +190,5 @@ export async function linkDevice(dial: Dial, existing: Device): Promise<Device> 
   return reconnect(dial, device);
 }
 
+export type { Frame };
 export { codec as testCodec };
