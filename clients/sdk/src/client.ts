@@ -31,8 +31,11 @@ import type { TransportMemory } from './transport/negotiate.ts';
 import type { TransportFactories, TransportPreference } from './transport/types.ts';
 
 export interface PulseClientOptions {
-  /** The server's base URL, e.g. `http://127.0.0.1:8080`. Stored in the profile at registration. */
-  readonly server: string;
+  /**
+   * The server's base URL, e.g. `http://127.0.0.1:8080`. Stored in the profile at
+   * registration; when omitted, the stored one (else DEFAULT_SERVER) is used.
+   */
+  readonly server?: string;
   readonly vault: StateVault;
   readonly engine: E2EEngineFactory;
   readonly factories: TransportFactories;
@@ -75,6 +78,9 @@ export interface ClientEvents {
   problem: { from: string; reason: string };
 }
 
+/** The server a client uses when neither the caller nor the profile names one (`npm start`'s default). */
+export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
+
 type Listener<K extends keyof ClientEvents> = (event: ClientEvents[K]) => void;
 
 /**
@@ -98,9 +104,11 @@ export class PulseClient {
   #token: { token: Uint8Array; expiresAt: number } | undefined;
   #ownDevices: number[] = [];
   #pendingRegistration: string | undefined;
+  readonly #server: string;
 
   private constructor(options: PulseClientOptions, profile: Profile, engine: E2EEngine) {
     this.#options = options;
+    this.#server = options.server ?? profile.state.server ?? DEFAULT_SERVER;
     this.limits = clientLimits(options.limits);
     this.#profile = profile;
     this.#engine = engine;
@@ -112,7 +120,7 @@ export class PulseClient {
       },
     };
     this.#connection = new PulseConnection({
-      server: state.server ?? options.server,
+      server: this.#server,
       transport: options.transport ?? 'auto',
       factories: options.factories,
       limits: this.limits,
@@ -146,6 +154,11 @@ export class PulseClient {
 
   get status(): ConnectionStatus {
     return this.#connection.status;
+  }
+
+  /** The server this client talks to. */
+  get server(): string {
+    return this.#server;
   }
 
   get identityKey(): Uint8Array {
@@ -470,7 +483,7 @@ export class PulseClient {
       this.#pendingRegistration = undefined;
       state.account = ok.account;
       state.deviceId = ok.deviceId;
-      state.server = this.#options.server;
+      state.server = this.#server;
       this.#token = { token: ok.token, expiresAt: ok.tokenExpiresAt };
       await this.#persist();
       await this.#uploadPreKeys(true, session);

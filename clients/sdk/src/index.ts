@@ -6,6 +6,7 @@
 export { backoffDelay } from './backoff.ts';
 export {
   type ClientEvents,
+  DEFAULT_SERVER,
   type DeviceInfo,
   PulseClient,
   type PulseClientOptions,
