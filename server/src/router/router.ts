@@ -1,4 +1,4 @@
-import type { ConnectionAcceptor, TransportKind } from '../transport/connection.ts';
+import { type ConnectionAcceptor, type TransportKind, UNKNOWN_ADDRESS } from '../transport/connection.ts';
 import type { RouterContext } from './context.ts';
 import { Session } from './session.ts';
 
@@ -38,21 +38,26 @@ export class Router {
     };
     if (!this.#accepting) return refuse('shutdown', 'the server is shutting down');
     if (this.#sessions.size >= config.limits.maxConnections) return refuse('max_connections', 'too many connections');
+    // A transport that cannot name the peer's address (see transport/webtransport.ts)
+    // is limited only by the total.
+    const knownIp = ip !== UNKNOWN_ADDRESS;
     const fromIp = this.#perIp.get(ip) ?? 0;
-    if (fromIp >= config.limits.maxConnectionsPerIp) {
+    if (knownIp && fromIp >= config.limits.maxConnectionsPerIp) {
       return refuse('max_connections_per_ip', 'too many connections from this address');
     }
 
-    this.#perIp.set(ip, fromIp + 1);
+    if (knownIp) this.#perIp.set(ip, fromIp + 1);
     const session = new Session(this.#ctx, connection);
     this.#sessions.add(session);
     metrics.connectionsTotal.labels(transport).inc();
     metrics.connectionsActive.labels(transport).inc();
     session.onEnded = () => {
       this.#sessions.delete(session);
-      const left = (this.#perIp.get(ip) ?? 1) - 1;
-      if (left <= 0) this.#perIp.delete(ip);
-      else this.#perIp.set(ip, left);
+      if (knownIp) {
+        const left = (this.#perIp.get(ip) ?? 1) - 1;
+        if (left <= 0) this.#perIp.delete(ip);
+        else this.#perIp.set(ip, left);
+      }
       metrics.connectionsActive.labels(transport).dec();
     };
     return {

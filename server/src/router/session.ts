@@ -11,7 +11,7 @@ import {
 import type { PresenceMember, Subscriber } from '../channels/channel.ts';
 import { PulseError } from '../errors.ts';
 import { TokenBucket } from '../limits/token-bucket.ts';
-import type { Connection } from '../transport/connection.ts';
+import { type Connection, UNKNOWN_ADDRESS } from '../transport/connection.ts';
 import type { RouterContext } from './context.ts';
 import { EnvelopeDelivery } from './delivery.ts';
 import type { DeviceSession } from './hub.ts';
@@ -31,6 +31,7 @@ export class Session implements DeviceSession, Subscriber {
   readonly #conn: Connection;
   readonly #counters;
   readonly #challenge = new Uint8Array(randomBytes(32));
+  readonly #authKey = `connection:${randomBytes(8).toString('hex')}`;
   readonly #rate: TokenBucket;
   readonly #openedAt: number;
   readonly #subscriptions = new Set<string>();
@@ -209,7 +210,9 @@ export class Session implements DeviceSession, Subscriber {
   /** Every register/auth/auth_token counts against the per-IP attempt budget. */
   #checkAuthAttempt(now: number): void {
     if (this.#state === 'authenticated') throw new PulseError('FORBIDDEN', 'this connection is already authenticated');
-    const retryAfterMs = this.#ctx.authBuckets.take(this.#conn.remoteAddress, now);
+    // Without a peer address the budget is per connection (weaker: see README "Limits").
+    const key = this.#conn.remoteAddress === UNKNOWN_ADDRESS ? this.#authKey : this.#conn.remoteAddress;
+    const retryAfterMs = this.#ctx.authBuckets.take(key, now);
     if (retryAfterMs > 0) {
       this.#limitHit('auth_attempts');
       throw new PulseError('AUTH_RATE_LIMITED', 'too many authentication attempts', retryAfterMs);

@@ -6,6 +6,9 @@
  */
 export type TransportKind = 'websocket' | 'webtransport';
 
+/** `remoteAddress` of a connection whose transport cannot tell the peer's address. */
+export const UNKNOWN_ADDRESS = 'unknown';
+
 export interface Connection {
   readonly transport: TransportKind;
   /** The peer's IP address (for per-IP limits and logs). */

@@ -1,5 +1,5 @@
 import { ProtoError, prefixLength, StreamFrameDecoder } from '@pulse/proto';
-import type { Connection, ConnectionAcceptor, TransportServer } from './connection.ts';
+import { type Connection, type ConnectionAcceptor, type TransportServer, UNKNOWN_ADDRESS } from './connection.ts';
 
 /**
  * The shapes this adapter needs from `@pulse/proto/quic` (W3C WebTransport on
@@ -20,7 +20,7 @@ export interface WtListenOptions {
   port: number;
   certificate: { certPem: string; keyPem: string };
   paths: string[];
-  onSession(session: WtSession, request: unknown): void;
+  onSession(session: WtSession, request: unknown): undefined;
 }
 export interface WtServer {
   readonly port: number;
@@ -42,7 +42,7 @@ function remoteAddressOf(request: unknown): string {
     const remote = r.remote as Record<string, unknown> | undefined;
     if (remote !== undefined && typeof remote.host === 'string') return remote.host;
   }
-  return 'unknown';
+  return UNKNOWN_ADDRESS;
 }
 
 /**
@@ -115,12 +115,13 @@ export async function listenPulseWebTransport(
   },
 ): Promise<TransportServer & { readonly port: number; close(): Promise<void> }> {
   let accepting = true;
-  const onSession = (session: WtSession, request: unknown): void => {
+  const onSession = (session: WtSession, request: unknown): undefined => {
     if (!accepting) {
       session.close({ closeCode: 1, reason: 'SERVER_SHUTDOWN' });
-      return;
+      return undefined;
     }
     void serveSession(session, remoteAddressOf(request), options);
+    return undefined;
   };
   const server = await listen({
     host: options.host,
