@@ -74,6 +74,7 @@ export class H3OverQuic implements SessionPort {
   readonly #closeInfo = new Map<number, WebTransportCloseInfo>();
   readonly #openWaiters: { bidirectional: boolean; resolve(): void; reject(error: unknown): void }[] = [];
   readonly #readBuffer = new Uint8Array(READ_CHUNK);
+  readonly #reading = new Set<number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #flushQueued = false;
   #established = false;
@@ -382,6 +383,17 @@ export class H3OverQuic implements SessionPort {
 
   /** Reads a WebTransport stream only as far as its reader wants (backpressure). */
   #readWebTransportStream(streamId: number): void {
+    // Enqueueing can call the reader's pull() synchronously, which lands here again: one loop per stream.
+    if (this.#reading.has(streamId)) return;
+    this.#reading.add(streamId);
+    try {
+      this.#readWebTransportStreamOnce(streamId);
+    } finally {
+      this.#reading.delete(streamId);
+    }
+  }
+
+  #readWebTransportStreamOnce(streamId: number): void {
     const session = this.#streamSession.get(streamId);
     const receive = session?.receiveSide(streamId);
     if (session === undefined || receive === undefined) return;
