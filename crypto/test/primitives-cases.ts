@@ -1,0 +1,4 @@
+import { loadNodePrimitives, noblePrimitives, type Primitives, webCryptoPrimitives } from '../src/index.ts';
+
+/** Every primitives implementation, so one suite runs against all of them. */
+export const ALL_PRIMITIVES: Primitives[] = [noblePrimitives, webCryptoPrimitives, loadNodePrimitives()!];
