@@ -106,6 +106,11 @@ export async function runChat(client: PulseClient, initial: string | undefined):
   print(
     `pulse-chat — ${client.account} (device ${client.deviceId}), connected via ${client.status.transport}. /help for commands.`,
   );
+  const unread = await client.takeUnread();
+  if (unread.length > 0) {
+    const from = [...new Set(unread.map((m) => (m.group === undefined ? m.from : `#${groupName(m.group)}`)))];
+    print(`  ${unread.length} new message${unread.length === 1 ? '' : 's'} from ${from.join(', ')}`);
+  }
   if (initial !== undefined) await select(initial);
 
   for await (const line of rl) {

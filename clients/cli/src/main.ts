@@ -93,11 +93,22 @@ program
   .option('-w, --wait <seconds>', 'keep listening this many seconds', seconds, 0)
   .option('--json', 'one JSON object per line: id, sender, device, text, time, group')
   .action(async (options: { wait: number; json?: boolean }) => {
-    await withClient({ beforeConnect: (client) => printMessages(client, options.json === true) }, async (client) => {
+    await withClient({}, async (client) => {
       await client.sync();
+      let printing = Promise.resolve();
+      const printUnread = () => {
+        printing = printing.then(async () => {
+          for (const message of await client.takeUnread()) printMessage(client, message, options.json === true);
+        });
+        return printing;
+      };
+      await printUnread();
       if (options.wait > 0) {
+        const off = client.on('message', () => void printUnread());
         await new Promise((resolve) => setTimeout(resolve, options.wait * 1000));
         await client.idle();
+        off();
+        await printUnread();
       }
     });
   });
@@ -246,11 +257,9 @@ function deviceIdArg(value: string): number {
   return n;
 }
 
-function printMessages(client: PulseClient, json: boolean): void {
-  client.on('message', (message: StoredMessage) => {
-    const groupName = message.group === undefined ? undefined : client.findGroup(message.group)?.name;
-    console.log(json ? messageJson(message, groupName) : messageLine(message, groupName));
-  });
+function printMessage(client: PulseClient, message: StoredMessage, json: boolean): void {
+  const groupName = message.group === undefined ? undefined : client.findGroup(message.group)?.name;
+  console.log(json ? messageJson(message, groupName) : messageLine(message, groupName));
 }
 
 async function withClient(
@@ -258,7 +267,6 @@ async function withClient(
     connect?: boolean;
     deviceName?: string;
     presence?: boolean;
-    beforeConnect?: (client: PulseClient) => void;
   },
   run: (client: PulseClient) => Promise<void>,
 ): Promise<void> {
@@ -276,7 +284,9 @@ async function withClient(
         `warning: the identity key of ${account} (device ${deviceId}) changed. Run: pulse-chat verify ${account}`,
       );
     });
-    options.beforeConnect?.(client);
+    client.on('problem', ({ from, reason }) => {
+      if (options.presence !== true) console.error(`warning: a message from ${from} could not be read: ${reason}`);
+    });
     if (options.connect !== false) await client.connect();
     await run(client);
     if (client.status.state === 'connected') await client.idle();

@@ -192,6 +192,25 @@ export class PulseClient {
     return this.#profile.state.conversations[conversation] ?? [];
   }
 
+  /**
+   * Received messages not yet taken, oldest first, and forgets them as unread: what
+   * `recv` prints, whichever earlier command happened to receive them.
+   */
+  async takeUnread(): Promise<StoredMessage[]> {
+    const state = this.#profile.state;
+    const out: StoredMessage[] = [];
+    for (const key of state.unread) {
+      const bar = key.indexOf('|');
+      const found = state.conversations[key.slice(0, bar)]?.find((m) => m.id === key.slice(bar + 1));
+      if (found !== undefined) out.push(found);
+    }
+    if (state.unread.length > 0) {
+      state.unread = [];
+      await this.#profile.save();
+    }
+    return out;
+  }
+
   groups(): readonly GroupRecord[] {
     return Object.values(this.#profile.state.groups);
   }
@@ -626,7 +645,16 @@ export class PulseClient {
       });
     }
     const replies: (() => Promise<void>)[] = [];
-    if (content !== undefined) this.#apply(from, frame.serverTime, content, replies);
+    if (content !== undefined) {
+      try {
+        await this.#apply(from, frame.serverTime, content, replies);
+      } catch (error) {
+        this.#emit('problem', {
+          from: addressKey(from),
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
     pushBounded(state.seenEnvelopes, frame.envelopeId, this.limits.maxRememberedEnvelopes);
     // Persist before acknowledging: a crash in between means redelivery, never loss.
     await this.#persist();
@@ -634,7 +662,12 @@ export class PulseClient {
     for (const reply of replies) await reply().catch(() => {});
   }
 
-  #apply(from: DeviceAddress, serverTime: number, content: Content, replies: (() => Promise<void>)[]): void {
+  async #apply(
+    from: DeviceAddress,
+    serverTime: number,
+    content: Content,
+    replies: (() => Promise<void>)[],
+  ): Promise<void> {
     const state = this.#profile.state;
     const me = state.account!;
     const fromSelf = from.account === me;
@@ -666,6 +699,7 @@ export class PulseClient {
           ...(content.group === undefined ? {} : { group: content.group }),
         };
         this.#remember(message);
+        pushBounded(state.unread, `${conversation}|${message.id}`, this.limits.maxRememberedEnvelopes);
         this.#emit('message', message);
         if (!fromSelf && content.group === undefined) {
           replies.push(() => this.#sendContent(from.account, { t: 'receipt', ids: [content.id] }));
@@ -703,18 +737,13 @@ export class PulseClient {
         group.members = removedMe ? group.members : content.members;
         group.left = removedMe;
         state.groups[group.id] = group;
-        for (const account of [...content.removed, ...departed]) {
-          for (const key of group.distributedTo.filter((k) => k.startsWith(`${account}.`))) {
-            this.#engine.dropSenderKey({ account, deviceId: Number(key.slice(account.length + 1)) }, group.id);
-          }
-        }
+        for (const account of [...content.removed, ...departed]) this.#dropMemberKeys(group, account);
         if (content.senderKey !== undefined) {
-          const distribution = fromBase64(content.senderKey);
-          replies.push(() => this.#engine.processSenderKeyDistribution(from, group.id, distribution));
+          await this.#engine.processSenderKeyDistribution(from, group.id, fromBase64(content.senderKey));
         }
         if (!removedMe && (content.removed.length > 0 || departed.length > 0)) {
           // A member left: this device's sender key is no longer secret from them; rotate it.
-          replies.push(() => this.#rotateSenderKey(group, content.removed));
+          replies.push(() => this.#rotateSenderKey(group, []));
         }
         this.#emit('group', { group, change: removedMe ? 'removed' : existing === undefined ? 'created' : 'updated' });
         return;
@@ -722,11 +751,7 @@ export class PulseClient {
       case 'sender_key': {
         const group = state.groups[content.group];
         if (group === undefined || !group.members.includes(from.account)) return;
-        const distribution = fromBase64(content.distribution);
-        replies.push(async () => {
-          await this.#engine.processSenderKeyDistribution(from, group.id, distribution);
-          await this.#persist();
-        });
+        await this.#engine.processSenderKeyDistribution(from, group.id, fromBase64(content.distribution));
         return;
       }
     }
@@ -924,15 +949,19 @@ export class PulseClient {
   }
 
   async #rotateSenderKey(group: GroupRecord, removed: readonly string[]): Promise<void> {
+    for (const account of removed) this.#dropMemberKeys(group, account);
     await this.#engine.senderKeyDistribution(group.id, true);
     group.distributedTo = [];
-    for (const account of removed) {
-      for (const key of group.distributedTo.filter((k) => k.startsWith(`${account}.`))) {
-        this.#engine.dropSenderKey({ account, deviceId: Number(key.slice(account.length + 1)) }, group.id);
-      }
-    }
     await this.#persist();
     if (!group.left) await this.#distributeSenderKey(group);
+  }
+
+  /** Forgets a former member's sender keys: nothing they send to the group decrypts any more. */
+  #dropMemberKeys(group: GroupRecord, account: string): void {
+    for (const deviceId of Object.keys(this.#profile.state.contacts[account]?.devices ?? {})) {
+      this.#engine.dropSenderKey({ account, deviceId: Number(deviceId) }, group.id);
+    }
+    group.distributedTo = group.distributedTo.filter((key) => !key.startsWith(`${account}.`));
   }
 
   /** Tells `recipients` the group's state (members after the change, who was removed) with this device's sender key. */

@@ -56,6 +56,8 @@ export interface ProfileState {
   /** `account/messageId` of messages already shown: exactly-once display even if a sender resends. */
   seenMessages: string[];
   transportMemory: Record<string, { kind: TransportKind; at: number }>;
+  /** `conversation|messageId` of received messages not yet taken by `takeUnread` (oldest first). */
+  unread: string[];
 }
 
 export function emptyProfile(deviceName: string): ProfileState {
@@ -72,6 +74,7 @@ export function emptyProfile(deviceName: string): ProfileState {
     seenEnvelopes: [],
     seenMessages: [],
     transportMemory: {},
+    unread: [],
   };
 }
 

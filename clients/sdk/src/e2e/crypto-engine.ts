@@ -7,8 +7,10 @@ import {
   PqPreKey,
   type PrekeyStore,
   receiveSessionMessage,
+  SenderKeyRecord,
   Session,
   SignedPreKey,
+  safetyNumber,
 } from '@pulse/crypto';
 import { fromBase64, toBase64 } from '../base64.ts';
 import { PulseError } from '../errors.ts';
@@ -35,6 +37,10 @@ interface EngineState {
   pq: string[];
   baseKeys: string[];
   sessions: Record<string, string>;
+  /** groupId → this device's sender key record. */
+  ownSenderKeys: Record<string, string>;
+  /** `groupId|account.deviceId` → a member's sender key record. */
+  peerSenderKeys: Record<string, string>;
 }
 
 /** The prekey store @pulse/crypto consults when a device answers an initial message. */
@@ -73,6 +79,8 @@ export class CryptoEngine implements E2EEngine {
   readonly #identity: IdentityKeyPair;
   readonly #preKeys = new PreKeys();
   readonly #sessions = new Map<string, Session>();
+  readonly #ownSenderKeys = new Map<string, SenderKeyRecord>();
+  readonly #peerSenderKeys = new Map<string, SenderKeyRecord>();
   #nextPreKeyId = 1;
 
   private constructor(identity: IdentityKeyPair) {
@@ -111,6 +119,12 @@ export class CryptoEngine implements E2EEngine {
     engine.#preKeys.baseKeys.push(...state.baseKeys);
     for (const [address, s] of Object.entries(state.sessions)) {
       engine.#sessions.set(address, Session.deserialize(fromBase64(s)));
+    }
+    for (const [groupId, s] of Object.entries(state.ownSenderKeys ?? {})) {
+      engine.#ownSenderKeys.set(groupId, SenderKeyRecord.deserialize(fromBase64(s)));
+    }
+    for (const [key, s] of Object.entries(state.peerSenderKeys ?? {})) {
+      engine.#peerSenderKeys.set(key, SenderKeyRecord.deserialize(fromBase64(s)));
     }
     return engine;
   }
@@ -184,26 +198,48 @@ export class CryptoEngine implements E2EEngine {
     return { plaintext: result.plaintext, identityKey: result.session.remoteIdentityKey };
   }
 
-  async safetyNumber(_localAccount: string, _remoteAccount: string, _remoteIdentityKey: Uint8Array): Promise<string> {
-    throw new PulseError('NOT_SUPPORTED', 'safety numbers are not available in @pulse/crypto yet');
+  async safetyNumber(localAccount: string, remoteAccount: string, remoteIdentityKey: Uint8Array): Promise<string> {
+    const encoder = new TextEncoder();
+    const digits = safetyNumber(
+      { identifier: encoder.encode(localAccount), identityKey: this.#identity.publicKey },
+      { identifier: encoder.encode(remoteAccount), identityKey: remoteIdentityKey },
+    );
+    return digits.match(/\d{5}/g)?.join(' ') ?? digits;
   }
 
-  async senderKeyDistribution(_groupId: string, _rotate: boolean): Promise<Uint8Array> {
-    throw new PulseError('NOT_SUPPORTED', 'sender keys are not available in @pulse/crypto yet');
+  async senderKeyDistribution(groupId: string, rotate: boolean): Promise<Uint8Array> {
+    const own = this.#ownSenderKeys.get(groupId);
+    if (own === undefined) {
+      const created = SenderKeyRecord.createForSending(distributionId(groupId));
+      this.#ownSenderKeys.set(groupId, created);
+      return created.createDistributionMessage();
+    }
+    return rotate ? own.rotate() : own.createDistributionMessage();
   }
 
-  async processSenderKeyDistribution(_sender: DeviceAddress, _groupId: string, _d: Uint8Array): Promise<void> {
-    throw new PulseError('NOT_SUPPORTED', 'sender keys are not available in @pulse/crypto yet');
+  async processSenderKeyDistribution(sender: DeviceAddress, groupId: string, distribution: Uint8Array): Promise<void> {
+    const key = senderKeyId(sender, groupId);
+    const record = this.#peerSenderKeys.get(key);
+    if (record === undefined) this.#peerSenderKeys.set(key, SenderKeyRecord.fromDistributionMessage(distribution));
+    else record.processDistributionMessage(distribution);
   }
 
-  dropSenderKey(_sender: DeviceAddress, _groupId: string): void {}
-
-  async groupEncrypt(_groupId: string, _plaintext: Uint8Array): Promise<Uint8Array> {
-    throw new PulseError('NOT_SUPPORTED', 'sender keys are not available in @pulse/crypto yet');
+  dropSenderKey(sender: DeviceAddress, groupId: string): void {
+    this.#peerSenderKeys.delete(senderKeyId(sender, groupId));
   }
 
-  async groupDecrypt(_sender: DeviceAddress, _groupId: string, _ciphertext: Uint8Array): Promise<Uint8Array> {
-    throw new PulseError('NOT_SUPPORTED', 'sender keys are not available in @pulse/crypto yet');
+  async groupEncrypt(groupId: string, plaintext: Uint8Array): Promise<Uint8Array> {
+    const own = this.#ownSenderKeys.get(groupId);
+    if (own === undefined) throw new PulseError('UNKNOWN_GROUP', `no sender key for group ${groupId}`);
+    return own.encrypt(plaintext);
+  }
+
+  async groupDecrypt(sender: DeviceAddress, groupId: string, ciphertext: Uint8Array): Promise<Uint8Array> {
+    const record = this.#peerSenderKeys.get(senderKeyId(sender, groupId));
+    if (record === undefined) {
+      throw new PulseError('NOT_A_MEMBER', `no sender key from ${addressKey(sender)} for group ${groupId}`);
+    }
+    return record.decrypt(ciphertext);
   }
 
   async exportState(): Promise<Uint8Array> {
@@ -216,6 +252,8 @@ export class CryptoEngine implements E2EEngine {
       pq: [...this.#preKeys.pq.values()].map((k) => toBase64(k.serialize())),
       baseKeys: [...this.#preKeys.baseKeys],
       sessions: Object.fromEntries([...this.#sessions].map(([address, s]) => [address, toBase64(s.serialize())])),
+      ownSenderKeys: Object.fromEntries([...this.#ownSenderKeys].map(([id, r]) => [id, toBase64(r.serialize())])),
+      peerSenderKeys: Object.fromEntries([...this.#peerSenderKeys].map(([id, r]) => [id, toBase64(r.serialize())])),
     };
     return new TextEncoder().encode(JSON.stringify(state));
   }
@@ -226,4 +264,14 @@ export class CryptoEngine implements E2EEngine {
     this.#nextPreKeyId = ((this.#nextPreKeyId + count - 1) % 0x7fff_ffff) + 1;
     return id;
   }
+}
+
+function senderKeyId(sender: DeviceAddress, groupId: string): string {
+  return `${groupId}|${addressKey(sender)}`;
+}
+
+/** Group ids are 32 hex digits: their 16 bytes are the Sender Key distribution id. */
+function distributionId(groupId: string): Uint8Array {
+  if (!/^[0-9a-f]{32}$/.test(groupId)) throw new PulseError('BAD_INPUT', `bad group id ${groupId}`);
+  return Uint8Array.from(groupId.match(/../g)!, (h) => Number.parseInt(h, 16));
 }
