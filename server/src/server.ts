@@ -59,7 +59,6 @@ export class PulseServer {
   readonly #web: WebClient;
   readonly #info: InfoSource;
   readonly #transports: TransportServer[] = [];
-  #wtClose: (() => Promise<void>) | undefined;
   #wtPort: number | undefined;
   #purgeTimer: NodeJS.Timeout | undefined;
   #draining = false;
@@ -141,7 +140,6 @@ export class PulseServer {
         accept: this.#router.accept,
       });
       this.#transports.push(server);
-      this.#wtClose = () => server.close();
       this.#wtPort = server.port;
       certificateSha256 = wt.certificate.sha256;
       this.#info.webtransport = { port: server.port, certificateSha256 };
@@ -168,11 +166,9 @@ export class PulseServer {
       this.#draining = true;
       for (const transport of this.#transports) await transport.stopAccepting();
       this.#router.closeAll();
-      const deadline = Date.now() + drainMs;
-      while (this.#http.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await Promise.all(this.#transports.map((transport) => transport.close(drainMs).catch(() => {})));
       this.#http.closeAllConnections();
       await new Promise<void>((resolve) => this.#http.close(() => resolve()));
-      if (this.#wtClose !== undefined) await this.#wtClose().catch(() => {});
       if (this.#purgeTimer !== undefined) clearInterval(this.#purgeTimer);
       this.#store.close();
       this.log.info('stopped');

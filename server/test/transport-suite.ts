@@ -640,6 +640,32 @@ export function transportSuite(
       }
     });
 
+    it('closes a consumer that stops reading once its send queue overflows (SLOW_CONSUMER)', async () => {
+      const server = await start({ limits: { sendQueueBytes: 64 * 1024, maxMessageSize: 60_000, rateBurst: 5_000 } });
+      try {
+        const dial = makeDial(server);
+        const slow = await register(dial);
+        const publisher = await register(dial);
+        await slow.client.expect({ type: 'subscribe', id: 0, channel: 'public:firehose' }, 'subscribed');
+        slow.client.link.pauseReading();
+        const violations = async () =>
+          (await server.server.metrics.limitViolations.get()).values.find((v) => v.labels.limit === 'send_queue')
+            ?.value ?? 0;
+        const payload = bytes(50_000);
+        let published = 0;
+        while ((await violations()) === 0 && published < 2_000) {
+          await publisher.client.expect({ type: 'publish', id: 0, channel: 'public:firehose', payload }, 'published');
+          published++;
+        }
+        expect(await violations()).toBe(1);
+        expect(server.server.sessionCount).toBe(1);
+        // The publisher is unaffected.
+        await publisher.client.expect({ type: 'publish', id: 0, channel: 'public:firehose', payload }, 'published');
+      } finally {
+        await server.stop();
+      }
+    });
+
     it('pings an idle connection and closes a silent one (HEARTBEAT_TIMEOUT), removing its presence', async () => {
       const server = await start({ heartbeat: { interval: 100, timeout: 300 } });
       try {

@@ -39,4 +39,6 @@ export interface TransportServer {
   readonly kind: TransportKind;
   /** Stops accepting new connections (existing ones stay open until closed). */
   stopAccepting(): Promise<void>;
+  /** Waits up to `graceMs` for open connections to finish closing, then cuts the rest and releases the listener. */
+  close(graceMs: number): Promise<void>;
 }

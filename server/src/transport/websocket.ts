@@ -98,5 +98,11 @@ export function attachWebSocket(
       accepting = false;
       http.off('upgrade', onUpgrade);
     },
+    async close(graceMs: number) {
+      const deadline = Date.now() + graceMs;
+      while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
   };
 }

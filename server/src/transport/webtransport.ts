@@ -113,7 +113,7 @@ export async function listenPulseWebTransport(
     streamTimeoutMs: number;
     accept: ConnectionAcceptor;
   },
-): Promise<TransportServer & { readonly port: number; close(): Promise<void> }> {
+): Promise<TransportServer & { readonly port: number }> {
   let accepting = true;
   const onSession = (session: WtSession, request: unknown): undefined => {
     if (!accepting) {
@@ -136,8 +136,10 @@ export async function listenPulseWebTransport(
     async stopAccepting() {
       accepting = false;
     },
-    async close() {
+    async close(graceMs: number) {
       accepting = false;
+      // Sessions were told SERVER_SHUTDOWN; give their last frames a moment to leave.
+      await new Promise((r) => setTimeout(r, Math.min(graceMs, 100)));
       await server.close();
     },
   };

@@ -19,6 +19,8 @@ export interface RawLink {
   /** Resolves when the connection is closed (by either side). */
   readonly closed: Promise<void>;
   close(): void;
+  /** Stops reading from the network (a slow consumer); the server's sends back up. */
+  pauseReading(): void;
 }
 
 /** Opens a RawLink over one transport. */

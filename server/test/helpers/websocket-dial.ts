@@ -23,6 +23,7 @@ export function websocketDial(port: number): Dial {
         },
         closed,
         close: () => ws.close(),
+        pauseReading: () => ws.pause(),
       };
       ws.on('message', (data: Buffer) => {
         const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);

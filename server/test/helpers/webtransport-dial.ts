@@ -16,6 +16,7 @@ export function webtransportDial(port: number, sha256: Uint8Array): Dial {
     const stream = await transport.createBidirectionalStream();
     const writer = stream.writable.getWriter();
     const early: Uint8Array[] = [];
+    let paused = false;
     let handler: ((bytes: Uint8Array) => void) | undefined;
     const closed = transport.closed.then(
       () => {},
@@ -37,12 +38,17 @@ export function webtransportDial(port: number, sha256: Uint8Array): Dial {
       },
       closed,
       close: () => transport.close({ closeCode: 0, reason: 'bye' }),
+      pauseReading: () => {
+        paused = true;
+      },
     };
     void (async () => {
       const decoder = new StreamFrameDecoder(16 * 1024 * 1024);
       const reader = stream.readable.getReader();
       try {
         for (;;) {
+          // Paused: stop pulling, so QUIC flow control pushes back on the server.
+          while (paused) await new Promise((r) => setTimeout(r, 20));
           const { done, value } = await reader.read();
           if (done) break;
           for (const frame of decoder.push(value)) {
