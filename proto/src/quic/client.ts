@@ -19,7 +19,7 @@ import { UdpEndpoint } from './udp-endpoint.ts';
 
 export interface CertificateHash {
   readonly algorithm: 'sha-256';
-  readonly value: BufferSource;
+  readonly value: ArrayBufferView | ArrayBuffer;
 }
 
 export interface ConnectOptions {
@@ -35,7 +35,7 @@ export interface ConnectOptions {
 /** The Node client's session object: the W3C `WebTransport` shape. */
 export type NodeWebTransport = WebTransportSession;
 
-function toBytes(source: BufferSource): Uint8Array {
+function toBytes(source: ArrayBufferView | ArrayBuffer): Uint8Array {
   if (source instanceof Uint8Array) return source;
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   return new Uint8Array(source);
