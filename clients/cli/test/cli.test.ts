@@ -1,0 +1,94 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningServer, startServer } from '../../test/helpers/server.ts';
+import { jsonLines, runCli } from './run-cli.ts';
+
+let server: RunningServer;
+const dir = mkdtempSync(join(tmpdir(), 'pulse-cli-'));
+
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+function cli(profile: string, ...args: string[]) {
+  return runCli(['--server', server.baseUrl, '--profile', join(dir, profile), ...args]);
+}
+
+describe.each(['webtransport', 'websocket'] as const)('two CLI users over %s', (transport) => {
+  const tag = transport === 'webtransport' ? 'wt' : 'ws';
+  const alice = `alice-${tag}`;
+  const bob = `bob-${tag}`;
+
+  it('register and exchange messages both ways', async () => {
+    expect((await cli(alice, '--transport', transport, 'register', alice)).code).toBe(0);
+    expect((await cli(bob, '--transport', transport, 'register', bob)).code).toBe(0);
+
+    const sent = await cli(alice, '--transport', transport, 'send', bob, `hello ${bob}, from ${alice}`);
+    expect(sent.stderr).toBe('');
+    expect(sent.code).toBe(0);
+    const received = await cli(bob, '--transport', transport, 'recv', '--json');
+    expect(received.code).toBe(0);
+    expect(jsonLines(received.stdout)).toMatchObject([
+      { sender: alice, text: `hello ${bob}, from ${alice}`, group: null },
+    ]);
+
+    expect((await cli(bob, '--transport', transport, 'send', alice, 'and hello back')).code).toBe(0);
+    const back = await cli(alice, '--transport', transport, 'recv', '--json');
+    expect(jsonLines(back.stdout)).toMatchObject([{ sender: bob, text: 'and hello back' }]);
+
+    // Everything was shown once: a second recv prints nothing.
+    expect(jsonLines((await cli(bob, '--transport', transport, 'recv', '--json')).stdout)).toEqual([]);
+  });
+});
+
+describe('errors and exit codes', () => {
+  it('an unknown contact exits 5 with a message naming it', async () => {
+    await cli('carol', 'register', 'carol-err');
+    const result = await cli('carol', 'send', 'nobody-at-all', 'hi');
+    expect(result.code).toBe(5);
+    expect(result.stderr).toContain('nobody-at-all');
+  });
+
+  it('a wrong passphrase exits 4', async () => {
+    const result = await runCli(['--server', server.baseUrl, '--profile', join(dir, 'carol'), 'recv'], {
+      PULSE_PASSPHRASE: 'wrong',
+    });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain('passphrase');
+  });
+
+  it('an unreachable server exits 3', async () => {
+    const result = await runCli(['--server', 'http://127.0.0.1:9', '--profile', join(dir, 'carol'), 'recv']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('cannot reach');
+  });
+
+  it('a profile without an account exits 6; a taken name exits 8', async () => {
+    expect((await cli('empty', 'send', 'carol-err', 'hi')).code).toBe(6);
+    expect((await cli('other', 'register', 'carol-err')).code).toBe(8);
+  });
+
+  it('--help exists for every command', async () => {
+    const commands = [
+      [],
+      ['register'],
+      ['link'],
+      ['send'],
+      ['recv'],
+      ['group', 'create'],
+      ['verify'],
+      ['devices'],
+      ['chat'],
+    ];
+    const results = await Promise.all(commands.map((command) => runCli([...command, '--help'])));
+    for (const [i, result] of results.entries()) {
+      expect(result.code, commands[i]!.join(' ')).toBe(0);
+      expect(result.stdout).toContain(`Usage: pulse-chat ${commands[i]!.join(' ')}`.trim());
+    }
+  });
+});
