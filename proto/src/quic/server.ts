@@ -167,6 +167,11 @@ export async function listenWebTransport(options: ListenOptions): Promise<WebTra
     keysOf.set(connection, keys);
     connections.add(connection);
     connection.receivePacket(packet, from);
+    // An Initial that did not decrypt (garbage shaped like QUIC) leaves no state behind.
+    if (quic.stats().recv === 0) {
+      connection.dispose();
+      forget(connection);
+    }
   };
 
   const endpoint = await UdpEndpoint.bind(options.host, options.port, onPacket);
