@@ -80,10 +80,12 @@ function bundleOf(p: Party): PreKeyBundle {
 const isInitiator = (from: number, to: number) => from < to;
 
 class SendCommand implements fc.AsyncCommand<object, World> {
-  constructor(
-    readonly from: number,
-    readonly to: number,
-  ) {}
+  readonly from: number;
+  readonly to: number;
+  constructor(from: number, to: number) {
+    this.from = from;
+    this.to = to;
+  }
   check = () => true;
   async run(_: object, w: World): Promise<void> {
     const sender = w.parties[this.from]!;
@@ -117,10 +119,12 @@ async function deliver(w: World, env: Envelope, bytes: Uint8Array): Promise<Uint
 }
 
 class DeliverCommand implements fc.AsyncCommand<object, World> {
-  constructor(
-    readonly pick: number,
-    readonly keep: boolean,
-  ) {}
+  readonly pick: number;
+  readonly keep: boolean;
+  constructor(pick: number, keep: boolean) {
+    this.pick = pick;
+    this.keep = keep;
+  }
   check = () => true;
   async run(_: object, w: World): Promise<void> {
     if (w.network.length === 0) return;
@@ -146,11 +150,14 @@ class DeliverCommand implements fc.AsyncCommand<object, World> {
 }
 
 class TamperCommand implements fc.AsyncCommand<object, World> {
-  constructor(
-    readonly pick: number,
-    readonly position: number,
-    readonly bit: number,
-  ) {}
+  readonly pick: number;
+  readonly position: number;
+  readonly bit: number;
+  constructor(pick: number, position: number, bit: number) {
+    this.pick = pick;
+    this.position = position;
+    this.bit = bit;
+  }
   check = () => true;
   async run(_: object, w: World): Promise<void> {
     if (w.network.length === 0) return;
@@ -168,7 +175,10 @@ class TamperCommand implements fc.AsyncCommand<object, World> {
 }
 
 class DropCommand implements fc.AsyncCommand<object, World> {
-  constructor(readonly pick: number) {}
+  readonly pick: number;
+  constructor(pick: number) {
+    this.pick = pick;
+  }
   check = () => true;
   async run(_: object, w: World): Promise<void> {
     if (w.network.length === 0) return;
@@ -179,7 +189,10 @@ class DropCommand implements fc.AsyncCommand<object, World> {
 }
 
 class RestartCommand implements fc.AsyncCommand<object, World> {
-  constructor(readonly party: number) {}
+  readonly party: number;
+  constructor(party: number) {
+    this.party = party;
+  }
   check = () => true;
   async run(_: object, w: World): Promise<void> {
     const p = w.parties[this.party]!;
