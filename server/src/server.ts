@@ -11,6 +11,7 @@ import { httpHandler, type InfoSource, WEBTRANSPORT_PATH } from './http/routes.t
 import { WebClient } from './http/web-client.ts';
 import { KeyedBuckets } from './limits/token-bucket.ts';
 import { Metrics } from './metrics.ts';
+import { CommitQueue } from './router/commit-queue.ts';
 import type { RouterContext } from './router/context.ts';
 import { DeviceHub } from './router/hub.ts';
 import { Router } from './router/router.ts';
@@ -54,6 +55,7 @@ export class PulseServer {
   readonly log: Logger;
   readonly #options: PulseServerOptions;
   readonly #store: Store;
+  readonly #commits: CommitQueue;
   readonly #router: Router;
   readonly #http: HttpServer;
   readonly #web: WebClient;
@@ -70,6 +72,7 @@ export class PulseServer {
     this.config = config;
     this.log = options.logger ?? pino({ level: config.log.level, base: { service: 'pulse' } });
     this.#store = options.store ?? new SqliteStore(join(config.storage.path, 'pulse.db'));
+    this.#commits = new CommitQueue(this.#store);
     const now = options.now ?? Date.now;
     const codec = new FrameCodec(
       protoLimits({ maxFrameBytes: config.limits.maxFrameBytes, maxPayloadBytes: config.limits.maxFrameBytes }),
@@ -83,6 +86,7 @@ export class PulseServer {
       config,
       codec,
       store: this.#store,
+      commits: this.#commits,
       verify: safeVerifier(options.verify),
       tokens: new TokenIssuer(loadOrCreateSecret(config.storage.path)),
       channels,
@@ -170,6 +174,7 @@ export class PulseServer {
       this.#http.closeAllConnections();
       await new Promise<void>((resolve) => this.#http.close(() => resolve()));
       if (this.#purgeTimer !== undefined) clearInterval(this.#purgeTimer);
+      this.#commits.flush();
       this.#store.close();
       this.log.info('stopped');
     })();

@@ -117,6 +117,24 @@ export function storageSuite(name: string, open: () => Store): void {
       store.close();
     });
 
+    it('group commit: a batch stores each request on its own, refusing only the bad ones', () => {
+      const store = setup();
+      const results = store.enqueueBatch([
+        toBob(1),
+        { ...toBob(2), envelopes: [{ deviceId: 1, payload: new Uint8Array([2]) }] },
+        toBob(3, { queueCap: 1 }),
+        toBob(4),
+      ]);
+      expect(results[0]).toHaveLength(2);
+      expect(results[1]).toBeInstanceOf(PulseError);
+      expect((results[1] as PulseError).code).toBe('DEVICES_MISMATCH');
+      expect((results[2] as PulseError).code).toBe('QUEUE_FULL');
+      expect(results[3]).toHaveLength(2);
+      expect(store.pending('bob', 1, 0, 10, T0).map((e) => e.payload[0])).toEqual([1, 4]);
+      expect(store.pending('bob', 2, 0, 10, T0).map((e) => e.payload[0])).toEqual([1, 4]);
+      store.close();
+    });
+
     it('acknowledgement deletes only the device’s own envelopes', () => {
       const store = setup();
       const [forB1, forB2] = store.enqueue(toBob(1));

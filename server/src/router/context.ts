@@ -7,6 +7,7 @@ import type { ServerConfig } from '../config/config.ts';
 import type { KeyedBuckets } from '../limits/token-bucket.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../storage/store.ts';
+import type { CommitQueue } from './commit-queue.ts';
 import type { DeviceHub } from './hub.ts';
 
 /** Everything a session needs, shared by all sessions of one server. */
@@ -14,6 +15,8 @@ export interface RouterContext {
   readonly config: ServerConfig;
   readonly codec: FrameCodec;
   readonly store: Store;
+  /** Group commit of envelopes. */
+  readonly commits: CommitQueue;
   readonly verify: SignatureVerifier;
   readonly tokens: TokenIssuer;
   readonly channels: ChannelRegistry;

@@ -368,24 +368,28 @@ export class Session implements DeviceSession, Subscriber {
         throw new PulseError('PAYLOAD_TOO_LARGE', `a payload of ${envelope.payload.length} bytes exceeds ${max}`);
       }
     }
-    let envelopeIds: string[];
-    try {
-      envelopeIds = this.#ctx.store.enqueue({
-        from: { account: this.#account, deviceId: this.#deviceId },
-        to: frame.to,
-        envelopes: frame.envelopes,
-        now,
-        expiresAt: now + this.#ctx.config.limits.envelopeTtl,
-        queueCap: this.#ctx.config.limits.queuePerDevice,
-      });
-    } catch (error) {
-      if (error instanceof PulseError && error.code === 'QUEUE_FULL') this.#limitHit('queue_per_device');
-      throw error;
-    }
-    // Committed (the store returns only after the commit): now, and only now, acknowledge.
-    this.#ctx.metrics.envelopesTotal.labels('stored').inc(envelopeIds.length);
-    this.#send({ type: 'sent', id: frame.id, envelopeIds, serverTime: now });
-    for (const envelope of frame.envelopes) this.#ctx.hub.get(frame.to, envelope.deviceId)?.pump();
+    const started = process.hrtime.bigint();
+    const request = {
+      from: { account: this.#account, deviceId: this.#deviceId },
+      to: frame.to,
+      envelopes: frame.envelopes,
+      now,
+      expiresAt: now + this.#ctx.config.limits.envelopeTtl,
+      queueCap: this.#ctx.config.limits.queuePerDevice,
+    };
+    this.#ctx.commits.submit(request, (result) => {
+      // Runs after the group commit returned: only now may `sent` go out.
+      if (result instanceof PulseError) {
+        if (result.code === 'QUEUE_FULL') this.#limitHit('queue_per_device');
+        this.#sendError(frame.id, result.code, result.message);
+      } else {
+        this.#ctx.metrics.envelopesTotal.labels('stored').inc(result.length);
+        this.#send({ type: 'sent', id: frame.id, envelopeIds: result, serverTime: now });
+        for (const envelope of frame.envelopes) this.#ctx.hub.get(frame.to, envelope.deviceId)?.pump();
+      }
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.#ctx.metrics.latency.labels(this.#conn.transport, 'send_commit').observe(seconds);
+    });
   }
 
   pump(): void {

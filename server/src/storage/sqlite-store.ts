@@ -273,6 +273,21 @@ export class SqliteStore implements Store {
     })();
   }
 
+  enqueueBatch(requests: readonly EnqueueRequest[]): (string[] | PulseError)[] {
+    // `enqueue` runs its own transaction; nested inside this one, better-sqlite3
+    // turns it into a SAVEPOINT, so a refused request rolls back alone.
+    return this.#db.transaction(() =>
+      requests.map((request) => {
+        try {
+          return this.enqueue(request);
+        } catch (error) {
+          if (error instanceof PulseError) return error;
+          throw error;
+        }
+      }),
+    )();
+  }
+
   pending(account: string, deviceId: number, afterId: number, limit: number, now: number): StoredEnvelope[] {
     return (this.#stmts.pending.all(account, deviceId, afterId, now, limit) as EnvelopeRow[]).map((r) => ({
       envelopeId: String(r.id),

@@ -1,3 +1,5 @@
+import type { PulseError } from '../errors.ts';
+
 /**
  * The storage interface the router depends on. One implementation (SQLite) ships;
  * `test/storage.test.ts` is the one suite every implementation must pass.
@@ -104,6 +106,11 @@ export interface Store {
    * account). Returns the envelope ids only once the transaction has committed.
    */
   enqueue(request: EnqueueRequest): string[];
+  /**
+   * Group commit: many enqueues in ONE durable transaction, each all-or-nothing on
+   * its own. Returns, per request, its ids or the PulseError that refused it.
+   */
+  enqueueBatch(requests: readonly EnqueueRequest[]): (string[] | PulseError)[];
   /** Envelopes waiting for a device after `afterId` (0: from the start), oldest first, unexpired. */
   pending(account: string, deviceId: number, afterId: number, limit: number, now: number): StoredEnvelope[];
   /** Deletes acknowledged envelopes of this device; returns how many. */
