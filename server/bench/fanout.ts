@@ -40,7 +40,7 @@ async function rawSubscribers(url: string, count: number, onMessage: () => void)
 
 async function baselineFanout(): Promise<number> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
-  wss.on('connection', (ws, req) => req.socket.setNoDelay(true));
+  wss.on('connection', (_ws, req) => req.socket.setNoDelay(true));
   await new Promise((r) => wss.once('listening', r));
   const port = (wss.address() as { port: number }).port;
   let received = 0;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.ts';
 
@@ -46,6 +47,8 @@ const SCHEMA: Record<string, Record<string, Kind>> = {
   log: { level: 'level' },
 };
 
+const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -55,7 +58,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   heartbeat: { interval: 15_000, timeout: 45_000 },
   storage: { path: './data' },
   tls: { cert: '', key: '' },
-  web: { root: 'clients/web/public', entry: 'clients/web/src/main.ts' },
+  // The web client's defaults are relative to the repository root, wherever the server starts.
+  web: { root: join(REPO_ROOT, 'clients/web/public'), entry: join(REPO_ROOT, 'clients/web/src/main.ts') },
   log: { level: 'info' },
 };
 

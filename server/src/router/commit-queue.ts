@@ -40,6 +40,12 @@ export class CommitQueue {
       const failure = new PulseError('INTERNAL', 'the envelopes could not be stored');
       results = batch.map(() => failure);
     }
-    batch.forEach((entry, i) => entry.done(results[i]!));
+    for (const [i, entry] of batch.entries()) {
+      try {
+        entry.done(results[i]!);
+      } catch {
+        // One sender's answer failing (its connection gone) must not starve the others.
+      }
+    }
   }
 }
