@@ -12,6 +12,7 @@ export const APP_ERROR_CODES = [
   'FORBIDDEN', // authenticated, but not allowed (channel ACL, foreign device)
   'DEVICES_MISMATCH', // send: the envelopes do not address exactly the account's devices
   'QUEUE_FULL', // the recipient device's queue holds the maximum
+  'ENVELOPE_EXPIRED', // (no id) envelopes this device sent expired undelivered (TTL); the message lists their ids
   'PAYLOAD_TOO_LARGE', // payload above the server's max_message_size
   'RATE_LIMITED', // per-connection message rate exceeded; retryAfterMs says when to retry
   'TOO_MANY_CHANNELS', // subscribe beyond max_channels per connection

@@ -37,6 +37,8 @@ export interface PulseServerOptions {
   /** The HTTP/3 WebTransport listener and the certificate to use; absent: WebTransport stays off. */
   readonly webtransport?: { readonly listen: ListenWebTransport; readonly certificate: Certificate };
   readonly now?: () => number;
+  /** How often expired envelopes are purged (tests shorten it). */
+  readonly purgeIntervalMs?: number;
 }
 
 export interface ListeningInfo {
@@ -56,6 +58,7 @@ export class PulseServer {
   readonly #options: PulseServerOptions;
   readonly #store: Store;
   readonly #commits: CommitQueue;
+  readonly #ctx: RouterContext;
   readonly #router: Router;
   readonly #http: HttpServer;
   readonly #web: WebClient;
@@ -82,7 +85,7 @@ export class PulseServer {
       maxChannelsTotal: config.limits.maxChannelsTotal,
     });
     channels.onActiveChange = (active) => this.metrics.channelsActive.set(active);
-    const ctx: RouterContext = {
+    const ctx: RouterContext = (this.#ctx = {
       config,
       codec,
       store: this.#store,
@@ -96,7 +99,7 @@ export class PulseServer {
       authBuckets: new KeyedBuckets(config.limits.authAttempts / 60, config.limits.authAttempts),
       fetchBuckets: new KeyedBuckets(config.limits.prekeyFetches / 60, config.limits.prekeyFetches),
       now,
-    };
+    });
     this.#router = new Router(ctx);
     this.#web = new WebClient(config.web.root);
     this.#info = {
@@ -150,14 +153,33 @@ export class PulseServer {
     }
 
     // Expired envelopes are removed every minute (they are never delivered anyway).
-    this.#purgeTimer = setInterval(() => {
-      const purged = this.#store.purgeExpired(Date.now());
-      if (purged > 0) this.metrics.envelopesTotal.labels('expired').inc(purged);
-    }, 60_000);
+    this.#purgeTimer = setInterval(() => this.#purgeExpired(), this.#options.purgeIntervalMs ?? 60_000);
     this.#purgeTimer.unref();
-    this.#store.purgeExpired(Date.now());
+    this.#purgeExpired();
 
     return { httpPort, webtransportPort: this.#wtPort, certificateSha256 };
+  }
+
+  /** Deletes expired envelopes and tells their online senders (ENVELOPE_EXPIRED, best effort). */
+  #purgeExpired(): void {
+    const ctx = this.#ctx;
+    const expired = this.#store.purgeExpired(ctx.now());
+    if (expired.length === 0) return;
+    this.metrics.envelopesTotal.labels('expired').inc(expired.length);
+    const bySender = new Map<string, { account: string; deviceId: number; lines: string[] }>();
+    for (const envelope of expired) {
+      const key = DeviceHub.key(envelope.from.account, envelope.from.deviceId);
+      let entry = bySender.get(key);
+      if (entry === undefined) {
+        entry = { ...envelope.from, lines: [] };
+        bySender.set(key, entry);
+      }
+      entry.lines.push(`${envelope.envelopeId} (to ${envelope.to.account}/${envelope.to.deviceId})`);
+    }
+    for (const { account, deviceId, lines } of bySender.values()) {
+      const message = `expired undelivered: ${lines.join(', ')}`.slice(0, 1000);
+      ctx.hub.get(account, deviceId)?.notify(ctx.codec.encode({ type: 'error', code: 'ENVELOPE_EXPIRED', message }));
+    }
   }
 
   /**

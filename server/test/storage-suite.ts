@@ -150,7 +150,10 @@ export function storageSuite(name: string, open: () => Store): void {
       store.enqueue(toBob(1, { expiresAt: T0 + 10 }));
       store.enqueue(toBob(2, { expiresAt: T0 + DAY }));
       expect(store.pending('bob', 1, 0, 10, T0 + 10).map((e) => e.payload[0])).toEqual([2]);
-      expect(store.purgeExpired(T0 + 10)).toBe(2);
+      const expired = store.purgeExpired(T0 + 10);
+      expect(expired).toHaveLength(2);
+      expect(expired[0]).toMatchObject({ from, to: { account: 'bob', deviceId: 1 } });
+      expect(store.purgeExpired(T0 + 10)).toEqual([]);
       expect(store.pending('bob', 1, 0, 10, T0).map((e) => e.payload[0])).toEqual([2]);
       store.close();
     });

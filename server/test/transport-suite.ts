@@ -336,6 +336,29 @@ export function transportSuite(
       expect(unknown).toMatchObject({ type: 'error', code: 'NOT_FOUND' });
     });
 
+    it('expires undelivered envelopes after the TTL and tells the online sender (ENVELOPE_EXPIRED)', async () => {
+      const short = await startTestServer({ limits: { envelopeTtl: 150 } }, { ...serverOptions, purgeIntervalMs: 25 });
+      try {
+        const shortDial = makeDial(short);
+        const alice = await register(shortDial);
+        const bob = await register(shortDial);
+        bob.client.close();
+        await bob.client.link.closed;
+        const sent = await alice.client.expect(
+          { type: 'send', id: 0, to: bob.account, envelopes: [{ deviceId: 1, payload: bytes(1) }] },
+          'sent',
+        );
+        const notice = await alice.client.next('error');
+        expect(notice).toMatchObject({ code: 'ENVELOPE_EXPIRED' });
+        expect(notice.id).toBeUndefined();
+        expect(notice.message).toContain(`${sent.envelopeIds[0]} (to ${bob.account}/1)`);
+        await reconnect(shortDial, bob);
+        expect((await bob.client.expect({ type: 'sync', id: 0 }, 'sync_done')).delivered).toBe(0);
+      } finally {
+        await short.stop();
+      }
+    });
+
     it('refuses beyond the per-device queue with QUEUE_FULL', async () => {
       const alice = await register(dial);
       const bob = await register(dial);

@@ -7,6 +7,7 @@ import type {
   BundleRecord,
   DeviceRecord,
   EnqueueRequest,
+  ExpiredEnvelope,
   PreKeyCounts,
   PreKeyRecord,
   PreKeyUpload,
@@ -122,7 +123,9 @@ export class SqliteStore implements Store {
          WHERE account = ? AND device_id = ? AND id > ? AND expires_at > ? ORDER BY id LIMIT ?`,
       ),
       ack: db.prepare('DELETE FROM envelopes WHERE id = ? AND account = ? AND device_id = ?'),
-      purge: db.prepare('DELETE FROM envelopes WHERE expires_at <= ?'),
+      purge: db.prepare(
+        'DELETE FROM envelopes WHERE expires_at <= ? RETURNING id, account, device_id, sender, sender_device',
+      ),
     };
   }
 
@@ -308,8 +311,19 @@ export class SqliteStore implements Store {
     })();
   }
 
-  purgeExpired(now: number): number {
-    return this.#stmts.purge.run(now).changes;
+  purgeExpired(now: number): ExpiredEnvelope[] {
+    const rows = this.#stmts.purge.all(now) as {
+      id: number;
+      account: string;
+      device_id: number;
+      sender: string;
+      sender_device: number;
+    }[];
+    return rows.map((r) => ({
+      envelopeId: String(r.id),
+      from: { account: r.sender, deviceId: r.sender_device },
+      to: { account: r.account, deviceId: r.device_id },
+    }));
   }
 
   close(): void {

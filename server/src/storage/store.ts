@@ -64,6 +64,12 @@ export interface StoredEnvelope {
   readonly payload: Uint8Array;
 }
 
+export interface ExpiredEnvelope {
+  readonly envelopeId: string;
+  readonly from: Address;
+  readonly to: Address;
+}
+
 export interface EnqueueRequest {
   readonly from: Address;
   readonly to: string;
@@ -115,8 +121,8 @@ export interface Store {
   pending(account: string, deviceId: number, afterId: number, limit: number, now: number): StoredEnvelope[];
   /** Deletes acknowledged envelopes of this device; returns how many. */
   ack(account: string, deviceId: number, envelopeIds: readonly string[]): number;
-  /** Deletes envelopes past their TTL; returns how many. */
-  purgeExpired(now: number): number;
+  /** Deletes envelopes past their TTL; returns what was deleted (to tell the senders). */
+  purgeExpired(now: number): ExpiredEnvelope[];
 
   close(): void;
 }

@@ -28,6 +28,9 @@ export interface WtServer {
 }
 export type ListenWebTransport = (options: WtListenOptions) => Promise<WtServer>;
 
+/** How long a closing session waits for the peer to close it before the server does. */
+const CLOSE_GRACE_MS = 1_000;
+
 /** WebTransport close codes are 32-bit application codes; 0 is a normal close. */
 function wtCloseCode(code: string): number {
   return code === 'NORMAL' ? 0 : 1;
@@ -85,11 +88,19 @@ class WebTransportConnection implements Connection {
   close(code: string, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
-    // Let queued frames (the `close` frame last) reach the stream before the session ends.
-    this.#writer.close().then(
-      () => this.#closeSession(code, reason),
-      () => this.#closeSession(code, reason),
-    );
+    // Closing the session aborts its streams (W3C WebTransport), which may discard
+    // frames not yet on the wire, the `close` frame among them. So: end the stream
+    // (FIN after the queued frames), give the peer a moment to read and close the
+    // session itself, then close it from here.
+    const closeSoon = () => {
+      const timer = setTimeout(() => this.#closeSession(code, reason), CLOSE_GRACE_MS);
+      timer.unref();
+      this.#session.closed.then(
+        () => clearTimeout(timer),
+        () => clearTimeout(timer),
+      );
+    };
+    this.#writer.close().then(closeSoon, closeSoon);
   }
 
   #closeSession(code: string, reason: string): void {

@@ -18,10 +18,17 @@ export function webtransportDial(port: number, sha256: Uint8Array): Dial {
     const early: Uint8Array[] = [];
     let paused = false;
     let handler: ((bytes: Uint8Array) => void) | undefined;
-    const closed = transport.closed.then(
-      () => {},
-      () => {},
-    );
+    // Closed: the session ended, or the server ended our stream (it sends `close` first).
+    let streamEnded: () => void = () => {};
+    const closed = Promise.race([
+      transport.closed.then(
+        () => {},
+        () => {},
+      ),
+      new Promise<void>((resolve) => {
+        streamEnded = resolve;
+      }),
+    ]);
     const write = (bytes: Uint8Array) => {
       writer.write(bytes).catch(() => {});
     };
@@ -50,7 +57,11 @@ export function webtransportDial(port: number, sha256: Uint8Array): Dial {
           // Paused: stop pulling, so QUIC flow control pushes back on the server.
           while (paused) await new Promise((r) => setTimeout(r, 20));
           const { done, value } = await reader.read();
-          if (done) break;
+          if (done) {
+            // Like a browser client that got `close`: end the session.
+            transport.close({ closeCode: 0, reason: 'closed by the server' });
+            break;
+          }
           for (const frame of decoder.push(value)) {
             if (handler === undefined) early.push(frame);
             else handler(frame);
@@ -59,6 +70,7 @@ export function webtransportDial(port: number, sha256: Uint8Array): Dial {
       } catch {
         // The session ended.
       }
+      streamEnded();
     })();
     return link;
   };
