@@ -63,8 +63,11 @@ async function start(url: string, options: ConnectOptions, limits: WebTransportL
   const expectedHashes = (options.serverCertificateHashes ?? []).map((hash) => Buffer.from(toBytes(hash.value)));
 
   let connection: H3OverQuic | undefined;
-  const endpoint = await UdpEndpoint.bind(address.includes(':') ? '::' : '0.0.0.0', 0, (packet, from) =>
-    connection?.receivePacket(packet, from),
+  const endpoint = await UdpEndpoint.bind(
+    address.includes(':') ? '::' : '0.0.0.0',
+    0,
+    (packet, from) => connection?.receivePacket(packet, from),
+    remote,
   );
   const local: HostPort = { host: address.includes(':') ? '::1' : '127.0.0.1', port: endpoint.local.port };
   const config = createQuicheConfig('client', limits);

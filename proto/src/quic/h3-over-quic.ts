@@ -353,7 +353,8 @@ export class H3OverQuic implements SessionPort {
     } catch (error) {
       this.#fail(error);
     }
-    this.flush();
+    // Sent after the application reacted, so ACKs ride on the reply instead of a packet of their own.
+    this.#queueFlush();
   }
 
   /** The single place where connection errors end the connection (RFC 9114 §8). */

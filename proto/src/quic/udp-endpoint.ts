@@ -6,16 +6,22 @@ export class UdpEndpoint {
   readonly #socket: Socket;
   readonly local: HostPort;
   #closed = false;
+  #connected = false;
 
   private constructor(socket: Socket, local: HostPort) {
     this.#socket = socket;
     this.local = local;
   }
 
+  /**
+   * Binds a socket. A client passes `peer`: the socket is then connected, which
+   * spares Node an address lookup per packet sent.
+   */
   static async bind(
     host: string,
     port: number,
     onPacket: (data: Buffer, from: HostPort) => void,
+    peer?: HostPort,
   ): Promise<UdpEndpoint> {
     const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', ipv6Only: host.includes(':') });
     await new Promise<void>((resolve, reject) => {
@@ -25,8 +31,18 @@ export class UdpEndpoint {
         resolve();
       });
     });
+    if (peer !== undefined) {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.connect(peer.port, peer.host, () => {
+          socket.off('error', reject);
+          resolve();
+        });
+      });
+    }
     const address = socket.address();
     const endpoint = new UdpEndpoint(socket, { host: address.address, port: address.port });
+    endpoint.#connected = peer !== undefined;
     socket.on('message', (data: Buffer, info: RemoteInfo) => onPacket(data, { host: info.address, port: info.port }));
     // A send error (e.g. ICMP unreachable surfacing on Linux) must not crash the process.
     socket.on('error', () => {});
@@ -34,7 +50,9 @@ export class UdpEndpoint {
   }
 
   send(packet: Uint8Array, to: HostPort): void {
-    if (!this.#closed) this.#socket.send(packet, to.port, to.host);
+    if (this.#closed) return;
+    if (this.#connected) this.#socket.send(packet);
+    else this.#socket.send(packet, to.port, to.host);
   }
 
   async close(): Promise<void> {
