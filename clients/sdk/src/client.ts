@@ -100,6 +100,8 @@ export class PulseClient {
   readonly #watched = new Set<string>();
   readonly #channels = new Map<string, { epoch: string; offset: number } | undefined>();
   #inbox: Promise<void> = Promise.resolve();
+  /** Every operation that touches sessions or the profile runs alone, in call order. */
+  #lock: Promise<unknown> = Promise.resolve();
   #challenge: Uint8Array | undefined;
   #token: { token: Uint8Array; expiresAt: number } | undefined;
   #ownDevices: number[] = [];
@@ -328,104 +330,116 @@ export class PulseClient {
 
   /** Encrypts `text` for every device of `to` (and this account's other devices) and sends it. */
   async sendText(to: string, text: string): Promise<StoredMessage> {
-    const account = this.#requireAccount();
-    this.#checkText(text);
-    if (to === account) throw new PulseError('BAD_INPUT', 'sending to yourself is not supported');
-    const content: Content = { t: 'text', id: randomId(), text, sentAt: Date.now() };
-    await this.#sendContent(to, content);
-    const stored: StoredMessage = {
-      id: content.id,
-      conversation: `user:${to}`,
-      from: account,
-      fromDevice: this.deviceId!,
-      text,
-      sentAt: content.sentAt,
-      receivedAt: content.sentAt,
-      direction: 'out',
-      status: 'sent',
-    };
-    this.#remember(stored);
-    await this.#persist();
-    await this.#sendToOwnDevices({ ...content, to });
-    return stored;
+    return this.#exclusive(async () => {
+      const account = this.#requireAccount();
+      this.#checkText(text);
+      if (to === account) throw new PulseError('BAD_INPUT', 'sending to yourself is not supported');
+      const content: Content = { t: 'text', id: randomId(), text, sentAt: Date.now() };
+      await this.#sendContent(to, content);
+      const stored: StoredMessage = {
+        id: content.id,
+        conversation: `user:${to}`,
+        from: account,
+        fromDevice: this.deviceId!,
+        text,
+        sentAt: content.sentAt,
+        receivedAt: content.sentAt,
+        direction: 'out',
+        status: 'sent',
+      };
+      this.#remember(stored);
+      await this.#persist();
+      await this.#sendToOwnDevices({ ...content, to });
+      return stored;
+    });
   }
 
   /** Tells `to` whether this user is typing (ephemeral: not stored on either side). */
   async setTyping(to: string, typing: boolean): Promise<void> {
-    if (to.startsWith('group:')) {
-      const group = this.#group(to.slice(6));
-      await this.#sendGroupContent(group, { t: 'typing', typing, group: group.id }).catch(() => {});
-      return;
-    }
-    await this.#sendContent(to, { t: 'typing', typing }).catch(() => {});
+    return this.#exclusive(async () => {
+      if (to.startsWith('group:')) {
+        const group = this.#group(to.slice(6));
+        await this.#sendGroupContent(group, { t: 'typing', typing, group: group.id }).catch(() => {});
+        return;
+      }
+      await this.#sendContent(to, { t: 'typing', typing }).catch(() => {});
+    });
   }
 
   // ---- trust --------------------------------------------------------------------------
 
   /** Safety numbers for `account` (fetching its keys when the profile has none yet). */
   async safetyNumber(account: string): Promise<SafetyNumber> {
-    const me = this.#requireAccount();
-    let contact = this.#profile.state.contacts[account];
-    if (contact === undefined || Object.keys(contact.devices).length === 0) {
-      await this.#fetchBundles(account).catch((error: unknown) => {
-        if (!PulseError.is(error, 'IDENTITY_CHANGED')) throw error;
-      });
-      contact = this.#profile.state.contacts[account];
-    }
-    if (contact === undefined) throw new PulseError('UNKNOWN_CONTACT', `no account ${account}`);
-    const numbers = [];
-    for (const [deviceId, key] of Object.entries(contact.devices)) {
-      const current = contact.changed[deviceId] ?? key;
-      numbers.push({
-        deviceId: Number(deviceId),
-        number: await this.#engine.safetyNumber(me, account, fromBase64(current)),
-      });
-    }
-    return {
-      account,
-      numbers,
-      verified: contact.verified,
-      changedDevices: Object.keys(contact.changed).map(Number),
-    };
+    return this.#exclusive(async () => {
+      const me = this.#requireAccount();
+      let contact = this.#profile.state.contacts[account];
+      if (contact === undefined || Object.keys(contact.devices).length === 0) {
+        await this.#fetchBundles(account).catch((error: unknown) => {
+          if (!PulseError.is(error, 'IDENTITY_CHANGED')) throw error;
+        });
+        contact = this.#profile.state.contacts[account];
+      }
+      if (contact === undefined) throw new PulseError('UNKNOWN_CONTACT', `no account ${account}`);
+      const numbers = [];
+      for (const [deviceId, key] of Object.entries(contact.devices)) {
+        const current = contact.changed[deviceId] ?? key;
+        numbers.push({
+          deviceId: Number(deviceId),
+          number: await this.#engine.safetyNumber(me, account, fromBase64(current)),
+        });
+      }
+      return {
+        account,
+        numbers,
+        verified: contact.verified,
+        changedDevices: Object.keys(contact.changed).map(Number),
+      };
+    });
   }
 
   /** The user compared safety numbers: accept the current keys (including changed ones) and mark verified. */
   async markVerified(account: string): Promise<void> {
-    const contact = this.#profile.state.contacts[account];
-    if (contact === undefined) throw new PulseError('UNKNOWN_CONTACT', `no contact ${account}`);
-    for (const [deviceId, key] of Object.entries(contact.changed)) {
-      contact.devices[deviceId] = key;
-      this.#engine.dropSession({ account, deviceId: Number(deviceId) });
-    }
-    contact.changed = {};
-    contact.verified = true;
-    await this.#persist();
+    return this.#exclusive(async () => {
+      const contact = this.#profile.state.contacts[account];
+      if (contact === undefined) throw new PulseError('UNKNOWN_CONTACT', `no contact ${account}`);
+      for (const [deviceId, key] of Object.entries(contact.changed)) {
+        contact.devices[deviceId] = key;
+        this.#engine.dropSession({ account, deviceId: Number(deviceId) });
+      }
+      contact.changed = {};
+      contact.verified = true;
+      await this.#persist();
+    });
   }
 
   // ---- groups -------------------------------------------------------------------------
 
   /** Creates a group with `members` (accounts; this one is added) and tells each of them. */
   async createGroup(name: string, members: readonly string[]): Promise<GroupRecord> {
-    const me = this.#requireAccount();
-    const all = [...new Set([me, ...members])];
-    if (all.length > this.limits.maxGroupMembers) throw new PulseError('BAD_INPUT', 'too many group members');
-    const group: GroupRecord = { id: randomId(), name, members: all, distributedTo: [], left: false };
-    this.#profile.state.groups[group.id] = group;
-    await this.#persist();
-    await this.#announceGroup(group, [], all);
-    this.#emit('group', { group, change: 'created' });
-    return group;
+    return this.#exclusive(async () => {
+      const me = this.#requireAccount();
+      const all = [...new Set([me, ...members])];
+      if (all.length > this.limits.maxGroupMembers) throw new PulseError('BAD_INPUT', 'too many group members');
+      const group: GroupRecord = { id: randomId(), name, members: all, distributedTo: [], left: false };
+      this.#profile.state.groups[group.id] = group;
+      await this.#persist();
+      await this.#announceGroup(group, [], all);
+      this.#emit('group', { group, change: 'created' });
+      return group;
+    });
   }
 
   async addMember(groupId: string, account: string): Promise<GroupRecord> {
-    const group = this.#group(groupId);
-    if (group.members.includes(account)) throw new PulseError('BAD_INPUT', `${account} is already a member`);
-    if (group.members.length >= this.limits.maxGroupMembers) throw new PulseError('BAD_INPUT', 'the group is full');
-    group.members.push(account);
-    await this.#persist();
-    await this.#announceGroup(group, [], group.members);
-    this.#emit('group', { group, change: 'updated' });
-    return group;
+    return this.#exclusive(async () => {
+      const group = this.#group(groupId);
+      if (group.members.includes(account)) throw new PulseError('BAD_INPUT', `${account} is already a member`);
+      if (group.members.length >= this.limits.maxGroupMembers) throw new PulseError('BAD_INPUT', 'the group is full');
+      group.members.push(account);
+      await this.#persist();
+      await this.#announceGroup(group, [], group.members);
+      this.#emit('group', { group, change: 'updated' });
+      return group;
+    });
   }
 
   /**
@@ -435,36 +449,40 @@ export class PulseClient {
    * former members otherwise).
    */
   async removeMember(groupId: string, account: string): Promise<GroupRecord> {
-    const group = this.#group(groupId);
-    if (!group.members.includes(account)) throw new PulseError('NOT_A_MEMBER', `${account} is not a member`);
-    group.members = group.members.filter((m) => m !== account);
-    await this.#rotateSenderKey(group, [account]);
-    await this.#announceGroup(group, [account], [...group.members, account]);
-    this.#emit('group', { group, change: 'updated' });
-    return group;
+    return this.#exclusive(async () => {
+      const group = this.#group(groupId);
+      if (!group.members.includes(account)) throw new PulseError('NOT_A_MEMBER', `${account} is not a member`);
+      group.members = group.members.filter((m) => m !== account);
+      await this.#rotateSenderKey(group, [account]);
+      await this.#announceGroup(group, [account], [...group.members, account]);
+      this.#emit('group', { group, change: 'updated' });
+      return group;
+    });
   }
 
   async sendGroupText(groupId: string, text: string): Promise<StoredMessage> {
-    const account = this.#requireAccount();
-    this.#checkText(text);
-    const group = this.#group(groupId);
-    const content: Content = { t: 'text', id: randomId(), text, sentAt: Date.now(), group: group.id };
-    await this.#sendGroupContent(group, content);
-    const stored: StoredMessage = {
-      id: content.id,
-      conversation: `group:${group.id}`,
-      from: account,
-      fromDevice: this.deviceId!,
-      text,
-      sentAt: content.sentAt,
-      receivedAt: content.sentAt,
-      direction: 'out',
-      status: 'sent',
-      group: group.id,
-    };
-    this.#remember(stored);
-    await this.#persist();
-    return stored;
+    return this.#exclusive(async () => {
+      const account = this.#requireAccount();
+      this.#checkText(text);
+      const group = this.#group(groupId);
+      const content: Content = { t: 'text', id: randomId(), text, sentAt: Date.now(), group: group.id };
+      await this.#sendGroupContent(group, content);
+      const stored: StoredMessage = {
+        id: content.id,
+        conversation: `group:${group.id}`,
+        from: account,
+        fromDevice: this.deviceId!,
+        text,
+        sentAt: content.sentAt,
+        receivedAt: content.sentAt,
+        direction: 'out',
+        status: 'sent',
+        group: group.id,
+      };
+      this.#remember(stored);
+      await this.#persist();
+      return stored;
+    });
   }
 
   /** Finds a group by id or (unique) name. */
@@ -575,10 +593,10 @@ export class PulseClient {
     switch (frame.type) {
       case 'deliver':
         // One at a time, in arrival order: sessions and dedupe state are sequential.
-        this.#inbox = this.#inbox.then(() => this.#receive(frame)).catch(() => {});
+        this.#inbox = this.#inbox.then(() => this.#exclusive(() => this.#receive(frame))).catch(() => {});
         return;
       case 'prekeys_low':
-        this.#inbox = this.#inbox.then(() => this.#uploadPreKeys(false)).catch(() => {});
+        this.#inbox = this.#inbox.then(() => this.#exclusive(() => this.#uploadPreKeys(false))).catch(() => {});
         return;
       case 'presence_snapshot': {
         const account = frame.channel.startsWith('user:') ? frame.channel.slice(5) : undefined;
@@ -994,6 +1012,12 @@ export class PulseClient {
   }
 
   // ---- internals: helpers -------------------------------------------------------------------
+
+  #exclusive<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.#lock.then(operation);
+    this.#lock = result.catch(() => {});
+    return result;
+  }
 
   #remember(message: StoredMessage): void {
     const conversations = this.#profile.state.conversations;

@@ -53,6 +53,15 @@ describe('1:1 messages through a real server', () => {
     expect(bobAgain.messages('user:offline-alice').map((m) => m.text)).toEqual(['first, while online', ...texts]);
   });
 
+  it('concurrent sends to a new contact all arrive, in call order', async () => {
+    const { client: alice } = await user('burst-alice');
+    const { client: bob } = await user('burst-bob');
+    const texts = ['one', 'two', 'three', 'four', 'five'];
+    await Promise.all(texts.map((text) => alice.sendText('burst-bob', text)));
+    await bob.sync();
+    expect(bob.messages('user:burst-alice').map((m) => m.text)).toEqual(texts);
+  });
+
   it('a delivery receipt marks the sent message delivered', async () => {
     const { client: alice } = await user('receipt-alice');
     const { client: bob } = await user('receipt-bob');

@@ -29,6 +29,10 @@ export class ChatApp {
   readonly #messages = h('div', { class: 'messages', testid: 'messages' });
   readonly #typingLine = h('div', { class: 'typing', testid: 'typing' });
   readonly #dialog = h('dialog');
+  readonly #header = h('header');
+  readonly #warningSlot = h('div');
+  readonly #footer = h('div');
+  #footerKey: string | undefined;
 
   constructor(client: PulseClient, root: HTMLElement) {
     this.#client = client;
@@ -263,6 +267,7 @@ export class ChatApp {
   #renderChat(): void {
     const id = this.#current;
     if (id === undefined) {
+      this.#footerKey = undefined;
       replaceChildren(
         this.#chat,
         this.#warningBar(),
@@ -272,6 +277,66 @@ export class ChatApp {
     }
     const isGroup = id.startsWith('group:');
     const group = isGroup ? this.#client.findGroup(id.slice(6)) : undefined;
+    const actions: Node[] = [];
+    if (isGroup && group !== undefined && !group.left) {
+      actions.push(h('span', { class: 'badge', testid: 'members' }, group.members.join(', ')));
+      actions.push(
+        h(
+          'button',
+          { class: 'secondary', testid: 'add-member', on: { click: () => this.#memberDialog(group.id, 'add') } },
+          'Add',
+        ),
+      );
+      actions.push(
+        h(
+          'button',
+          { class: 'secondary', testid: 'remove-member', on: { click: () => this.#memberDialog(group.id, 'remove') } },
+          'Remove',
+        ),
+      );
+    } else if (!isGroup) {
+      const online = this.#client.isOnline(id.slice(5));
+      actions.push(
+        h(
+          'span',
+          { class: 'badge', testid: 'peer-presence' },
+          h('span', { class: `dot ${online ? 'on' : ''}` }),
+          online ? 'online' : 'offline',
+        ),
+      );
+      actions.push(
+        h(
+          'button',
+          { class: 'secondary', testid: 'safety', on: { click: () => void this.#safetyDialog(id.slice(5)) } },
+          'Safety number',
+        ),
+      );
+    }
+    if (this.#chat.firstChild !== this.#header) {
+      replaceChildren(this.#chat, this.#header, this.#warningSlot, this.#messages, this.#typingLine, this.#footer);
+    }
+    replaceChildren(
+      this.#header,
+      h('h2', { testid: 'chat-title' }, isGroup ? `# ${this.#titleOf(id)}` : this.#titleOf(id)),
+      h('span', { class: 'spacer' }),
+      ...actions,
+    );
+    replaceChildren(this.#warningSlot, this.#warningBar());
+    // The composer survives re-renders (incoming messages, presence): typing is never lost.
+    const footerKey = `${id}|${group?.left === true}`;
+    if (this.#footerKey !== footerKey) {
+      this.#footerKey = footerKey;
+      replaceChildren(
+        this.#footer,
+        group?.left === true ? h('div', { class: 'warning' }, 'You were removed from this group.') : this.#composer(id),
+      );
+    }
+    this.#renderMessages();
+    this.#renderTyping();
+  }
+
+  #composer(id: string): HTMLFormElement {
+    const isGroup = id.startsWith('group:');
     const input = h('input', {
       testid: 'composer',
       attrs: { type: 'text', placeholder: 'Message (end-to-end encrypted)', autocomplete: 'off' },
@@ -310,57 +375,7 @@ export class ChatApp {
       input,
       h('button', { testid: 'send', attrs: { type: 'submit' } }, 'Send'),
     );
-    const actions: Node[] = [];
-    if (isGroup && group !== undefined && !group.left) {
-      actions.push(h('span', { class: 'badge', testid: 'members' }, group.members.join(', ')));
-      actions.push(
-        h(
-          'button',
-          { class: 'secondary', testid: 'add-member', on: { click: () => this.#memberDialog(group.id, 'add') } },
-          'Add',
-        ),
-      );
-      actions.push(
-        h(
-          'button',
-          { class: 'secondary', testid: 'remove-member', on: { click: () => this.#memberDialog(group.id, 'remove') } },
-          'Remove',
-        ),
-      );
-    } else if (!isGroup) {
-      const online = this.#client.isOnline(id.slice(5));
-      actions.push(
-        h(
-          'span',
-          { class: 'badge', testid: 'peer-presence' },
-          h('span', { class: `dot ${online ? 'on' : ''}` }),
-          online ? 'online' : 'offline',
-        ),
-      );
-      actions.push(
-        h(
-          'button',
-          { class: 'secondary', testid: 'safety', on: { click: () => void this.#safetyDialog(id.slice(5)) } },
-          'Safety number',
-        ),
-      );
-    }
-    replaceChildren(
-      this.#chat,
-      h(
-        'header',
-        {},
-        h('h2', { testid: 'chat-title' }, isGroup ? `# ${this.#titleOf(id)}` : this.#titleOf(id)),
-        h('span', { class: 'spacer' }),
-        ...actions,
-      ),
-      this.#warningBar(),
-      this.#messages,
-      this.#typingLine,
-      group?.left === true ? h('div', { class: 'warning' }, 'You were removed from this group.') : composer,
-    );
-    this.#renderMessages();
-    this.#renderTyping();
+    return composer;
   }
 
   #renderMessages(): void {

@@ -89,6 +89,12 @@ describe('the web page in headless Chromium', () => {
     await waitForMessage(bob, 'user:web-alice', 'Hello Bob, from a browser');
     await send(bob, 'Hi Alice!');
     await waitForMessage(alice, 'user:web-bob', 'Hi Alice!');
+    // Typing on while messages arrive and are sent: nothing typed is lost.
+    await send(alice, 'first of two');
+    await send(alice, 'second of two');
+    await waitForMessage(bob, 'user:web-alice', 'second of two');
+    const bobSees = await bob.getByTestId('messages').locator('.text').allTextContents();
+    expect(bobSees).toEqual(['Hello Bob, from a browser', 'Hi Alice!', 'first of two', 'second of two']);
     // Alice's first message was delivered to Bob's device: two ticks.
     await alice.locator('[data-testid=message][data-status=delivered]').first().waitFor({ timeout: 10_000 });
     // Bob is online, as presence says.
