@@ -15,12 +15,19 @@ export interface InfoSource {
   draining(): boolean;
 }
 
-/** The hostname the client used (Host header), for URLs it can reach again. */
+/**
+ * The hostname the client used (Host header), for URLs it can reach again.
+ * `localhost` becomes the address the request actually arrived on: browsers try
+ * ::1 first and, unlike TCP, QUIC gets no fallback to 127.0.0.1.
+ */
 function hostOf(request: IncomingMessage): string {
-  const host = request.headers.host ?? 'localhost';
-  const ipv6 = /^\[([^\]]+)\]/.exec(host);
-  if (ipv6) return `[${ipv6[1]}]`;
-  return host.replace(/:\d+$/, '');
+  const header = request.headers.host ?? 'localhost';
+  const ipv6 = /^\[([^\]]+)\]/.exec(header);
+  const host = ipv6 ? `[${ipv6[1]}]` : header.replace(/:\d+$/, '');
+  if (host !== 'localhost') return host;
+  const local = request.socket.localAddress ?? '127.0.0.1';
+  const address = local.startsWith('::ffff:') ? local.slice(7) : local;
+  return address.includes(':') ? `[${address}]` : address;
 }
 
 /** `GET /pulse/info`: what a client needs to connect (PROTOCOL.md "Transports"). */

@@ -1,0 +1,55 @@
+import { join } from 'node:path';
+import { createDevCertificate, listenWebTransport } from '@pulse/proto/quic';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+/**
+ * A real browser against the real server: Chromium loads the page the server
+ * serves (its /app.js bundled by the server from test/browser/entry.ts), reads
+ * /pulse/info, and speaks Pulse over its own WebTransport and WebSocket.
+ */
+let browser: Browser;
+let server: TestServer;
+
+beforeAll(async () => {
+  const certificate = await createDevCertificate();
+  const here = import.meta.dirname;
+  server = await startTestServer(
+    { web: { root: join(here, 'browser'), entry: join(here, 'browser', 'entry.ts') } },
+    { webtransport: { listen: listenWebTransport, certificate } },
+  );
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('Chromium against the Pulse server', () => {
+  it('registers over WebTransport and WebSocket and routes a channel message between them', async () => {
+    const page = await browser.newPage();
+    // http://localhost is a secure context, as WebTransport requires.
+    await page.goto(`http://localhost:${server.httpPort}/`);
+    const result = await page.evaluate(() => (globalThis as { pulseResult?: Promise<unknown> }).pulseResult);
+    expect(result).toMatchObject({ payload: 'hi from ws' });
+    const { wtAccount, wsAccount, from } = result as { wtAccount: string; wsAccount: string; from: string };
+    expect(wtAccount).toMatch(/^wt-/);
+    expect(from).toBe(wsAccount);
+    const metrics = await server.server.metrics.registry.metrics();
+    expect(metrics).toMatch(/pulse_connections_total\{transport="webtransport"\} 1/);
+    expect(metrics).toMatch(/pulse_connections_total\{transport="websocket"\} 1/);
+  });
+});
