@@ -85,7 +85,7 @@ export class PulseServer {
       maxChannelsTotal: config.limits.maxChannelsTotal,
     });
     channels.onActiveChange = (active) => this.metrics.channelsActive.set(active);
-    const ctx: RouterContext = (this.#ctx = {
+    const ctx: RouterContext = {
       config,
       codec,
       store: this.#store,
@@ -99,7 +99,8 @@ export class PulseServer {
       authBuckets: new KeyedBuckets(config.limits.authAttempts / 60, config.limits.authAttempts),
       fetchBuckets: new KeyedBuckets(config.limits.prekeyFetches / 60, config.limits.prekeyFetches),
       now,
-    });
+    };
+    this.#ctx = ctx;
     this.#router = new Router(ctx);
     this.#web = new WebClient(config.web.root);
     this.#info = {
