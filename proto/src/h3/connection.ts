@@ -16,7 +16,7 @@ import type { WebTransportLimits } from '../webtransport/limits.ts';
 import { type Capsule, CapsuleReader } from './capsule-reader.ts';
 import { H3_ERROR, H3Error } from './errors.ts';
 import { FrameReader } from './frame-reader.ts';
-import { concatWire, encodeFrame, encodeSettings, FRAME, SETTING, UNI_STREAM } from './frames.ts';
+import { concatWire, encodeFrame, encodeGoaway, encodeSettings, FRAME, SETTING, UNI_STREAM } from './frames.ts';
 import { decodeSettings } from './settings.ts';
 import { isBidirectional, isLocallyInitiated, StreamIdAllocator } from './stream-ids.ts';
 
@@ -89,6 +89,7 @@ export class H3Connection {
   #peerEncoderStream: number | undefined;
   #peerDecoderStream: number | undefined;
   #started = false;
+  #controlStream: number | undefined;
 
   constructor(options: H3ConnectionOptions) {
     this.role = options.role;
@@ -118,7 +119,17 @@ export class H3Connection {
     if (this.#started) return;
     this.#started = true;
     const control = this.#ids.next(false);
+    this.#controlStream = control;
     this.#write(control, concatWire([UNI_STREAM.CONTROL, encodeSettings(this.localSettings())]), false);
+  }
+
+  /**
+   * Starts a graceful shutdown (RFC 9114 §5.2): GOAWAY names the first request
+   * stream that will not be processed. Servers pass the next client bidi id.
+   */
+  goaway(id: number): void {
+    if (this.#controlStream === undefined) return;
+    this.#write(this.#controlStream, encodeGoaway(id), false);
   }
 
   /** Takes the actions queued since the last call. */

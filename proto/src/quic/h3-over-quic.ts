@@ -141,6 +141,18 @@ export class H3OverQuic implements SessionPort {
     this.#armTimer();
   }
 
+  /**
+   * Graceful shutdown: GOAWAY (no new requests), then every session closed with
+   * CLOSE_WEBTRANSPORT_SESSION. The caller closes the connection a moment later.
+   */
+  shutdown(reason: string): void {
+    if (this.quic.isClosed() || !this.#established) return;
+    this.h3.goaway(this.#nextPeerStream[0]);
+    for (const session of [...this.#sessions.values()]) session.close({ closeCode: 0, reason });
+    this.#applyActions();
+    this.flush();
+  }
+
   /** Closes the whole connection (CONNECTION_CLOSE with an HTTP/3 code). */
   close(code: number = H3_ERROR.H3_NO_ERROR, reason = ''): void {
     try {

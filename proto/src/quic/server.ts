@@ -183,6 +183,9 @@ export async function listenWebTransport(options: ListenOptions): Promise<WebTra
       return connections.size;
     },
     async close() {
+      // Graceful: GOAWAY and session close capsules first, CONNECTION_CLOSE a moment later.
+      for (const connection of connections) connection.shutdown('server closing');
+      if (connections.size > 0) await new Promise((resolve) => setTimeout(resolve, 20));
       for (const connection of [...connections]) connection.close(H3_ERROR.H3_NO_ERROR, 'server closing');
       // Give CONNECTION_CLOSE a moment to leave before the socket goes.
       await new Promise((resolve) => setTimeout(resolve, 10));

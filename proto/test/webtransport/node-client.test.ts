@@ -194,3 +194,13 @@ describe('Node WebTransport client and server over UDP', () => {
     }
   });
 });
+
+describe('server shutdown', () => {
+  it('closes open sessions cleanly (GOAWAY, then CLOSE_WEBTRANSPORT_SESSION)', async () => {
+    const server = await startEchoServer();
+    const transport = connect(server);
+    await transport.ready;
+    await server.close();
+    expect(await transport.closed).toEqual({ closeCode: 0, reason: 'server closing' });
+  });
+});
