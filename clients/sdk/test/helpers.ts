@@ -21,7 +21,7 @@ export async function memoryClient(
     engine: CryptoEngine.factory(),
     factories: options.factories ?? (await nodeTransportFactories()),
     transport: options.transport ?? 'websocket',
-    limits: { reconnectBaseMs: 50, reconnectMaxMs: 500 },
+    limits: { reconnectBaseMs: 50, reconnectMaxMs: 500, webTransportTimeoutMs: 1_000 },
   });
   return { client, vault };
 }

@@ -23,10 +23,17 @@ export interface RunningServer {
  * process on free ports with a temporary data directory; `stop()` ends it by pid.
  */
 export async function startServer(
-  options: { webtransport?: boolean; limits?: Record<string, number> } = {},
+  options: {
+    webtransport?: boolean;
+    limits?: Record<string, number>;
+    /** Fixed ports and data directory, to restart "the same" server. */
+    httpPort?: number;
+    webtransportPort?: number;
+    dataDir?: string;
+  } = {},
 ): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), 'pulse-clients-'));
-  const dataDir = join(dir, 'data');
+  const dataDir = options.dataDir ?? join(dir, 'data');
   const limits = {
     auth_attempts: 10_000,
     prekey_fetches: 10_000,
@@ -36,11 +43,11 @@ export async function startServer(
   const config = [
     '[server]',
     'host = "127.0.0.1"',
-    'port = 0',
+    `port = ${options.httpPort ?? 0}`,
     '[transport]',
     'websocket = true',
     `webtransport = ${options.webtransport === false ? 'false' : 'true'}`,
-    'webtransport_port = 0',
+    `webtransport_port = ${options.webtransportPort ?? 0}`,
     '[storage]',
     `path = ${JSON.stringify(dataDir)}`,
     '[log]',

@@ -1,0 +1,106 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningServer, startServer } from '../../test/helpers/server.ts';
+import type { ConnectionStatus, PulseClient, TransportFactories } from '../src/index.ts';
+import { nodeTransportFactories } from '../src/node.ts';
+import { memoryClient, until } from './helpers.ts';
+
+let server: RunningServer;
+let blackhole: Socket;
+const clients: PulseClient[] = [];
+
+beforeAll(async () => {
+  server = await startServer();
+  // A UDP port that swallows everything: WebTransport "blocked by the network".
+  blackhole = createSocket('udp4');
+  await new Promise<void>((resolve) => blackhole.bind(0, '127.0.0.1', resolve));
+});
+afterAll(async () => {
+  for (const client of clients) await client.close();
+  blackhole?.close();
+  await server?.stop();
+});
+
+describe('transport negotiation against a real server', () => {
+  it('auto picks WebTransport when it works', async () => {
+    const { client } = await memoryClient(server.baseUrl, { transport: 'auto' });
+    clients.push(client);
+    await client.register('auto-wt');
+    expect(client.status).toMatchObject({ state: 'connected', transport: 'webtransport' });
+  });
+
+  it('falls back to WebSocket when WebTransport is blocked, and remembers it', async () => {
+    const real = await nodeTransportFactories();
+    let webTransportAttempts = 0;
+    const factories: TransportFactories = {
+      webSocket: real.webSocket!,
+      webTransport: (url, options) => {
+        webTransportAttempts++;
+        const blocked = new URL(url);
+        blocked.port = String(blackhole.address().port);
+        return real.webTransport!(blocked.href, options);
+      },
+    };
+    const { client } = await memoryClient(server.baseUrl, { transport: 'auto', factories });
+    clients.push(client);
+    const statuses: ConnectionStatus[] = [];
+    client.on('status', (status) => statuses.push(status));
+    await client.register('blocked-wt');
+    expect(client.status).toMatchObject({ state: 'connected', transport: 'websocket' });
+    expect(webTransportAttempts).toBe(1);
+
+    // A reconnect goes straight to WebSocket: the blocked WebTransport costs its timeout once.
+    await server.stop();
+    server = await startServer({
+      httpPort: server.httpPort,
+      webtransportPort: server.webtransportPort,
+      dataDir: server.dataDir,
+    });
+    await until(() => statuses.filter((s) => s.state === 'connected').length >= 2, 'the reconnect');
+    expect(client.status.transport).toBe('websocket');
+    expect(webTransportAttempts).toBe(1);
+  });
+});
+
+describe('reconnect and resume', () => {
+  it('both sides come back after a server restart and messages flow again, pending ones included', async () => {
+    const { client: alice } = await memoryClient(server.baseUrl, { transport: 'webtransport' });
+    const { client: bob, vault: bobVault } = await memoryClient(server.baseUrl, { transport: 'websocket' });
+    clients.push(alice, bob);
+    await alice.register('resume-alice');
+    await bob.register('resume-bob');
+    await alice.sendText('resume-bob', 'before the restart');
+    await bob.sync();
+
+    const seen: string[] = [];
+    bob.on('status', (status) => seen.push(status.state));
+    await server.stop();
+    await until(() => alice.status.state === 'reconnecting' && bob.status.state === 'reconnecting', 'both to notice');
+    server = await startServer({
+      httpPort: server.httpPort,
+      webtransportPort: server.webtransportPort,
+      dataDir: server.dataDir,
+    });
+    await until(() => alice.status.state === 'connected' && bob.status.state === 'connected', 'both to reconnect');
+    expect(alice.status.transport).toBe('webtransport');
+    expect(seen).toContain('reconnecting');
+
+    await alice.sendText('resume-bob', 'after the restart');
+    await until(() => bob.messages('user:resume-alice').length === 2, 'live delivery after the reconnect');
+
+    // Bob goes offline; alice writes; bob comes back on the same profile and gets the rest once.
+    await bob.close();
+    await alice.sendText('resume-bob', 'while you were away');
+    await alice.sendText('resume-bob', 'and once more');
+    const { client: bobAgain } = await memoryClient(server.baseUrl, { transport: 'websocket', vault: bobVault });
+    clients.push(bobAgain);
+    await bobAgain.connect();
+    await bobAgain.sync();
+    expect(bobAgain.messages('user:resume-alice').map((m) => m.text)).toEqual([
+      'before the restart',
+      'after the restart',
+      'while you were away',
+      'and once more',
+    ]);
+  });
+});
