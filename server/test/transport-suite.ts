@@ -416,6 +416,8 @@ export function transportSuite(
     it('hands each one-time prekey out once, then the last-resort key, and warns the owner', async () => {
       const owner = await register(dial);
       const fetcher = await register(dial);
+      // A fresh device has no prekeys: it is told so right after authenticating.
+      expect(await owner.client.next('prekeys_low')).toMatchObject({ oneTimePreKeys: 0, pqOneTimePreKeys: 0 });
       await owner.client.expect(upload(owner), 'ok');
       const taken: number[] = [];
       const pq: number[] = [];
@@ -429,8 +431,11 @@ export function transportSuite(
       }
       expect(taken).toEqual([10, 11, 12]);
       expect(pq).toEqual([20, 21, 2, 2]);
-      const low = await owner.client.next('prekeys_low');
-      expect(Math.min(low.oneTimePreKeys, low.pqOneTimePreKeys)).toBeLessThan(2);
+      // After the first fetch 2 one-time and 1 PQ key remain: below the threshold of 2.
+      expect(await owner.client.next('prekeys_low')).toMatchObject({ oneTimePreKeys: 2, pqOneTimePreKeys: 1 });
+      // Told again on the next connection, with what remains.
+      await reconnect(dial, owner);
+      expect(await owner.client.next('prekeys_low')).toMatchObject({ oneTimePreKeys: 0, pqOneTimePreKeys: 0 });
     });
 
     it('rate-limits fetches per requester (RATE_LIMITED)', async () => {
@@ -684,6 +689,18 @@ export function transportSuite(
         expect(server.server.sessionCount).toBe(1);
         // The publisher is unaffected.
         await publisher.client.expect({ type: 'publish', id: 0, channel: 'public:firehose', payload }, 'published');
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('closes a connection that does not authenticate within the heartbeat timeout (AUTH_REQUIRED)', async () => {
+      const server = await start({ heartbeat: { interval: 100, timeout: 300 } });
+      try {
+        const client = await TestClient.open(makeDial(server));
+        // Answering pings keeps it alive, but not unauthenticated forever.
+        client.send({ type: 'ping', nonce: 1 });
+        await expectClose(client, 'AUTH_REQUIRED');
       } finally {
         await server.stop();
       }

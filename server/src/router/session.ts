@@ -268,7 +268,17 @@ export class Session implements DeviceSession, Subscriber {
       isOpen: () => this.#state === 'authenticated',
     });
     this.#ctx.hub.attach(account, deviceId, this);
+    this.#warnIfPreKeysLow();
     this.#delivery.pump();
+  }
+
+  /** A device that was offline when its prekeys ran low hears it when it connects. */
+  #warnIfPreKeysLow(): void {
+    const counts = this.#ctx.store.preKeyCounts(this.#account, this.#deviceId);
+    const threshold = this.#ctx.config.limits.prekeysLowThreshold;
+    if (counts.oneTimePreKeys < threshold || counts.pqOneTimePreKeys < threshold) {
+      this.#send({ type: 'prekeys_low', ...counts });
+    }
   }
 
   // ---- devices ------------------------------------------------------------------
