@@ -82,6 +82,8 @@ export class H3OverQuic implements SessionPort {
   readonly #nextPeerStream: [number, number];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #flushQueued = false;
+  #timerDeadline = 0;
+  #spare: Buffer | undefined;
   #established = false;
   #closedNotified = false;
   #disposed = false;
@@ -127,14 +129,19 @@ export class H3OverQuic implements SessionPort {
   flush(): void {
     this.#flushQueued = false;
     for (;;) {
-      const packet = Buffer.allocUnsafe(MAX_SEND_UDP_PAYLOAD);
+      // A fresh buffer per packet: dgram sends are asynchronous and keep a reference.
+      const packet = this.#spare ?? Buffer.allocUnsafe(MAX_SEND_UDP_PAYLOAD);
+      this.#spare = undefined;
       let result: ReturnType<Connection['send']>;
       try {
         result = this.quic.send(packet);
       } catch {
         break;
       }
-      if (result === null) break;
+      if (result === null) {
+        this.#spare = packet; // nothing was written into it: keep it for next time
+        break;
+      }
       const [length, info] = result;
       this.#sendPacket(packet.subarray(0, length), info.to);
     }
@@ -312,15 +319,23 @@ export class H3OverQuic implements SessionPort {
   }
 
   #armTimer(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#disposed) return;
-    if (this.quic.isClosed()) {
-      this.#notifyClosed();
+    if (this.#disposed || this.quic.isClosed()) {
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      if (!this.#disposed) this.#notifyClosed();
       return;
     }
     const timeout = this.quic.timeout();
-    if (timeout === null) return;
+    if (timeout === null) {
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      return;
+    }
+    // Re-arming a Node timer on every packet is measurable: keep it when the deadline barely moved.
+    const deadline = performance.now() + timeout;
+    if (this.#timer !== undefined && Math.abs(deadline - this.#timerDeadline) < 1) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerDeadline = deadline;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.quic.onTimeout();
