@@ -4,7 +4,7 @@
  * settles when the session is established. Certificates are checked against
  * `serverCertificateHashes` (SHA-256 of the DER certificate), as browsers do.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { H3_ERROR } from '../h3/errors.ts';
@@ -13,6 +13,7 @@ import { peerCapabilities } from '../h3/settings.ts';
 import { type WebTransportLimits, webTransportLimits } from '../webtransport/limits.ts';
 import { WebTransportSession } from '../webtransport/session.ts';
 import { WebTransportError } from '../webtransport/types.ts';
+import { checkServerCertificate } from './certificate-check.ts';
 import { H3OverQuic } from './h3-over-quic.ts';
 import { CONNECTION_ID_LENGTH, createQuicheConfig, type HostPort, quiche } from './quiche-config.ts';
 import { UdpEndpoint } from './udp-endpoint.ts';
@@ -27,6 +28,8 @@ export interface ConnectOptions {
   readonly serverCertificateHashes?: CertificateHash[];
   /** Offered in `wt-available-protocols`; the chosen one appears as `protocol`. */
   readonly protocols?: string[];
+  /** Extra trusted root certificates (PEM) when no hashes are given; the system roots are always trusted. */
+  readonly ca?: string[];
   /** Sent as the `origin` header (browsers always send one). */
   readonly origin?: string;
   readonly limits?: Partial<WebTransportLimits>;
@@ -83,15 +86,15 @@ async function start(url: string, options: ConnectOptions, limits: WebTransportL
     sendPacket: (bytes, to) => endpoint.send(bytes, to),
     hooks: {
       onEstablished(conn) {
-        const leaf = conn.quic.peerCertChain()?.[0];
-        const digest = leaf === undefined ? undefined : createHash('sha256').update(leaf).digest();
-        const trusted = digest !== undefined && expectedHashes.some((hash) => hash.equals(digest));
-        if (!trusted) {
+        const problem = checkServerCertificate(conn.quic.peerCertChain(), {
+          hostname,
+          hashes: expectedHashes,
+          ...(options.ca ? { ca: options.ca } : {}),
+        });
+        if (problem !== undefined) {
           // TLS alert bad_certificate (42) as a QUIC crypto error (RFC 9001 §4.8).
           conn.quic.close(false, 0x100 + 42, new Uint8Array(0));
-          session.handleClosed(
-            new WebTransportError('server certificate does not match serverCertificateHashes', { source: 'session' }),
-          );
+          session.handleClosed(new WebTransportError(problem, { source: 'session' }));
         }
       },
       onSettings(conn, settings) {

@@ -108,6 +108,15 @@ describe('Node WebTransport client and server over UDP', () => {
     await expect(wrongHash.ready).rejects.toBeInstanceOf(WebTransportError);
   });
 
+  it('verifies servers without hashes through the Web PKI (trusted roots, host name)', async () => {
+    const untrusted = connectWebTransport(echo.url());
+    await expect(untrusted.ready).rejects.toThrow(/trusted root/);
+    const trusted = connectWebTransport(echo.url(), { ca: [echo.certificate.certPem] });
+    await trusted.ready;
+    expect(text(await echoBidi(trusted, bytes('pki')))).toBe('pki');
+    trusted.close();
+  });
+
   it('passes stream reset codes through both ways', async () => {
     const resetServer = await startEchoServer({
       onSession(session) {
