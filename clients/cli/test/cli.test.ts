@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../test/helpers/server.ts';
+import { REPO_ROOT, type RunningServer, startServer } from '../../test/helpers/server.ts';
 import { jsonLines, runCli } from './run-cli.ts';
 
 let server: RunningServer;
@@ -43,6 +44,58 @@ describe.each(['webtransport', 'websocket'] as const)('two CLI users over %s', (
 
     // Everything was shown once: a second recv prints nothing.
     expect(jsonLines((await cli(bob, '--transport', transport, 'recv', '--json')).stdout)).toEqual([]);
+  });
+});
+
+describe('interactive chat', () => {
+  it('shows incoming messages as they arrive and sends what is typed', async () => {
+    expect((await cli('chat-ann', 'register', 'chat-ann')).code).toBe(0);
+    expect((await cli('chat-ben', 'register', 'chat-ben')).code).toBe(0);
+    expect((await cli('chat-ben', 'send', 'chat-ann', 'are you there?')).code).toBe(0);
+
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'clients/cli/src/main.ts',
+        '--server',
+        server.baseUrl,
+        '--profile',
+        join(dir, 'chat-ann'),
+        'chat',
+        'chat-ben',
+      ],
+      { cwd: REPO_ROOT, env: { ...process.env, PULSE_PASSPHRASE: 'correct horse' }, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const waitFor = async (text: string) => {
+      for (let i = 0; i < 300 && !output.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(output).toContain(text);
+    };
+    try {
+      await waitFor('conversation with chat-ben');
+      await waitFor('chat-ben: are you there?');
+      child.stdin.write('yes, typing in the chat view\n');
+      await waitFor('chat-ann: yes, typing in the chat view');
+      const received = await cli('chat-ben', 'recv', '--json');
+      expect(jsonLines(received.stdout).map((m) => m.text)).toEqual(['yes, typing in the chat view']);
+      expect((await cli('chat-ben', 'send', 'chat-ann', 'live reply')).code).toBe(0);
+      await waitFor('chat-ben: live reply');
+      child.stdin.write('/help\n');
+      await waitFor('/verify');
+      child.stdin.write('/quit\n');
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).toBe(0);
+    } finally {
+      if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    }
   });
 });
 
