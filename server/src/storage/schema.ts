@@ -63,4 +63,26 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX envelopes_by_device ON envelopes (account, device_id, id);
   CREATE INDEX envelopes_by_expiry ON envelopes (expires_at);
   `,
+  // 2: queue lengths kept by triggers, so the QUEUE_FULL check is one lookup
+  // instead of counting a device's whole queue on every send.
+  `
+  CREATE TABLE queue_sizes (
+    account   TEXT NOT NULL,
+    device_id INTEGER NOT NULL,
+    n         INTEGER NOT NULL,
+    PRIMARY KEY (account, device_id)
+  ) STRICT;
+  INSERT INTO queue_sizes (account, device_id, n)
+    SELECT account, device_id, count(*) FROM envelopes GROUP BY account, device_id;
+  CREATE TRIGGER envelopes_counted_in AFTER INSERT ON envelopes BEGIN
+    INSERT INTO queue_sizes (account, device_id, n) VALUES (NEW.account, NEW.device_id, 1)
+      ON CONFLICT (account, device_id) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER envelopes_counted_out AFTER DELETE ON envelopes BEGIN
+    UPDATE queue_sizes SET n = n - 1 WHERE account = OLD.account AND device_id = OLD.device_id;
+  END;
+  CREATE TRIGGER queue_sizes_dropped AFTER DELETE ON devices BEGIN
+    DELETE FROM queue_sizes WHERE account = OLD.account AND device_id = OLD.device_id;
+  END;
+  `,
 ];

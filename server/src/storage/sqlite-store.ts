@@ -113,7 +113,7 @@ export class SqliteStore implements Store {
            WHERE account = ? AND device_id = ? AND kind = ? ORDER BY key_id LIMIT 1)
          RETURNING key_id, public_key, signature`,
       ),
-      queueLength: db.prepare('SELECT count(*) AS n FROM envelopes WHERE account = ? AND device_id = ?'),
+      queueLength: db.prepare('SELECT n FROM queue_sizes WHERE account = ? AND device_id = ?'),
       insertEnvelope: db.prepare(
         `INSERT INTO envelopes (account, device_id, sender, sender_device, server_time, expires_at, payload)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -254,7 +254,7 @@ export class SqliteStore implements Store {
       }
       const ids: string[] = [];
       for (const envelope of envelopes) {
-        const queued = (s.queueLength.get(to, envelope.deviceId) as { n: number }).n;
+        const queued = (s.queueLength.get(to, envelope.deviceId) as { n: number } | undefined)?.n ?? 0;
         if (queued >= queueCap) {
           throw new PulseError(
             'QUEUE_FULL',
