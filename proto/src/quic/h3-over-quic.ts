@@ -83,6 +83,7 @@ export class H3OverQuic implements SessionPort {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #flushQueued = false;
   #timerDeadline = 0;
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
   #spare: Buffer | undefined;
   #established = false;
   #closedNotified = false;
@@ -175,6 +176,8 @@ export class H3OverQuic implements SessionPort {
   dispose(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#keepAlive !== undefined) clearInterval(this.#keepAlive);
+    this.#keepAlive = undefined;
     this.#disposed = true;
   }
 
@@ -182,6 +185,29 @@ export class H3OverQuic implements SessionPort {
   addSession(session: WebTransportSession): void {
     this.#sessions.set(session.sessionId, session);
     session.attach(this);
+    this.#startKeepAlive();
+  }
+
+  /**
+   * While a session is open, an idle connection must not time out: messaging
+   * sessions sit quiet for long stretches. A PING every third of the idle timeout
+   * keeps both ends' idle timers fed (RFC 9000 §10.1.2).
+   */
+  #startKeepAlive(): void {
+    if (this.#keepAlive !== undefined) return;
+    this.#keepAlive = setInterval(
+      () => {
+        if (this.#sessions.size === 0 || this.quic.isClosed()) return;
+        try {
+          this.quic.sendAckEliciting();
+        } catch {
+          // closing
+        }
+        this.flush();
+      },
+      Math.max(100, Math.floor(this.#limits.idleTimeoutMs / 3)),
+    );
+    this.#keepAlive.unref();
   }
 
   /** Marks a session established (after the 2xx) and delivers buffered streams. */
@@ -347,6 +373,8 @@ export class H3OverQuic implements SessionPort {
   #notifyClosed(): void {
     if (this.#closedNotified) return;
     this.#closedNotified = true;
+    if (this.#keepAlive !== undefined) clearInterval(this.#keepAlive);
+    this.#keepAlive = undefined;
     const peer = this.quic.peerError();
     const local = this.quic.localError();
     const error = peer ?? local;

@@ -191,6 +191,23 @@ describe('Node WebTransport client and server over UDP', () => {
     }
   });
 
+  it('keeps a quiet session alive past the idle timeout', async () => {
+    const shortIdle = { idleTimeoutMs: 600 };
+    const server = await startEchoServer({ limits: shortIdle });
+    try {
+      const transport = connectWebTransport(server.url(), {
+        serverCertificateHashes: [{ algorithm: 'sha-256', value: server.certificate.sha256 }],
+        limits: shortIdle,
+      });
+      await transport.ready;
+      await new Promise((resolve) => setTimeout(resolve, 2000)); // more than 3 idle timeouts, no traffic
+      expect(text(await echoBidi(transport, bytes('still here')))).toBe('still here');
+      transport.close();
+    } finally {
+      await server.close();
+    }
+  });
+
   it('works over IPv6 loopback', async () => {
     const server6 = await startEchoServer({ host: '::1' });
     try {
