@@ -1,3 +1,4 @@
+import { noblePrimitives } from './noble.ts';
 import { loadNodePrimitives } from './node.ts';
 import type { Primitives } from './types.ts';
 import { webCryptoPrimitives } from './webcrypto.ts';
@@ -11,10 +12,11 @@ let current: Primitives | undefined;
 
 /**
  * The primitives every session operation uses. Default: node:crypto when running in
- * Node (fastest there), otherwise WebCrypto (with noble for X25519 where missing).
+ * Node (fastest there), otherwise WebCrypto (with noble for X25519 where missing), and
+ * noble where crypto.subtle is absent (pages that are not a secure context).
  */
 export function getPrimitives(): Primitives {
-  current ??= loadNodePrimitives() ?? webCryptoPrimitives;
+  current ??= loadNodePrimitives() ?? (globalThis.crypto?.subtle ? webCryptoPrimitives : noblePrimitives);
   return current;
 }
 
