@@ -180,21 +180,26 @@ export class PulseConnection {
     try {
       this.#info = await fetchServerInfo(server, limits);
       const order = transportOrder(preference, this.#info, factories, this.#memory.get(server), this.#now(), limits);
-      const transport = await openFirst(order, this.#info, factories, limits, {
-        onFrame: (bytes) => {
-          if (this.#transport === transport) this.#onFrame(bytes);
-        },
-        onClose: (reason) => {
-          if (this.#transport === transport) this.#onTransportClosed(reason);
-        },
-      });
-      if (this.#status.state === 'closed') {
-        transport.close();
-        throw new PulseError('CLIENT_CLOSED', 'the connection was closed');
+      if (order.length === 0) {
+        throw new PulseError('TRANSPORT_UNAVAILABLE', 'no transport offered by the server is available here');
       }
-      this.#transport = transport;
-      this.#lastReceivedAt = this.#now();
-      const welcome = await this.#hello(transport);
+      // A transport counts as working once the server said welcome over it; until then, try the next one.
+      let established: { transport: FrameTransport; welcome: FrameOf<'welcome'> } | undefined;
+      let lastError: unknown;
+      for (const [index, kind] of order.entries()) {
+        try {
+          established = await this.#openAndGreet(kind, index < order.length - 1);
+          break;
+        } catch (error) {
+          lastError = error;
+          const failed = this.#transport;
+          this.#transport = undefined;
+          failed?.close();
+          if (this.#status.state === 'closed') throw error;
+        }
+      }
+      if (established === undefined) throw lastError;
+      const { transport, welcome } = established;
       if (preference === 'auto') this.#memory.set(server, { kind: transport.kind, at: this.#now() });
       await this.#options.onReady?.({
         welcome,
@@ -218,12 +223,45 @@ export class PulseConnection {
     }
   }
 
-  #hello(transport: FrameTransport): Promise<FrameOf<'welcome'>> {
+  /** Opens one transport, adopts it and waits for `welcome`; with `hurry`, a slow welcome counts as failure. */
+  async #openAndGreet(
+    kind: TransportKind,
+    hurry: boolean,
+  ): Promise<{ transport: FrameTransport; welcome: FrameOf<'welcome'> }> {
+    const { limits, factories } = this.#options;
+    // Frames or a close may arrive before openFirst returns; they belong to this attempt only once it is adopted.
+    let opened: FrameTransport | undefined;
+    let closedEarly: string | undefined;
+    const transport = await openFirst([kind], this.#info!, factories, limits, {
+      onFrame: (bytes) => {
+        if (opened !== undefined && this.#transport === opened) this.#onFrame(bytes);
+      },
+      onClose: (reason) => {
+        if (opened !== undefined && this.#transport === opened) this.#onTransportClosed(reason);
+        else closedEarly ??= reason;
+      },
+    });
+    opened = transport;
+    if (this.#status.state === 'closed') {
+      transport.close();
+      throw new PulseError('CLIENT_CLOSED', 'the connection was closed');
+    }
+    if (closedEarly !== undefined) {
+      transport.close();
+      throw new PulseError('CONNECTION_CLOSED', closedEarly);
+    }
+    this.#transport = transport;
+    this.#lastReceivedAt = this.#now();
+    const welcome = await this.#hello(transport, hurry ? limits.webTransportTimeoutMs : limits.requestTimeoutMs);
+    return { transport, welcome };
+  }
+
+  #hello(transport: FrameTransport, timeoutMs: number): Promise<FrameOf<'welcome'>> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#welcome = undefined;
         reject(new PulseError('TIMEOUT', 'the server did not answer hello'));
-      }, this.#options.limits.requestTimeoutMs);
+      }, timeoutMs);
       this.#welcome = {
         resolve: (frame) => {
           clearTimeout(timer);
