@@ -83,6 +83,7 @@ export class PulseServer {
     const channels = new ChannelRegistry(codec, {
       historySize: config.limits.historySize,
       maxChannelsTotal: config.limits.maxChannelsTotal,
+      historyBytes: config.limits.historyBytes,
     });
     channels.onActiveChange = (active) => this.metrics.channelsActive.set(active);
     const ctx: RouterContext = {

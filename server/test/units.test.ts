@@ -131,7 +131,7 @@ describe('channel registry', () => {
   };
 
   it('fans out one encoded buffer to every subscriber', () => {
-    const registry = new ChannelRegistry(codec, { historySize: 10, maxChannelsTotal: 10 });
+    const registry = new ChannelRegistry(codec, { historySize: 10, maxChannelsTotal: 10, historyBytes: 1 << 20 });
     const a = subscriber('alice');
     const b = subscriber('bob');
     registry.subscribe('public:x', a, { presence: false, since: undefined });
@@ -143,7 +143,7 @@ describe('channel registry', () => {
   });
 
   it('replays from an offset within the history, else recovered=false', () => {
-    const registry = new ChannelRegistry(codec, { historySize: 2, maxChannelsTotal: 10 });
+    const registry = new ChannelRegistry(codec, { historySize: 2, maxChannelsTotal: 10, historyBytes: 1 << 20 });
     const a = subscriber('alice');
     const first = registry.subscribe('public:h', a, { presence: false, since: undefined });
     for (let i = 0; i < 3; i++) registry.publish('public:h', a.member, new Uint8Array([i]), 0);
@@ -165,7 +165,7 @@ describe('channel registry', () => {
   });
 
   it('sends join/leave (ephemeral) only to presence subscribers and counts active channels', () => {
-    const registry = new ChannelRegistry(codec, { historySize: 2, maxChannelsTotal: 10 });
+    const registry = new ChannelRegistry(codec, { historySize: 2, maxChannelsTotal: 10, historyBytes: 1 << 20 });
     const actives: number[] = [];
     registry.onActiveChange = (n) => actives.push(n);
     const watcher = subscriber('alice');
@@ -186,8 +186,33 @@ describe('channel registry', () => {
     expect(actives).toEqual([1, 0]);
   });
 
+  it('keeps all histories within the byte budget: idle channels go first, then the oldest entries', () => {
+    const registry = new ChannelRegistry(codec, { historySize: 100, maxChannelsTotal: 10, historyBytes: 1000 });
+    const a = subscriber('alice');
+    const payload = new Uint8Array(200);
+    registry.publish('public:idle', a.member, payload, 0);
+    const busy = registry.subscribe('public:busy', a, { presence: false, since: undefined });
+    for (let i = 0; i < 10; i++) {
+      registry.publish('public:busy', a.member, payload, 0);
+      expect(registry.historyBytes).toBeLessThanOrEqual(1000);
+    }
+    // The idle channel was forgotten, and the busy one keeps only its newest entries.
+    const replay = busy.channel.replay({ epoch: busy.channel.epoch, offset: 0 });
+    expect(replay.recovered).toBe(false);
+    const recent = busy.channel.replay({ epoch: busy.channel.epoch, offset: 7 });
+    expect(recent).toMatchObject({
+      recovered: true,
+      missed: [expect.any(Uint8Array), expect.any(Uint8Array), expect.any(Uint8Array)],
+    });
+    registry.subscribe('public:idle', a, { presence: false, since: undefined });
+    expect(
+      registry.subscribe('public:idle', subscriber('bob'), { presence: false, since: { epoch: 'x', offset: 0 } })
+        .channel.offset,
+    ).toBe(0);
+  });
+
   it('forgets idle channels beyond the server-wide maximum, refuses when all are busy', () => {
-    const registry = new ChannelRegistry(codec, { historySize: 2, maxChannelsTotal: 1 });
+    const registry = new ChannelRegistry(codec, { historySize: 2, maxChannelsTotal: 1, historyBytes: 1 << 20 });
     const a = subscriber('alice');
     registry.publish('public:one', a.member, new Uint8Array([1]), 0);
     registry.subscribe('public:two', a, { presence: false, since: undefined });

@@ -30,6 +30,7 @@ export class Channel {
   readonly epoch: string;
   readonly #historySize: number;
   #offset = 0;
+  #historyBytes = 0;
   readonly #history: { offset: number; bytes: Uint8Array }[] = [];
   readonly subscribers = new Map<Subscriber, { presence: boolean }>();
 
@@ -49,11 +50,25 @@ export class Channel {
     return ++this.#offset;
   }
 
+  /** Bytes of encoded publications held for replay. */
+  get historyBytes(): number {
+    return this.#historyBytes;
+  }
+
   /** Records an encoded publication and sends the same bytes to every subscriber. */
   fanOut(offset: number, bytes: Uint8Array): void {
     this.#history.push({ offset, bytes });
-    if (this.#history.length > this.#historySize) this.#history.shift();
+    this.#historyBytes += bytes.length;
+    if (this.#history.length > this.#historySize) this.dropOldest();
     for (const subscriber of this.subscribers.keys()) subscriber.deliver(bytes, false);
+  }
+
+  /** Forgets the oldest publication (replay from before it reports recovered=false). */
+  dropOldest(): boolean {
+    const dropped = this.#history.shift();
+    if (dropped === undefined) return false;
+    this.#historyBytes -= dropped.bytes.length;
+    return true;
   }
 
   /** Publications after `since`, or recovered=false when the history cannot fill the gap. */

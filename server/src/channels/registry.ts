@@ -17,15 +17,23 @@ export class ChannelRegistry {
   readonly #codec: FrameCodec;
   readonly #historySize: number;
   readonly #maxChannelsTotal: number;
+  readonly #historyBudget: number;
   readonly #channels = new Map<string, Channel>();
+  #historyBytes = 0;
   #active = 0;
   /** Called with the number of channels that have subscribers, whenever it changes. */
   onActiveChange: (active: number) => void = () => {};
 
-  constructor(codec: FrameCodec, options: { historySize: number; maxChannelsTotal: number }) {
+  constructor(codec: FrameCodec, options: { historySize: number; maxChannelsTotal: number; historyBytes: number }) {
     this.#codec = codec;
     this.#historySize = options.historySize;
     this.#maxChannelsTotal = options.maxChannelsTotal;
+    this.#historyBudget = options.historyBytes;
+  }
+
+  /** Bytes of history held by all channels (bounded by `history_bytes`). */
+  get historyBytes(): number {
+    return this.#historyBytes;
   }
 
   get active(): number {
@@ -68,8 +76,31 @@ export class ChannelRegistry {
       serverTime: now,
       payload,
     });
+    const before = channel.historyBytes;
     channel.fanOut(offset, bytes);
+    this.#historyBytes += channel.historyBytes - before;
+    this.#enforceHistoryBudget(channel);
     return offset;
+  }
+
+  /**
+   * Keeps all histories within `history_bytes`: first forget idle channels (no
+   * subscribers), oldest first; then trim the publishing channel's own history.
+   */
+  #enforceHistoryBudget(current: Channel): void {
+    if (this.#historyBytes <= this.#historyBudget) return;
+    for (const [name, channel] of this.#channels) {
+      if (this.#historyBytes <= this.#historyBudget) return;
+      if (channel.subscribers.size === 0 && channel !== current) {
+        this.#historyBytes -= channel.historyBytes;
+        this.#channels.delete(name);
+      }
+    }
+    while (this.#historyBytes > this.#historyBudget) {
+      const before = current.historyBytes;
+      if (!current.dropOldest()) return;
+      this.#historyBytes -= before - current.historyBytes;
+    }
   }
 
   #getOrCreate(name: string): Channel {
@@ -88,6 +119,7 @@ export class ChannelRegistry {
   #evictIdle(): void {
     for (const [name, channel] of this.#channels) {
       if (channel.subscribers.size === 0) {
+        this.#historyBytes -= channel.historyBytes;
         this.#channels.delete(name);
         return;
       }

@@ -38,6 +38,8 @@ export interface ServerLimits {
   readonly maxPrekeysPerDevice: number;
   /** Messages kept per channel for replay. */
   readonly historySize: number;
+  /** Bytes of channel history kept in memory over all channels. */
+  readonly historyBytes: number;
   /** Channels alive on the server at once. */
   readonly maxChannelsTotal: number;
   /** Lifetime of an access token, in milliseconds. */
@@ -62,6 +64,7 @@ export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
   prekeysLowThreshold: 10,
   maxPrekeysPerDevice: 500,
   historySize: 200,
+  historyBytes: 64 * 1024 * 1024,
   maxChannelsTotal: 100_000,
   tokenTtl: 24 * 60 * 60 * 1000,
 });
