@@ -497,6 +497,7 @@ export class PulseClient {
 
   /** Follows `account`'s presence (`presence` events). */
   async watchPresence(account: string): Promise<void> {
+    if (this.#watched.has(account) && this.#channels.has(`user:${account}`)) return;
     this.#watched.add(account);
     if (this.status.state === 'connected') await this.#subscribe(`user:${account}`);
   }

@@ -123,7 +123,7 @@ export class ChatApp {
       this.#renderAll();
     });
     client.on('receipt', () => this.#renderMessages());
-    client.on('presence', () => this.#renderList());
+    client.on('presence', () => this.#renderAll());
     client.on('group', () => this.#renderAll());
     client.on('typing', ({ conversation, from, typing }) => {
       const key = `${conversation}|${from}`;
@@ -279,7 +279,16 @@ export class ChatApp {
     const group = isGroup ? this.#client.findGroup(id.slice(6)) : undefined;
     const actions: Node[] = [];
     if (isGroup && group !== undefined && !group.left) {
-      actions.push(h('span', { class: 'badge', testid: 'members' }, group.members.join(', ')));
+      const me = this.#client.account;
+      const members = group.members.map((m) =>
+        h(
+          'span',
+          { class: 'badge' },
+          h('span', { class: `dot ${m === me || this.#client.isOnline(m) ? 'on' : ''}` }),
+          m === me ? `${m} (you)` : m,
+        ),
+      );
+      actions.push(h('span', { class: 'badge', testid: 'members' }, ...members));
       actions.push(
         h(
           'button',
@@ -423,6 +432,10 @@ export class ChatApp {
 
   #open(id: string): void {
     this.#current = id;
+    const group = id.startsWith('group:') ? this.#client.findGroup(id.slice(6)) : undefined;
+    for (const member of group?.members ?? []) {
+      if (member !== this.#client.account) void this.#client.watchPresence(member).catch(() => {});
+    }
     if (this.#client.messages(id).length === 0) this.#opened.add(id);
     this.#unread.delete(id);
     this.#layout.classList.add('in-chat');

@@ -20,15 +20,15 @@ export async function enableNotifications(): Promise<NotificationPermission> {
   return Notification.permission === 'default' ? Notification.requestPermission() : Notification.permission;
 }
 
-/** What a notification for `message` says: never the plaintext unless allowed. */
-export function notificationFor(message: StoredMessage, title: string): { title: string; body: string } {
-  return { title, body: previewAllowed() ? message.text : 'New encrypted message' };
+/** What a notification for `message` says: never the plaintext unless `preview` is allowed. */
+export function notificationBody(message: StoredMessage, preview: boolean): string {
+  return preview ? message.text : 'New encrypted message';
 }
 
 export async function notify(message: StoredMessage, title: string): Promise<void> {
   if (document.visibilityState === 'visible') return;
   if (!('Notification' in globalThis) || Notification.permission !== 'granted') return;
-  const { body } = notificationFor(message, title);
+  const body = notificationBody(message, previewAllowed());
   const options: NotificationOptions = { body, tag: message.conversation, icon: '/icon.svg' };
   const registration = await navigator.serviceWorker?.getRegistration();
   if (registration !== undefined) await registration.showNotification(title, options);

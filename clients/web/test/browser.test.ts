@@ -151,6 +151,42 @@ describe('the web page in headless Chromium', () => {
     expect(jsonLines(daveLater.stdout).map((m) => m.text)).toEqual(['Yes, over WebSocket']);
   });
 
+  it('a background page notifies without the text, unless the user allows previews', async () => {
+    const context = await browser.newContext({ permissions: ['notifications'] });
+    contexts.push(context);
+    await context.addInitScript(() => {
+      // The page is in the background; record what it asks the system to show.
+      Object.defineProperty(document, 'visibilityState', { get: () => 'hidden' });
+      const shown: { title: string; body: string | undefined }[] = [];
+      (globalThis as { shownNotifications?: typeof shown }).shownNotifications = shown;
+      ServiceWorkerRegistration.prototype.showNotification = async (title: string, options?: NotificationOptions) => {
+        shown.push({ title, body: options?.body });
+      };
+    });
+    const erin = await context.newPage();
+    await erin.goto(server.baseUrl);
+    await register(erin, 'web-erin');
+    await erin.evaluate(() => navigator.serviceWorker.ready);
+    const shown = () =>
+      erin.evaluate(
+        () => (globalThis as { shownNotifications?: { title: string; body?: string }[] }).shownNotifications,
+      );
+
+    await openChat(alice, 'web-erin');
+    await send(alice, 'the secret plan');
+    await erin.waitForFunction(
+      () => ((globalThis as { shownNotifications?: unknown[] }).shownNotifications?.length ?? 0) >= 1,
+    );
+    expect(await shown()).toEqual([{ title: 'web-alice', body: 'New encrypted message' }]);
+
+    await erin.getByTestId('notification-preview').check();
+    await send(alice, 'a harmless hello');
+    await erin.waitForFunction(
+      () => ((globalThis as { shownNotifications?: unknown[] }).shownNotifications?.length ?? 0) >= 2,
+    );
+    expect((await shown())?.[1]).toEqual({ title: 'web-alice', body: 'a harmless hello' });
+  });
+
   it('is installable: manifest and service worker', async () => {
     const manifest = await (await fetch(`${server.baseUrl}/manifest.webmanifest`)).json();
     expect(manifest).toMatchObject({ name: 'Pulse', start_url: '/', display: 'standalone' });
