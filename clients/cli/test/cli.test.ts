@@ -99,6 +99,24 @@ describe('interactive chat', () => {
   });
 });
 
+describe('the pulse-chat command', () => {
+  it('runs through its bin wrapper from any directory', async () => {
+    const bin = join(REPO_ROOT, 'clients/cli/bin/pulse-chat.js');
+    const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, [bin, '--version'], {
+        cwd: tmpdir(),
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.once('exit', (code) => resolve({ code, stdout }));
+    });
+    expect(result).toEqual({ code: 0, stdout: '0.1.0\n' });
+  });
+});
+
 describe('errors and exit codes', () => {
   it('an unknown contact exits 5 with a message naming it', async () => {
     await cli('carol', 'register', 'carol-err');
