@@ -1,5 +1,6 @@
 import { WebSocket } from 'ws';
 import {
+  type ClientLimits,
   CryptoEngine,
   MemoryVault,
   PulseClient,
@@ -12,7 +13,12 @@ import type { WebSocketLike } from '../src/transport/types.ts';
 /** A client on a memory vault (the vault is returned too, to inspect or reopen the state). */
 export async function memoryClient(
   server: string,
-  options: { transport?: TransportPreference; factories?: TransportFactories; vault?: MemoryVault } = {},
+  options: {
+    transport?: TransportPreference;
+    factories?: TransportFactories;
+    vault?: MemoryVault;
+    limits?: Partial<ClientLimits>;
+  } = {},
 ): Promise<{ client: PulseClient; vault: MemoryVault }> {
   const vault = options.vault ?? new MemoryVault();
   const client = await PulseClient.open({
@@ -21,7 +27,7 @@ export async function memoryClient(
     engine: CryptoEngine.factory(),
     factories: options.factories ?? (await nodeTransportFactories()),
     transport: options.transport ?? 'websocket',
-    limits: { reconnectBaseMs: 50, reconnectMaxMs: 500, webTransportTimeoutMs: 1_000 },
+    limits: { reconnectBaseMs: 50, reconnectMaxMs: 500, webTransportTimeoutMs: 1_000, ...options.limits },
   });
   return { client, vault };
 }
