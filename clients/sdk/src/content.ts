@@ -22,8 +22,26 @@ export const PAYLOAD_KIND = { session: 1, group: 2 } as const;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Plaintexts are padded before encryption so ciphertext lengths reveal only a
+ * coarse size class: Signal's scheme, a 0x80 byte then zeros up to a multiple
+ * of 160 bytes (libsignal-service PushTransportDetails).
+ */
+const PADDING_BLOCK = 160;
+
 export function encodeContent(content: Content): Uint8Array {
-  return encoder.encode(JSON.stringify(content));
+  const json = encoder.encode(JSON.stringify(content));
+  const padded = new Uint8Array((Math.floor(json.length / PADDING_BLOCK) + 1) * PADDING_BLOCK);
+  padded.set(json);
+  padded[json.length] = 0x80;
+  return padded;
+}
+
+function unpad(bytes: Uint8Array): Uint8Array {
+  let end = bytes.length - 1;
+  while (end >= 0 && bytes[end] === 0) end--;
+  if (end < 0 || bytes[end] !== 0x80) throw new PulseError('BAD_INPUT', 'message content is not padded');
+  return bytes.subarray(0, end);
 }
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -32,7 +50,7 @@ const ACCOUNT = /^[a-z0-9][a-z0-9._-]{2,31}$/;
 export function decodeContent(bytes: Uint8Array, limits: { maxTextLength: number; maxGroupMembers: number }): Content {
   let value: unknown;
   try {
-    value = JSON.parse(decoder.decode(bytes));
+    value = JSON.parse(decoder.decode(unpad(bytes)));
   } catch {
     throw new PulseError('BAD_INPUT', 'message content is not UTF-8 JSON');
   }

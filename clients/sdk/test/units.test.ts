@@ -132,12 +132,21 @@ describe('message content', () => {
     for (const sample of samples) expect(decodeContent(encodeContent(sample), limits)).toEqual(sample);
   });
 
+  it('pads to 160-byte blocks, so lengths leak only a size class', () => {
+    const short = encodeContent({ t: 'text', id: 'a', text: 'hi', sentAt: 1 });
+    const longer = encodeContent({ t: 'text', id: 'a', text: 'hi there, a little longer', sentAt: 1 });
+    expect(short.length).toBe(160);
+    expect(longer.length).toBe(160);
+    expect(encodeContent({ t: 'text', id: 'a', text: 'x'.repeat(200), sentAt: 1 }).length).toBe(320);
+    expect(() => decodeContent(new TextEncoder().encode('{"t":"typing","typing":true}'), limits)).toThrow(PulseError);
+  });
+
   it('refuses hostile plaintext with BAD_INPUT, never anything else', () => {
     fc.assert(
       fc.property(
         fc.oneof(
           fc.uint8Array(),
-          fc.jsonValue().map((v) => new TextEncoder().encode(JSON.stringify(v))),
+          fc.jsonValue().map((v) => new Uint8Array([...new TextEncoder().encode(JSON.stringify(v)), 0x80])),
         ),
         (bytes) => {
           try {
@@ -149,6 +158,7 @@ describe('message content', () => {
       ),
     );
     const long = encodeContent({ t: 'text', id: 'x', text: 'a'.repeat(limits.maxTextLength + 1), sentAt: 1 });
+    expect(long.length % 160).toBe(0);
     expect(() => decodeContent(long, limits)).toThrow(PulseError);
   });
 

@@ -7,8 +7,26 @@
 import { browserTransportFactories, CryptoEngine, IndexedDbVault, PulseClient } from '@pulse/sdk';
 import { ChatApp } from './app.ts';
 
+/**
+ * One tab per profile: two tabs writing the same sessions would corrupt them.
+ * The Web Locks API holds the lock for the life of the page.
+ */
+function holdProfileLock(): Promise<boolean> {
+  if (!('locks' in navigator)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    void navigator.locks.request('pulse-profile', { ifAvailable: true }, (lock) => {
+      resolve(lock !== null);
+      return lock === null ? undefined : new Promise<never>(() => {});
+    });
+  });
+}
+
 async function boot(): Promise<void> {
   const root = document.getElementById('app')!;
+  if (!(await holdProfileLock())) {
+    root.textContent = 'Pulse is already open in another tab of this browser. Use that tab, or close it and reload.';
+    return;
+  }
   try {
     const vault = await IndexedDbVault.open();
     const client = await PulseClient.open({

@@ -187,6 +187,13 @@ describe('the web page in headless Chromium', () => {
     expect((await shown())?.[1]).toEqual({ title: 'web-alice', body: 'a harmless hello' });
   });
 
+  it('a second tab of the same profile is refused instead of corrupting sessions', async () => {
+    const second = await alice.context().newPage();
+    await second.goto(server.baseUrl);
+    await second.getByText('already open in another tab').waitFor();
+    await second.close();
+  });
+
   it('is installable: manifest and service worker', async () => {
     const manifest = await (await fetch(`${server.baseUrl}/manifest.webmanifest`)).json();
     expect(manifest).toMatchObject({ name: 'Pulse', start_url: '/', display: 'standalone' });
