@@ -44,6 +44,13 @@ describe.each(['webtransport', 'websocket'] as const)('two CLI users over %s', (
 
     // Everything was shown once: a second recv prints nothing.
     expect(jsonLines((await cli(bob, '--transport', transport, 'recv', '--json')).stdout)).toEqual([]);
+
+    // recv --wait keeps listening: what arrives meanwhile is printed too.
+    const waiting = cli(bob, '--transport', transport, 'recv', '--wait', '4', '--json');
+    expect((await cli(alice, '--transport', transport, 'send', bob, 'while you wait')).code).toBe(0);
+    const waited = await waiting;
+    expect(waited.code).toBe(0);
+    expect(jsonLines(waited.stdout).map((m) => m.text)).toEqual(['while you wait']);
   });
 });
 
