@@ -104,7 +104,8 @@ export class Session implements DeviceSession, Subscriber {
         this.#sendError(id, 'INTERNAL', 'internal server error');
       }
     }
-    if (id !== undefined) {
+    // A send's latency is measured to its `sent`, after the group commit (type send_commit).
+    if (id !== undefined && frame.type !== 'send') {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.#ctx.metrics.latency.labels(this.#conn.transport, frame.type).observe(seconds);
     }

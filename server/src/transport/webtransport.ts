@@ -28,6 +28,20 @@ export interface WtServer {
 }
 export type ListenWebTransport = (options: WtListenOptions) => Promise<WtServer>;
 
+/**
+ * Fan-out hands the same encoded frame to every subscriber: prefix it once too,
+ * so N WebTransport subscribers share one buffer as WebSocket ones do.
+ */
+const prefixed = new WeakMap<Uint8Array, Uint8Array>();
+function prefixedOnce(frame: Uint8Array): Uint8Array {
+  let bytes = prefixed.get(frame);
+  if (bytes === undefined) {
+    bytes = prefixLength(frame);
+    prefixed.set(frame, bytes);
+  }
+  return bytes;
+}
+
 /** How long a closing session waits for the peer to close it before the server does. */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -73,7 +87,7 @@ class WebTransportConnection implements Connection {
 
   send(frame: Uint8Array): void {
     if (this.#closed) return;
-    const bytes = prefixLength(frame);
+    const bytes = prefixedOnce(frame);
     this.#buffered += bytes.length;
     this.#writer.write(bytes).then(
       () => {
