@@ -359,6 +359,38 @@ export function transportSuite(
       }
     });
 
+    it('keeps at most delivery_window envelopes in flight and refills on ack', async () => {
+      const windowed = await startTestServer({ limits: { deliveryWindow: 3 } }, serverOptions);
+      try {
+        const wdial = makeDial(windowed);
+        const alice = await register(wdial);
+        const bob = await register(wdial);
+        bob.client.close();
+        await bob.client.link.closed;
+        for (let i = 0; i < 5; i++) {
+          await alice.client.expect(
+            { type: 'send', id: 0, to: bob.account, envelopes: [{ deviceId: 1, payload: bytes(1, i) }] },
+            'sent',
+          );
+        }
+        await reconnect(wdial, bob);
+        await bob.client.exchange({ type: 'ping', nonce: 1 }, 'pong');
+        const first = bob.client.inbox.filter((f) => f.type === 'deliver');
+        expect(first.map((f) => (f.type === 'deliver' ? f.payload[0] : -1))).toEqual([0, 1, 2]);
+        bob.client.inbox.length = 0;
+        bob.client.send({
+          type: 'deliver_ack',
+          envelopeIds: [first[0]!.type === 'deliver' ? first[0]!.envelopeId : ''],
+        });
+        const next = await bob.client.next('deliver');
+        expect(next.payload[0]).toBe(3);
+        await bob.client.exchange({ type: 'ping', nonce: 2 }, 'pong');
+        expect(bob.client.inbox.filter((f) => f.type === 'deliver')).toHaveLength(0);
+      } finally {
+        await windowed.stop();
+      }
+    });
+
     it('refuses beyond the per-device queue with QUEUE_FULL', async () => {
       const alice = await register(dial);
       const bob = await register(dial);

@@ -60,10 +60,23 @@ export class Router {
       }
       metrics.connectionsActive.labels(transport).dec();
     };
+    // The last line of defence: a fault in one session closes that session, never the process.
+    const guard = (what: string, fn: () => void) => {
+      try {
+        fn();
+      } catch (error) {
+        this.#ctx.log.error({ err: error, what }, 'session fault');
+        try {
+          session.close('INTERNAL', 'internal server error');
+        } catch {
+          // Nothing more to do for this connection.
+        }
+      }
+    };
     return {
-      onFrame: (bytes) => session.receive(bytes),
-      onFramingError: (error) => session.framingError(error),
-      onClose: () => session.transportClosed(),
+      onFrame: (bytes) => guard('frame', () => session.receive(bytes)),
+      onFramingError: (error) => guard('framing', () => session.framingError(error)),
+      onClose: () => guard('close', () => session.transportClosed()),
     };
   };
 
