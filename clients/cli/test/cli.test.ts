@@ -2,9 +2,12 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { REPO_ROOT, type RunningServer, startServer } from '../../test/helpers/server.ts';
 import { jsonLines, runCli } from './run-cli.ts';
+
+// Real servers, real processes: generous when the machine is busy (the 2 cores are shared).
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 let server: RunningServer;
 const dir = mkdtempSync(join(tmpdir(), 'pulse-cli-'));

@@ -247,7 +247,8 @@ export class PulseClient {
       await this.#connection.connect();
     } catch (error) {
       this.#pendingRegistration = undefined;
-      this.#connection.close();
+      // No account, so nothing to reconnect to; another name may be tried.
+      this.#connection.reset(error instanceof Error ? error.message : String(error));
       throw error;
     }
   }

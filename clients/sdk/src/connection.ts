@@ -149,6 +149,22 @@ export class PulseConnection {
     if (this.#status.state === 'connected') this.#transport?.send(this.#codec.encode(frame));
   }
 
+  /**
+   * Drops the transport and stops reconnecting, but stays usable: the next
+   * `connect()` starts afresh (after a refused registration, say).
+   */
+  reset(reason: string): void {
+    if (this.#status.state === 'closed') return;
+    clearTimeout(this.#reconnectTimer);
+    clearInterval(this.#heartbeatTimer);
+    const transport = this.#transport;
+    this.#transport = undefined;
+    transport?.close();
+    this.#attempt = 0;
+    this.#failPending(new PulseError('CONNECTION_CLOSED', reason));
+    this.#setStatus({ state: 'idle', transport: undefined, lastError: reason });
+  }
+
   close(): void {
     if (this.#status.state === 'closed') return;
     clearTimeout(this.#reconnectTimer);
@@ -413,7 +429,7 @@ export class PulseConnection {
   }
 
   #scheduleReconnect(): void {
-    if (this.#status.state === 'closed') return;
+    if (this.#status.state === 'closed' || this.#status.state === 'idle') return;
     const { reconnectBaseMs, reconnectMaxMs } = this.#options.limits;
     const delay = backoffDelay(this.#attempt, reconnectBaseMs, reconnectMaxMs, this.#random);
     this.#attempt += 1;

@@ -1,9 +1,12 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningServer, startServer } from '../../test/helpers/server.ts';
 import type { ConnectionStatus, PulseClient, TransportFactories } from '../src/index.ts';
 import { nodeTransportFactories } from '../src/node.ts';
 import { memoryClient, until } from './helpers.ts';
+
+// Real servers, real processes: generous when the machine is busy (the 2 cores are shared).
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 let server: RunningServer;
 let blackhole: Socket;

@@ -48,7 +48,7 @@ export function recordingWebSocket(sent: Uint8Array[]): TransportFactories {
 }
 
 /** Resolves when `predicate` holds, checking on every event of `client` and every 20 ms. */
-export async function until(predicate: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+export async function until(predicate: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
   const started = Date.now();
   while (!predicate()) {
     if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);

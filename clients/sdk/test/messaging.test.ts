@@ -1,12 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FrameCodec } from '@pulse/proto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningServer, startServer } from '../../test/helpers/server.ts';
 import { fromBase64 } from '../src/base64.ts';
 import { parsePayload } from '../src/content.ts';
 import { CryptoEngine, type PulseClient, PulseError, type StoredMessage } from '../src/index.ts';
 import { memoryClient, recordingWebSocket, until } from './helpers.ts';
+
+// Real servers, real processes: generous when the machine is busy (the 2 cores are shared).
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 let server: RunningServer;
 const clients: PulseClient[] = [];

@@ -1,10 +1,13 @@
 import { generateIdentityKeyPair } from '@pulse/crypto';
 import { type Frame, FrameCodec, registerSignedMessage } from '@pulse/proto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { type RunningServer, startServer } from '../../test/helpers/server.ts';
 import type { PulseClient } from '../src/index.ts';
 import { memoryClient } from './helpers.ts';
+
+// Real servers, real processes: generous when the machine is busy (the 2 cores are shared).
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 let server: RunningServer;
 let bob: PulseClient;

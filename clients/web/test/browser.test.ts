@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { jsonLines, runCli } from '../../cli/test/run-cli.ts';
 import { type RunningServer, startServer } from '../../test/helpers/server.ts';
 
@@ -16,6 +16,9 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+// Real servers, real processes: generous when the machine is busy (the 2 cores are shared).
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 let server: RunningServer;
 let browser: Browser;
@@ -185,6 +188,14 @@ describe('the web page in headless Chromium', () => {
       () => ((globalThis as { shownNotifications?: unknown[] }).shownNotifications?.length ?? 0) >= 2,
     );
     expect((await shown())?.[1]).toEqual({ title: 'web-alice', body: 'a harmless hello' });
+  });
+
+  it('a taken name is explained, and another one can be tried at once', async () => {
+    const frank = await openPage({ webTransport: true });
+    await frank.getByTestId('register-name').fill('web-alice');
+    await frank.getByTestId('register').click();
+    await frank.getByTestId('register-error').getByText('That name is taken').waitFor();
+    await register(frank, 'web-frank');
   });
 
   it('a second tab of the same profile is refused instead of corrupting sessions', async () => {
