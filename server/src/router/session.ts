@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
   authSignedMessage,
-  deviceLinkSignedMessage,
   type Frame,
   type FrameOf,
   negotiateVersion,
@@ -11,10 +10,13 @@ import {
 import type { PresenceMember, Subscriber } from '../channels/channel.ts';
 import { PulseError } from '../errors.ts';
 import { TokenBucket } from '../limits/token-bucket.ts';
+import type { Address } from '../storage/store.ts';
 import { type Connection, UNKNOWN_ADDRESS } from '../transport/connection.ts';
 import type { RouterContext } from './context.ts';
 import { EnvelopeDelivery } from './delivery.ts';
+import { linkDevice, listDevices, removeDevice } from './devices.ts';
 import type { DeviceSession } from './hub.ts';
+import { fetchBundles, preKeysLow, uploadPreKeys, warnOwners } from './prekeys.ts';
 
 type State = 'hello' | 'unauthenticated' | 'authenticated' | 'closed';
 
@@ -148,19 +150,26 @@ export class Session implements DeviceSession, Subscriber {
         this.#end('NORMAL', 'closed by the peer', false);
         return;
       case 'device_link':
-        this.#deviceLink(frame, now);
+        this.#send(linkDevice(this.#ctx, this.#account, this.#challenge, frame, now));
         return;
       case 'device_list':
-        this.#deviceList(frame);
+        this.#send(listDevices(this.#ctx, this.#account, frame));
         return;
       case 'device_remove':
-        this.#deviceRemove(frame);
+        this.#send(removeDevice(this.#ctx, this.#account, frame));
+        this.#ctx.hub
+          .get(this.#account, frame.deviceId)
+          ?.close('AUTH_FAILED', 'this device was removed from the account');
         return;
       case 'prekeys_upload':
-        this.#preKeysUpload(frame);
+        this.#send(uploadPreKeys(this.#ctx, this.#self(), frame));
         return;
       case 'bundle_fetch':
-        this.#bundleFetch(frame, now);
+        {
+          const { answer, records } = fetchBundles(this.#ctx, this.#account, frame, now, (l) => this.#limitHit(l));
+          this.#send(answer);
+          warnOwners(this.#ctx, frame.account, records);
+        }
         return;
       case 'send':
         this.#sendEnvelopes(frame, now);
@@ -275,98 +284,12 @@ export class Session implements DeviceSession, Subscriber {
 
   /** A device that was offline when its prekeys ran low hears it when it connects. */
   #warnIfPreKeysLow(): void {
-    const counts = this.#ctx.store.preKeyCounts(this.#account, this.#deviceId);
-    const threshold = this.#ctx.config.limits.prekeysLowThreshold;
-    if (counts.oneTimePreKeys < threshold || counts.pqOneTimePreKeys < threshold) {
-      this.#send({ type: 'prekeys_low', ...counts });
-    }
+    const low = preKeysLow(this.#ctx, this.#account, this.#deviceId);
+    if (low !== undefined) this.#send(low);
   }
 
-  // ---- devices ------------------------------------------------------------------
-
-  #deviceLink(frame: FrameOf<'device_link'>, now: number): void {
-    const message = deviceLinkSignedMessage(this.#challenge, this.#account, frame.identityKey);
-    if (!this.#ctx.verify(frame.identityKey, message, frame.signature)) {
-      throw new PulseError('AUTH_FAILED', "the new device's signature does not verify");
-    }
-    const device = this.#ctx.store.addDevice(
-      this.#account,
-      frame.deviceName,
-      frame.identityKey,
-      now,
-      this.#ctx.config.limits.maxDevices,
-    );
-    this.#ctx.log.info({ account: this.#account, deviceId: device.deviceId }, 'device linked');
-    this.#send({ type: 'device_linked', id: frame.id, deviceId: device.deviceId });
-  }
-
-  #deviceList(frame: FrameOf<'device_list'>): void {
-    const devices = this.#ctx.store.listDevices(this.#account).map((d) => ({
-      deviceId: d.deviceId,
-      deviceName: d.name,
-      identityKey: d.identityKey,
-      createdAt: d.createdAt,
-      lastSeenAt: d.lastSeenAt,
-    }));
-    this.#send({ type: 'devices', id: frame.id, devices });
-  }
-
-  #deviceRemove(frame: FrameOf<'device_remove'>): void {
-    const devices = this.#ctx.store.listDevices(this.#account);
-    if (!devices.some((d) => d.deviceId === frame.deviceId)) {
-      throw new PulseError('NOT_FOUND', `no device ${frame.deviceId}`);
-    }
-    if (devices.length === 1) throw new PulseError('FORBIDDEN', 'the last device of an account cannot be removed');
-    this.#ctx.store.removeDevice(this.#account, frame.deviceId);
-    this.#ctx.log.info({ account: this.#account, deviceId: frame.deviceId }, 'device removed');
-    this.#send({ type: 'ok', id: frame.id });
-    const removed = this.#ctx.hub.get(this.#account, frame.deviceId);
-    if (removed !== undefined) removed.close('AUTH_FAILED', 'this device was removed from the account');
-  }
-
-  // ---- prekeys ------------------------------------------------------------------
-
-  #preKeysUpload(frame: FrameOf<'prekeys_upload'>): void {
-    const device = this.#ctx.store.getDevice(this.#account, this.#deviceId);
-    if (device === undefined) throw new PulseError('NOT_FOUND', 'this device no longer exists');
-    const signed = [frame.signedPreKey, frame.pqLastResortPreKey, ...(frame.pqOneTimePreKeys ?? [])].filter(
-      (k) => k !== undefined,
-    );
-    // Signed prekeys are signed over their serialized public key (as libsignal does).
-    for (const key of signed) {
-      if (!this.#ctx.verify(device.identityKey, key.publicKey, key.signature)) {
-        throw new PulseError('BAD_SIGNATURE', `the signature of prekey ${key.keyId} does not verify`);
-      }
-    }
-    this.#ctx.store.storePreKeys(this.#account, this.#deviceId, frame, this.#ctx.config.limits.maxPrekeysPerDevice);
-    this.#send({ type: 'ok', id: frame.id });
-  }
-
-  #bundleFetch(frame: FrameOf<'bundle_fetch'>, now: number): void {
-    const retryAfterMs = this.#ctx.fetchBuckets.take(this.#account, now);
-    if (retryAfterMs > 0) {
-      this.#limitHit('prekey_fetches');
-      throw new PulseError('RATE_LIMITED', 'too many prekey bundle fetches', retryAfterMs);
-    }
-    if (this.#ctx.store.listDevices(frame.account).length === 0) {
-      throw new PulseError('NOT_FOUND', `no account ${frame.account}`);
-    }
-    const records = this.#ctx.store.takeBundles(frame.account);
-    if (records.length === 0) throw new PulseError('PREKEYS_EXHAUSTED', `${frame.account} has no prekeys uploaded`);
-    this.#send({
-      type: 'bundles',
-      id: frame.id,
-      account: frame.account,
-      bundles: records.map(({ remaining: _, ...bundle }) => bundle),
-    });
-    const threshold = this.#ctx.config.limits.prekeysLowThreshold;
-    for (const record of records) {
-      const { oneTimePreKeys, pqOneTimePreKeys } = record.remaining;
-      if (oneTimePreKeys >= threshold && pqOneTimePreKeys >= threshold) continue;
-      this.#ctx.hub
-        .get(frame.account, record.deviceId)
-        ?.notify(this.#ctx.codec.encode({ type: 'prekeys_low', oneTimePreKeys, pqOneTimePreKeys }));
-    }
+  #self(): Address {
+    return { account: this.#account, deviceId: this.#deviceId };
   }
 
   // ---- envelopes ----------------------------------------------------------------
@@ -381,7 +304,7 @@ export class Session implements DeviceSession, Subscriber {
     }
     const started = process.hrtime.bigint();
     const request = {
-      from: { account: this.#account, deviceId: this.#deviceId },
+      from: this.#self(),
       to: frame.to,
       envelopes: frame.envelopes,
       now,
