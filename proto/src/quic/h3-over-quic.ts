@@ -48,6 +48,10 @@ interface BufferedStream {
 }
 
 const READ_CHUNK = 64 * 1024;
+/** Writes up to this size may be gathered with others on the same stream... */
+const GATHER_CHUNK_MAX = 4 * 1024;
+/** ...up to this many bytes per stream before a flush. */
+const GATHER_LIMIT = 32 * 1024;
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
@@ -69,6 +73,7 @@ export class H3OverQuic implements SessionPort {
   /** WebTransport stream id → its session. */
   readonly #streamSession = new Map<number, WebTransportSession>();
   readonly #pendingWrites = new Map<number, PendingWrite[]>();
+  readonly #gathered = new Map<number, { chunks: Uint8Array[]; bytes: number }>();
   /** Streams that arrived before their session (draft-ietf-webtrans-http3 §4.6). */
   readonly #buffered = new Map<number, BufferedStream[]>();
   #bufferedCount = 0;
@@ -129,6 +134,7 @@ export class H3OverQuic implements SessionPort {
   /** Sends whatever quiche has queued and re-arms the timer. */
   flush(): void {
     this.#flushQueued = false;
+    for (const streamId of [...this.#gathered.keys()]) this.#releaseGathered(streamId);
     for (;;) {
       // A fresh buffer per packet: dgram sends are asynchronous and keep a reference.
       const packet = this.#spare ?? Buffer.allocUnsafe(MAX_SEND_UDP_PAYLOAD);
@@ -258,11 +264,33 @@ export class H3OverQuic implements SessionPort {
     const { streamId, header } = this.h3.openWebTransportStream(sessionId, bidirectional);
     if (bidirectional) this.#readCandidates.add(streamId);
     this.#streamSession.set(streamId, session);
-    await this.write(streamId, header, false);
+    // Written now, not gathered: quiche must create the stream before the next open counts stream credit.
+    await this.#writeNow(streamId, header, false);
     return streamId;
   }
 
   write(streamId: number, data: Uint8Array, fin: boolean): Promise<void> {
+    // Small writes are gathered until the flush: one streamSend (a napi call) for many messages.
+    // Bounded per stream, so a writer still meets backpressure once QUIC stops taking bytes.
+    if (!fin && data.length > 0 && data.length <= GATHER_CHUNK_MAX && !this.#pendingWrites.has(streamId)) {
+      const gathered = this.#gathered.get(streamId);
+      const total = (gathered?.bytes ?? 0) + data.length;
+      if (total <= GATHER_LIMIT) {
+        if (gathered === undefined) this.#gathered.set(streamId, { chunks: [data], bytes: total });
+        else {
+          gathered.chunks.push(data);
+          gathered.bytes = total;
+        }
+        this.#queueFlush();
+        return Promise.resolve();
+      }
+    }
+    this.#releaseGathered(streamId);
+    return this.#writeNow(streamId, data, fin);
+  }
+
+  /** Hands bytes to QUIC now (queueing what it cannot take yet). */
+  #writeNow(streamId: number, data: Uint8Array, fin: boolean): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const queue = this.#pendingWrites.get(streamId);
       const pending: PendingWrite = { data, fin, resolve, reject };
@@ -277,6 +305,24 @@ export class H3OverQuic implements SessionPort {
       }
       this.#queueFlush();
     });
+  }
+
+  /** Hands a stream's gathered small writes to QUIC (before anything written after them). */
+  #releaseGathered(streamId: number): void {
+    const gathered = this.#gathered.get(streamId);
+    if (gathered === undefined) return;
+    this.#gathered.delete(streamId);
+    const data = new Uint8Array(gathered.bytes);
+    let offset = 0;
+    for (const chunk of gathered.chunks) {
+      data.set(chunk, offset);
+      offset += chunk.length;
+    }
+    // Already resolved to the writer: failures surface through the stream's send side instead.
+    const pending: PendingWrite = { data, fin: false, resolve: () => {}, reject: () => {} };
+    const queue = this.#pendingWrites.get(streamId);
+    if (queue !== undefined) queue.push(pending);
+    else if (!this.#trySend(streamId, pending)) this.#pendingWrites.set(streamId, [pending]);
   }
 
   reset(streamId: number, code: number): void {
@@ -507,7 +553,8 @@ export class H3OverQuic implements SessionPort {
     const session = this.#streamSession.get(streamId);
     const receive = session?.receiveSide(streamId);
     if (session === undefined || receive === undefined) return;
-    while (receive.wanted > 0) {
+    // streamReadable first: a local stream quiche has not created yet (nothing sent) must not be read.
+    while (receive.wanted > 0 && this.quic.streamReadable(streamId)) {
       let result: [number, boolean] | null;
       try {
         result = this.quic.streamRecv(streamId, this.#readBuffer);
@@ -608,7 +655,9 @@ export class H3OverQuic implements SessionPort {
       this.#attachIncoming(session, stream);
       return;
     }
-    if (session === undefined && this.#bufferedCount < this.#limits.maxBufferedStreams) {
+    // Streams may overtake their session's response: keep them until it is established (§4.6).
+    const pending = session === undefined || session.state === 'connecting';
+    if (pending && this.#bufferedCount < this.#limits.maxBufferedStreams) {
       const list = this.#buffered.get(event.sessionId) ?? [];
       list.push(stream);
       this.#buffered.set(event.sessionId, list);
@@ -662,7 +711,8 @@ export class H3OverQuic implements SessionPort {
       return;
     }
     // HTTP/3's own writes (control stream, heads, capsules) are small; they queue behind flow control.
-    this.write(action.streamId, action.data, action.fin).catch(() => {});
+    // Not gathered: heads and capsules keep their order relative to stream data sent right after.
+    this.#writeNow(action.streamId, action.data, action.fin).catch(() => {});
   }
 
   /** RESET_STREAM and STOP_SENDING with an HTTP/3 code, ignoring directions that do not exist. */
