@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { WebSocket, WebSocketServer } from 'ws';
-import { register } from '../test/helpers/client.ts';
+import { type Device, register } from '../test/helpers/client.ts';
 import { startTestServer } from '../test/helpers/server.ts';
 import { websocketDial } from '../test/helpers/websocket-dial.ts';
 
@@ -151,6 +151,112 @@ async function pulseEnvelopes(): Promise<number> {
   return (perSender * SENDERS) / seconds;
 }
 
+const LATENCY_SUBSCRIBERS = 10;
+const LATENCY_MESSAGES = 1000;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Publisher → server → 10 subscribers, 1 KiB, one message per ~1 ms; the first 8 bytes carry the send time. */
+async function latencyRun(
+  connect: () => Promise<{
+    publish(bytes: Uint8Array): void;
+    subscribers: ((cb: (bytes: Uint8Array) => void) => void)[];
+    close(): Promise<void>;
+  }>,
+): Promise<{ p50: number; p99: number }> {
+  const setup = await connect();
+  const samples: number[] = [];
+  const expected = LATENCY_SUBSCRIBERS * LATENCY_MESSAGES;
+  let done: () => void = () => {};
+  const finished = new Promise<void>((r) => {
+    done = r;
+  });
+  for (const subscribe of setup.subscribers) {
+    subscribe((bytes) => {
+      // The stamp is in the last 8 bytes (the payload sits at the end of a Pulse frame too).
+      const view = new DataView(bytes.buffer, bytes.byteOffset + bytes.byteLength - 8, 8);
+      samples.push(performance.now() - view.getFloat64(0));
+      if (samples.length === expected) done();
+    });
+  }
+  for (let i = 0; i < LATENCY_MESSAGES; i++) {
+    const payload = new Uint8Array(1024);
+    new DataView(payload.buffer).setFloat64(1016, performance.now());
+    setup.publish(payload);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await finished;
+  await setup.close();
+  samples.sort((a, b) => a - b);
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
+}
+
+async function baselineLatency() {
+  return latencyRun(async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+    await new Promise((r) => wss.once('listening', r));
+    const port = (wss.address() as { port: number }).port;
+    const subscriberSockets = new Set<WebSocket>();
+    wss.on('connection', (ws, req) => {
+      req.socket.setNoDelay(true);
+      ws.on('message', (data: Buffer) => {
+        for (const s of subscriberSockets) s.send(data);
+      });
+    });
+    const open = async () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+      await new Promise((r) => ws.once('open', r));
+      return ws;
+    };
+    const clients: WebSocket[] = [];
+    const subscribers = [];
+    for (let i = 0; i < LATENCY_SUBSCRIBERS; i++) {
+      const ws = await open();
+      clients.push(ws);
+      subscribers.push((cb: (bytes: Uint8Array) => void) => ws.on('message', (d: Buffer) => cb(new Uint8Array(d))));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    for (const client of wss.clients) subscriberSockets.add(client);
+    const publisher = await open();
+    return {
+      publish: (bytes: Uint8Array) => publisher.send(bytes),
+      subscribers,
+      close: async () => {
+        for (const ws of [...clients, publisher]) ws.terminate();
+        await new Promise((r) => wss.close(r));
+      },
+    };
+  });
+}
+
+async function pulseLatency() {
+  return latencyRun(async () => {
+    const server = await startTestServer({ limits: { rate: 100_000, rateBurst: 100_000, authAttempts: 100_000 } });
+    const dial = websocketDial(server.httpPort);
+    const devices: Device[] = [];
+    for (let i = 0; i < LATENCY_SUBSCRIBERS; i++) {
+      const device = await register(dial);
+      await device.client.expect({ type: 'subscribe', id: 0, channel: 'public:latency' }, 'subscribed');
+      devices.push(device);
+    }
+    const publisher = await register(dial);
+    let id = 0;
+    return {
+      publish: (payload: Uint8Array) =>
+        publisher.client.send({ type: 'publish', id: ++id, channel: 'public:latency', payload }),
+      subscribers: devices.map((d) => (cb: (bytes: Uint8Array) => void) => {
+        d.client.link.onFrame = cb;
+      }),
+      close: async () => {
+        for (const d of [...devices, publisher]) d.client.close();
+        await server.stop();
+      },
+    };
+  });
+}
+
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const baseFan = await baselineFanout();
 const fan = await pulseFanout();
@@ -163,5 +269,14 @@ console.log(`durable envelopes, ${SENDERS} senders x 16 outstanding, 256 B, acke
 console.log(`  bare SQLite (1 tx/envelope, synchronous=FULL)  ${fmt(baseCommit)} envelopes/s`);
 console.log(
   `  pulse send -> sent                             ${fmt(env)} envelopes/s   (ratio ${(env / baseCommit).toFixed(2)})`,
+);
+const baseLat = await baselineLatency();
+const lat = await pulseLatency();
+console.log(
+  `latency, ${LATENCY_SUBSCRIBERS} subscribers, ${LATENCY_MESSAGES} x 1 KiB at ~1 ms intervals (publish -> receive):`,
+);
+console.log(`  bare ws relay      p50 ${baseLat.p50.toFixed(2)} ms   p99 ${baseLat.p99.toFixed(2)} ms`);
+console.log(
+  `  pulse              p50 ${lat.p50.toFixed(2)} ms   p99 ${lat.p99.toFixed(2)} ms   (ratio p50 ${(lat.p50 / baseLat.p50).toFixed(2)}, p99 ${(lat.p99 / baseLat.p99).toFixed(2)})`,
 );
 process.exit(0);
