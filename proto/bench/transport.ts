@@ -6,6 +6,9 @@
  *   3. WebTransport datagrams per second (echoed).
  * Goals (issue 4): WebTransport p50 ≤ 1.5× WebSocket's; stream messages/s ≥ 0.5× WebSocket's.
  */
+
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +20,8 @@ import {
   loadOrCreateDevCertificate,
   type ServerWebTransportSession,
 } from '../src/quic/index.ts';
+import { createQuicheConfig, quiche } from '../src/quic/quiche-config.ts';
+import { webTransportLimits } from '../src/webtransport/limits.ts';
 
 const MESSAGE_BYTES = 64;
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 5000);
@@ -205,6 +210,83 @@ async function webTransportClient() {
   };
 }
 
+/**
+ * The floor under any HTTP/3 stack on this binding: two bare quiche connections
+ * over node:dgram in this process, echoing one 64-byte stream message at a time
+ * (no HTTP/3, no WHATWG streams). Printed so the WebTransport figure can be read
+ * against what QUIC itself costs here.
+ */
+async function quicheFloorP50(certificate: { certPem: string; keyPem: string }): Promise<number> {
+  const limits = webTransportLimits();
+  const serverSocket = createSocket('udp4');
+  const clientSocket = createSocket('udp4');
+  await new Promise<void>((resolve) => serverSocket.bind(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => clientSocket.bind(0, '127.0.0.1', resolve));
+  const serverAddress = { host: '127.0.0.1', port: serverSocket.address().port };
+  const clientAddress = { host: '127.0.0.1', port: clientSocket.address().port };
+  const client = quiche.Connection.connect(
+    null,
+    new Uint8Array(randomBytes(20)),
+    clientAddress,
+    serverAddress,
+    createQuicheConfig('client', limits),
+  );
+  const serverConfig = createQuicheConfig('server', limits, certificate);
+  let server: typeof client | undefined;
+  let running = true;
+  const flush = (connection: typeof client, socket: typeof clientSocket, to: typeof clientAddress) => {
+    while (running) {
+      const packet = Buffer.allocUnsafe(1350);
+      const result = connection.send(packet);
+      if (result === null) return;
+      socket.send(packet.subarray(0, result[0]), to.port, to.host);
+    }
+  };
+  const buffer = new Uint8Array(65536);
+  let onEcho: (() => void) | undefined;
+  serverSocket.on('message', (packet) => {
+    server ??= quiche.Connection.accept(
+      new Uint8Array(randomBytes(20)),
+      null,
+      serverAddress,
+      clientAddress,
+      serverConfig,
+    );
+    server.recv(packet, { from: clientAddress, to: serverAddress });
+    if (server.isEstablished() && server.streamReadable(0)) {
+      const read = server.streamRecv(0, buffer);
+      if (read !== null) server.streamSend(0, buffer.subarray(0, read[0]), false);
+    }
+    const connection = server;
+    setImmediate(() => flush(connection, serverSocket, clientAddress));
+  });
+  clientSocket.on('message', (packet) => {
+    client.recv(packet, { from: serverAddress, to: clientAddress });
+    if (client.isEstablished() && client.streamReadable(0) && client.streamRecv(0, buffer) !== null) onEcho?.();
+    setImmediate(() => flush(client, clientSocket, serverAddress));
+  });
+  flush(client, clientSocket, serverAddress);
+  while (!client.isEstablished()) await new Promise((resolve) => setTimeout(resolve, 5));
+  const message = new Uint8Array(MESSAGE_BYTES);
+  const latencies: number[] = [];
+  for (let i = 0; i < WARMUP + ROUND_TRIPS; i++) {
+    const start = performance.now();
+    await new Promise<void>((resolve) => {
+      onEcho = resolve;
+      client.streamSend(0, message, false);
+      flush(client, clientSocket, serverAddress);
+    });
+    if (i >= WARMUP) latencies.push(performance.now() - start);
+  }
+  running = false;
+  serverSocket.close();
+  clientSocket.close();
+  return percentile(
+    latencies.sort((a, b) => a - b),
+    50,
+  );
+}
+
 const fmt = (value: number, digits = 3) => value.toFixed(digits);
 
 const ws = await webSocketClient();
@@ -215,6 +297,10 @@ const wt = await webTransportClient();
 const wtResult = await measure(wt.client);
 const datagramResult = await wt.datagrams(DATAGRAMS);
 await wt.stop();
+
+const floorDir = await mkdtemp(join(tmpdir(), 'pulse-bench-'));
+const floorP50 = await quicheFloorP50(await loadOrCreateDevCertificate(floorDir));
+await rm(floorDir, { recursive: true, force: true });
 
 const p50Ratio = wtResult.p50 / wsResult.p50;
 const rateRatio = wtResult.perSecond / wsResult.perSecond;
@@ -229,5 +315,6 @@ console.log(
 console.log(
   `WebTransport datagrams echoed/s: ${Math.round(datagramResult.perSecond)} (${fmt(datagramResult.delivered * 100, 1)}% delivered)`,
 );
+console.log(`floor: bare quiche echo over node:dgram (no HTTP/3, no streams API) p50 ${fmt(floorP50)} ms`);
 console.log(`ratio p50 WT/WS: ${fmt(p50Ratio, 2)} (goal ≤ 1.5) ${p50Ratio <= 1.5 ? 'MET' : 'NOT MET'}`);
 console.log(`ratio msgs/s WT/WS: ${fmt(rateRatio, 2)} (goal ≥ 0.5) ${rateRatio >= 0.5 ? 'MET' : 'NOT MET'}`);
