@@ -20,17 +20,27 @@ export class Metrics {
     labelNames: ['transport'] as const,
     registers: [this.registry],
   });
-  readonly messagesTotal = new Counter({
+  /**
+   * Frame and byte counts are plain numbers on the hot path (fan-out adds to them
+   * once per subscriber) and are copied into the counters when scraped.
+   */
+  readonly #traffic: Record<TransportKind, Traffic> = {
+    websocket: { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 },
+    webtransport: { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 },
+  };
+  readonly messagesTotal: Counter<'transport' | 'direction'> = new Counter({
     name: 'pulse_messages_total',
     help: 'Frames received (direction=in) and sent (direction=out)',
     labelNames: ['transport', 'direction'] as const,
     registers: [this.registry],
+    collect: (): void => this.#copy(this.messagesTotal, 'framesIn', 'framesOut'),
   });
-  readonly messagesBytes = new Counter({
+  readonly messagesBytes: Counter<'transport' | 'direction'> = new Counter({
     name: 'pulse_messages_bytes',
     help: 'Bytes of frames received and sent',
     labelNames: ['transport', 'direction'] as const,
     registers: [this.registry],
+    collect: (): void => this.#copy(this.messagesBytes, 'bytesIn', 'bytesOut'),
   });
   readonly channelsActive = new Gauge({
     name: 'pulse_channels_active',
@@ -69,13 +79,23 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Pre-bound counters for one transport (label lookups kept off the hot path). */
-  forTransport(transport: TransportKind) {
-    return {
-      framesIn: this.messagesTotal.labels(transport, 'in'),
-      framesOut: this.messagesTotal.labels(transport, 'out'),
-      bytesIn: this.messagesBytes.labels(transport, 'in'),
-      bytesOut: this.messagesBytes.labels(transport, 'out'),
-    };
+  /** The live traffic counts of one transport (the session adds to them directly). */
+  forTransport(transport: TransportKind): Traffic {
+    return this.#traffic[transport];
   }
+
+  #copy(counter: Counter<'transport' | 'direction'>, inKey: keyof Traffic, outKey: keyof Traffic): void {
+    counter.reset();
+    for (const [transport, traffic] of Object.entries(this.#traffic)) {
+      if (traffic[inKey] > 0) counter.inc({ transport, direction: 'in' }, traffic[inKey]);
+      if (traffic[outKey] > 0) counter.inc({ transport, direction: 'out' }, traffic[outKey]);
+    }
+  }
+}
+
+export interface Traffic {
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
 }

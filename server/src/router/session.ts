@@ -72,8 +72,8 @@ export class Session implements DeviceSession, Subscriber {
     const now = this.#ctx.now();
     this.#lastReceivedAt = now;
     this.#pingSent = false;
-    this.#counters.framesIn.inc();
-    this.#counters.bytesIn.inc(bytes.length);
+    this.#counters.framesIn++;
+    this.#counters.bytesIn += bytes.length;
 
     let frame: Frame;
     try {
@@ -426,8 +426,8 @@ export class Session implements DeviceSession, Subscriber {
       this.close('SLOW_CONSUMER', 'the send queue overflowed');
       return;
     }
-    this.#counters.framesOut.inc();
-    this.#counters.bytesOut.inc(bytes.length);
+    this.#counters.framesOut++;
+    this.#counters.bytesOut += bytes.length;
     this.#conn.send(bytes);
   }
 
