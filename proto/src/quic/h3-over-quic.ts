@@ -609,12 +609,15 @@ export class H3OverQuic implements SessionPort {
             this.h3.finish(event.streamId);
           }
           this.#hooks.onRequestEnd?.(this, event.streamId);
+          // The peer's side is finished: nothing more can arrive, so its HTTP/3 state can go.
+          this.h3.forget(event.streamId);
           break;
         }
         case 'request-reset':
           if (this.#sessions.has(event.streamId)) {
             this.#endSession(event.streamId, new WebTransportError('session reset by peer', { source: 'session' }));
           }
+          this.h3.forget(event.streamId);
           break;
         case 'webtransport-stream':
           this.#handleIncomingStream(event);

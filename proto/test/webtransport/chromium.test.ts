@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EchoServer, startEchoServer } from './echo-server.ts';
+import { type EchoServer, readAll, startEchoServer } from './echo-server.ts';
 
 const CHROMIUM_ARGS = [
   '--headless',
@@ -106,6 +106,68 @@ describe('Chromium WebTransport against the Pulse server', () => {
     await echo.closedSessions(1);
     expect(echo.closes[0]).toEqual({ closeCode: 4001, reason: 'done from chromium' });
     await tab.close();
+  });
+
+  it('carries a server-opened stream, the browser's stream reset code, and a server close', async () => {
+    const seen: { resetCode?: number | null } = {};
+    const custom = await startEchoServer({
+      onSession(session) {
+        void (async () => {
+          // Server → browser: a bidi stream the browser echoes back.
+          const stream = await session.createBidirectionalStream();
+          const writer = stream.writable.getWriter();
+          await writer.write(new TextEncoder().encode('from the server'));
+          await writer.close();
+          const echoed = await readAll(stream.readable);
+          // Browser → server: a stream the browser resets with code 77.
+          const incoming = await session.incomingBidirectionalStreams.getReader().read();
+          const reader = (incoming.value as { readable: ReadableStream<Uint8Array> }).readable.getReader();
+          try {
+            while (!(await reader.read()).done) {}
+          } catch (error) {
+            seen.resetCode = (error as { streamErrorCode: number | null }).streamErrorCode;
+          }
+          session.close({ closeCode: 3003, reason: `server got "${new TextDecoder().decode(echoed)}"` });
+        })().catch(() => {});
+      },
+    });
+    try {
+      const tab = await browser.newPage();
+      await tab.goto(pageUrl);
+      const result = await tab.evaluate(
+        async ({ url, hash }) => {
+          const transport = new WebTransport(url, {
+            serverCertificateHashes: [{ algorithm: 'sha-256', value: new Uint8Array(hash) }],
+          });
+          await transport.ready;
+          const { value: stream } = await transport.incomingBidirectionalStreams.getReader().read();
+          const incoming = stream as WebTransportBidirectionalStream;
+          let text = '';
+          const reader = incoming.readable.getReader();
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            text += new TextDecoder().decode(value);
+          }
+          const writer = incoming.writable.getWriter();
+          await writer.write(new TextEncoder().encode(text.toUpperCase()));
+          await writer.close();
+          const mine = await transport.createBidirectionalStream();
+          const myWriter = mine.writable.getWriter();
+          await myWriter.write(new Uint8Array([1]));
+          await myWriter.abort(new WebTransportError({ message: 'bye stream', streamErrorCode: 77 } as never));
+          const closed = await transport.closed;
+          return { text, closed };
+        },
+        { url: custom.url(), hash: [...custom.certificate.sha256] },
+      );
+      expect(result.text).toBe('from the server');
+      expect(result.closed).toEqual({ closeCode: 3003, reason: 'server got "FROM THE SERVER"' });
+      expect(seen.resetCode).toBe(77);
+      await tab.close();
+    } finally {
+      await custom.close();
+    }
   });
 
   it('refuses a session on an unregistered path', async () => {
