@@ -108,7 +108,7 @@ describe('Chromium WebTransport against the Pulse server', () => {
     await tab.close();
   });
 
-  it('carries a server-opened stream, the browser's stream reset code, and a server close', async () => {
+  it('carries a server-opened stream, a stream reset code from the browser, and a server close', async () => {
     const seen: { resetCode?: number | null } = {};
     const custom = await startEchoServer({
       onSession(session) {
