@@ -142,5 +142,5 @@ export async function responderAgreement(
   ]);
   if (sharedSecretPq) dhs.push(sharedSecretPq);
   const sharedSecret = await kdfSharedSecret(concatBytes(...dhs), sharedSecretPq ? PQXDH_INFO : X3DH_INFO);
-  return { sharedSecret, signedPreKeyPrivate: spkPair.privateKey.slice(), signedPreKeyPublic: spkPair.publicKey };
+  return { sharedSecret, signedPreKeyPrivate: spkPair.privateKey, signedPreKeyPublic: spkPair.publicKey };
 }

@@ -19,6 +19,24 @@ const L = Point.Fn.ORDER;
 const P = Point.Fp.ORDER;
 const Fp = Point.Fp;
 
+/**
+ * Edwards y for recently seen Montgomery u (a bundle's two prekey signatures share one
+ * identity key): the field inversion is the costliest step of verification. Public data only.
+ */
+const edwardsYCache = new Map<bigint, bigint>();
+const EDWARDS_Y_CACHE_SIZE = 64;
+
+function edwardsY(u: bigint): bigint {
+  let y = edwardsYCache.get(u);
+  if (y === undefined) {
+    // Birational map of RFC 7748 §4.1: y = (u - 1) / (u + 1).
+    y = Fp.div(Fp.create(u - 1n), Fp.create(u + 1n));
+    if (edwardsYCache.size >= EDWARDS_Y_CACHE_SIZE) edwardsYCache.delete(edwardsYCache.keys().next().value as bigint);
+    edwardsYCache.set(u, y);
+  }
+  return y;
+}
+
 /** hash_1 prefix of XEdDSA §2.5: 2^256 - 1 - 1 encoded little-endian = 0xFE then 31 × 0xFF. */
 const HASH1_PREFIX = (() => {
   const prefix = new Uint8Array(32).fill(0xff);
@@ -67,9 +85,7 @@ export function xeddsaVerifyRaw(
     const u = bytesToNumberLE(publicKeyU);
     // §3.3 verify: reject u ≥ p; u = p - 1 has no Edwards image (division by zero).
     if (u >= P || u === P - 1n) return false;
-    // Birational map of RFC 7748 §4.1: y = (u - 1) / (u + 1).
-    const y = Fp.div(Fp.create(u - 1n), Fp.create(u + 1n));
-    const aBytes = numberToBytesLE(y, 32);
+    const aBytes = numberToBytesLE(edwardsY(u), 32);
     aBytes[31] = (aBytes[31]! & 0x7f) | (signature[63]! & 0x80);
     const rBytes = signature.subarray(0, 32);
     const sBytes = signature.slice(32);

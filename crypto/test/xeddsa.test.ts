@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import { IdentityKeyPair as LsIdentityKeyPair, PrivateKey, PublicKey } from '@signalapp/libsignal-client';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   CryptoError,
@@ -10,6 +11,7 @@ import {
   xeddsaSign,
   xeddsaVerify,
 } from '../src/index.ts';
+import { xeddsaVerifyRaw } from '../src/xeddsa.ts';
 
 const enc = new TextEncoder();
 
@@ -105,5 +107,26 @@ describe('identity keys and XEdDSA (differential with libsignal-client)', () => 
     expect(JSON.stringify({ ours })).not.toContain(hex);
     expect(inspect(ours, { showHidden: true, depth: 5 })).not.toContain(hex);
     expect(inspect(ours)).toContain('redacted');
+  });
+
+  it('the OpenSSL verification path and the noble reference agree, on valid and mutated signatures', () => {
+    const identity = generateIdentityKeyPair();
+    const u = identity.publicKey.subarray(1);
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 200 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 7 }),
+        fc.boolean(),
+        (m, at, bit, mutate) => {
+          const signature = identity.sign(m);
+          if (mutate) signature[at % 64]! ^= 1 << bit;
+          const fast = xeddsaVerifyRaw(u, m, signature);
+          expect(xeddsaVerifyRaw(u, m, signature, { reference: true })).toBe(fast);
+          if (!mutate) expect(fast).toBe(true);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });

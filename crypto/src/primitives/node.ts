@@ -24,19 +24,33 @@ const b64u = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, 
 const unb64u = (text: string | undefined) => u8(Buffer.from(text ?? '', 'base64url'));
 
 function build(c: typeof NodeCrypto): Primitives {
+  // Imported private keys, keyed by the caller's private-key array: ratchet and identity
+  // keys are used for several agreements, and an import costs as much as the DH itself.
+  const imported = new WeakMap<Uint8Array, NodeCrypto.KeyObject>();
+  const privateKeyObject = (own: { privateKey: Uint8Array; publicKey: Uint8Array }) => {
+    let key = imported.get(own.privateKey);
+    if (!key) {
+      // JWK with both halves: DER/PKCS#8 import recomputes the public key (10× slower).
+      key = c.createPrivateKey({
+        key: { kty: 'OKP', crv: 'X25519', d: b64u(own.privateKey), x: b64u(own.publicKey) },
+        format: 'jwk',
+      });
+      imported.set(own.privateKey, key);
+    }
+    return key;
+  };
   return {
     name: 'node',
     async generateX25519() {
-      const jwk = c.generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' });
-      return { privateKey: unb64u(jwk.d), publicKey: unb64u(jwk.x) };
+      const pair = c.generateKeyPairSync('x25519');
+      const jwk = pair.privateKey.export({ format: 'jwk' });
+      const privateKey = unb64u(jwk.d);
+      imported.set(privateKey, pair.privateKey);
+      return { privateKey, publicKey: unb64u(jwk.x) };
     },
     async x25519(own, peerPublicKey) {
       try {
-        // JWK import with both halves: DER/PKCS#8 import recomputes the public key (10× slower).
-        const privateKey = c.createPrivateKey({
-          key: { kty: 'OKP', crv: 'X25519', d: b64u(own.privateKey), x: b64u(own.publicKey) },
-          format: 'jwk',
-        });
+        const privateKey = privateKeyObject(own);
         const publicKey = c.createPublicKey({
           key: { kty: 'OKP', crv: 'X25519', x: b64u(peerPublicKey) },
           format: 'jwk',
