@@ -169,3 +169,28 @@ describe('PQXDH + Double Ratchet sessions', () => {
     expect(JSON.stringify({ aliceSession })).toContain('redacted');
   });
 });
+
+describe('misuse at the API edge', () => {
+  it('rejects (never throws synchronously) on non-bytes and oversized input, with typed codes', async () => {
+    const alice = makeDevice();
+    const bob = makeDevice();
+    const s = await Session.initiate(alice.identity, bob.bundle(), { limits: { maxPlaintextBytes: 8 } });
+    const notBytes = 'text' as unknown as Uint8Array;
+    await expectCode(s.encrypt(notBytes), CryptoErrorCode.InvalidArgument);
+    await expectCode(s.encrypt(new Uint8Array(9)), CryptoErrorCode.InvalidArgument);
+    await expectCode(s.decrypt(notBytes), CryptoErrorCode.InvalidArgument);
+    await expectCode(
+      receiveSessionMessage(bob.identity, bob.store, new Uint8Array([1, 1, 0])),
+      CryptoErrorCode.MalformedMessage,
+    );
+    await expectCode(
+      receiveSessionMessage(bob.identity, bob.store, new Uint8Array([1, 1, ...new Uint8Array(60)])),
+      CryptoErrorCode.LowOrderPoint,
+    );
+    const strayNormal = new Uint8Array([1, 1, ...alice.identity.publicKey.subarray(1), ...new Uint8Array(8 + 16)]);
+    await expectCode(receiveSessionMessage(bob.identity, bob.store, strayNormal), CryptoErrorCode.InvalidState);
+    // Still usable afterwards.
+    const { plaintext } = await Session.accept(bob.identity, bob.store, await s.encrypt(enc('ok')));
+    expect(dec(plaintext)).toBe('ok');
+  });
+});

@@ -144,11 +144,11 @@ export class SenderKeyRecord {
   }
 
   encrypt(plaintext: Uint8Array): Promise<Uint8Array> {
-    expectBytes(plaintext, undefined, 'plaintext');
-    if (plaintext.length > this.#limits.maxPlaintextBytes) {
-      return Promise.reject(new CryptoError(CryptoErrorCode.InvalidArgument, 'plaintext exceeds maxPlaintextBytes'));
-    }
     return this.#serialized(async () => {
+      expectBytes(plaintext, undefined, 'plaintext');
+      if (plaintext.length > this.#limits.maxPlaintextBytes) {
+        throw new CryptoError(CryptoErrorCode.InvalidArgument, 'plaintext exceeds maxPlaintextBytes');
+      }
       const s = this.#sendingState();
       if (s.iteration >= MAX_ITERATION) throw new CryptoError(CryptoErrorCode.InvalidState, 'sender chain exhausted');
       const { chainKey, messageKey } = await kdfChainKey(s.chainKey);

@@ -157,11 +157,13 @@ export class Session {
 
   /** Double Ratchet §3.4 RatchetEncrypt. */
   encrypt(plaintext: Uint8Array): Promise<Uint8Array> {
-    expectBytes(plaintext, undefined, 'plaintext');
-    if (plaintext.length > this.#limits.maxPlaintextBytes) {
-      return Promise.reject(new CryptoError(CryptoErrorCode.InvalidArgument, 'plaintext exceeds maxPlaintextBytes'));
-    }
-    return this.#serialized(() => this.#encrypt(plaintext));
+    return this.#serialized(() => {
+      expectBytes(plaintext, undefined, 'plaintext');
+      if (plaintext.length > this.#limits.maxPlaintextBytes) {
+        throw new CryptoError(CryptoErrorCode.InvalidArgument, 'plaintext exceeds maxPlaintextBytes');
+      }
+      return this.#encrypt(plaintext);
+    });
   }
 
   /** Double Ratchet §3.5 RatchetDecrypt, refusing duplicates, replays and forgeries. */
