@@ -1,5 +1,5 @@
 import { authSignedMessage, deviceLinkSignedMessage, type FrameOf, registerSignedMessage } from '@pulse/proto';
-import { fromBase64, toBase64 } from './base64.ts';
+import { fromBase64 } from './base64.ts';
 import {
   type ConnectionStatus,
   type HandshakeSession,
@@ -7,28 +7,17 @@ import {
   type PushFrame,
   type RequestFrame,
 } from './connection.ts';
-import {
-  type Content,
-  decodeContent,
-  encodeContent,
-  groupPayload,
-  parsePayload,
-  randomId,
-  sessionPayload,
-} from './content.ts';
-import {
-  addressKey,
-  type DeviceAddress,
-  type DeviceBundle,
-  type E2EEngine,
-  type E2EEngineFactory,
-} from './e2e/engine.ts';
+import { type Content, decodeContent, parsePayload, randomId } from './content.ts';
+import { addressKey, type DeviceAddress, type E2EEngine, type E2EEngineFactory } from './e2e/engine.ts';
 import { PulseError } from './errors.ts';
+import { Groups } from './groups.ts';
 import { type ClientLimits, clientLimits } from './limits.ts';
-import { type ContactRecord, type GroupRecord, Profile, pushBounded, type StoredMessage } from './profile.ts';
+import { Outbox } from './outbox.ts';
+import { type GroupRecord, Profile, pushBounded, type StoredMessage } from './profile.ts';
 import type { StateVault } from './store/vault.ts';
 import type { TransportMemory } from './transport/negotiate.ts';
 import type { TransportFactories, TransportPreference } from './transport/types.ts';
+import { TrustBook } from './trust.ts';
 
 export interface PulseClientOptions {
   /**
@@ -105,6 +94,9 @@ export class PulseClient {
   #challenge: Uint8Array | undefined;
   #token: { token: Uint8Array; expiresAt: number } | undefined;
   #ownDevices: number[] = [];
+  readonly #trust: TrustBook;
+  readonly #outbox: Outbox;
+  readonly #groups: Groups;
   #pendingRegistration: string | undefined;
   readonly #server: string;
 
@@ -129,6 +121,31 @@ export class PulseClient {
       clientName: options.clientName ?? 'pulse-sdk/0.1',
       memory,
       onReady: (session) => this.#onReady(session),
+    });
+    this.#trust = new TrustBook(state.contacts, (account, deviceId) =>
+      this.#emit('identity_changed', { account, deviceId }),
+    );
+    const self = () => ({ account: this.#requireAccount(), deviceId: state.deviceId! });
+    const persist = () => this.#persist();
+    const refreshOwnDevices = () => this.#refreshOwnDevices();
+    this.#outbox = new Outbox({
+      engine,
+      connection: this.#connection,
+      trust: this.#trust,
+      self,
+      ownDevices: () => this.#ownDevices,
+      refreshOwnDevices,
+      persist,
+    });
+    this.#groups = new Groups({
+      engine,
+      outbox: this.#outbox,
+      trust: this.#trust,
+      limits: this.limits,
+      records: state.groups,
+      self,
+      refreshOwnDevices,
+      persist,
     });
     this.#connection.onPush((frame) => this.#onPush(frame));
     this.#connection.onStatus((status) => this.#emit('status', status));
@@ -274,9 +291,10 @@ export class PulseClient {
     newDevice.#profile.state.deviceId = answer.deviceId;
     newDevice.#profile.state.server = this.#profile.state.server;
     newDevice.#profile.state.deviceName = deviceName;
-    newDevice.#profile.state.groups = structuredClone(this.#profile.state.groups);
+    // The new device starts with what this one knows (filled in place: its helpers hold these objects).
+    Object.assign(newDevice.#profile.state.groups, structuredClone(this.#profile.state.groups));
     for (const group of Object.values(newDevice.#profile.state.groups)) group.distributedTo = [];
-    newDevice.#profile.state.contacts = structuredClone(this.#profile.state.contacts);
+    Object.assign(newDevice.#profile.state.contacts, structuredClone(this.#profile.state.contacts));
     await newDevice.#profile.save(await newDevice.#engine.exportState());
     await newDevice.connect();
     await newDevice.#uploadPreKeys(true);
@@ -336,7 +354,7 @@ export class PulseClient {
       this.#checkText(text);
       if (to === account) throw new PulseError('BAD_INPUT', 'sending to yourself is not supported');
       const content: Content = { t: 'text', id: randomId(), text, sentAt: Date.now() };
-      await this.#sendContent(to, content);
+      await this.#outbox.send(to, content);
       const stored: StoredMessage = {
         id: content.id,
         conversation: `user:${to}`,
@@ -350,7 +368,7 @@ export class PulseClient {
       };
       this.#remember(stored);
       await this.#persist();
-      await this.#sendToOwnDevices({ ...content, to });
+      await this.#outbox.sendToOwnDevices({ ...content, to });
       return stored;
     });
   }
@@ -359,11 +377,11 @@ export class PulseClient {
   async setTyping(to: string, typing: boolean): Promise<void> {
     return this.#exclusive(async () => {
       if (to.startsWith('group:')) {
-        const group = this.#group(to.slice(6));
-        await this.#sendGroupContent(group, { t: 'typing', typing, group: group.id }).catch(() => {});
+        const group = this.#groups.require(to.slice(6));
+        await this.#groups.send(group, { t: 'typing', typing, group: group.id }).catch(() => {});
         return;
       }
-      await this.#sendContent(to, { t: 'typing', typing }).catch(() => {});
+      await this.#outbox.send(to, { t: 'typing', typing }).catch(() => {});
     });
   }
 
@@ -373,13 +391,12 @@ export class PulseClient {
   async safetyNumber(account: string): Promise<SafetyNumber> {
     return this.#exclusive(async () => {
       const me = this.#requireAccount();
-      let contact = this.#profile.state.contacts[account];
-      if (contact === undefined || Object.keys(contact.devices).length === 0) {
-        await this.#fetchBundles(account).catch((error: unknown) => {
+      if (this.#trust.knownDevices(account).length === 0) {
+        await this.#outbox.fetchBundles(account).catch((error: unknown) => {
           if (!PulseError.is(error, 'IDENTITY_CHANGED')) throw error;
         });
-        contact = this.#profile.state.contacts[account];
       }
+      const contact = this.#trust.get(account);
       if (contact === undefined) throw new PulseError('UNKNOWN_CONTACT', `no account ${account}`);
       const numbers = [];
       for (const [deviceId, key] of Object.entries(contact.devices)) {
@@ -401,14 +418,7 @@ export class PulseClient {
   /** The user compared safety numbers: accept the current keys (including changed ones) and mark verified. */
   async markVerified(account: string): Promise<void> {
     return this.#exclusive(async () => {
-      const contact = this.#profile.state.contacts[account];
-      if (contact === undefined) throw new PulseError('UNKNOWN_CONTACT', `no contact ${account}`);
-      for (const [deviceId, key] of Object.entries(contact.changed)) {
-        contact.devices[deviceId] = key;
-        this.#engine.dropSession({ account, deviceId: Number(deviceId) });
-      }
-      contact.changed = {};
-      contact.verified = true;
+      for (const deviceId of this.#trust.accept(account)) this.#engine.dropSession({ account, deviceId });
       await this.#persist();
     });
   }
@@ -418,13 +428,7 @@ export class PulseClient {
   /** Creates a group with `members` (accounts; this one is added) and tells each of them. */
   async createGroup(name: string, members: readonly string[]): Promise<GroupRecord> {
     return this.#exclusive(async () => {
-      const me = this.#requireAccount();
-      const all = [...new Set([me, ...members])];
-      if (all.length > this.limits.maxGroupMembers) throw new PulseError('BAD_INPUT', 'too many group members');
-      const group: GroupRecord = { id: randomId(), name, members: all, distributedTo: [], left: false };
-      this.#profile.state.groups[group.id] = group;
-      await this.#persist();
-      await this.#announceGroup(group, [], all);
+      const group = await this.#groups.create(name, members);
       this.#emit('group', { group, change: 'created' });
       return group;
     });
@@ -432,12 +436,7 @@ export class PulseClient {
 
   async addMember(groupId: string, account: string): Promise<GroupRecord> {
     return this.#exclusive(async () => {
-      const group = this.#group(groupId);
-      if (group.members.includes(account)) throw new PulseError('BAD_INPUT', `${account} is already a member`);
-      if (group.members.length >= this.limits.maxGroupMembers) throw new PulseError('BAD_INPUT', 'the group is full');
-      group.members.push(account);
-      await this.#persist();
-      await this.#announceGroup(group, [], group.members);
+      const group = await this.#groups.add(groupId, account);
       this.#emit('group', { group, change: 'updated' });
       return group;
     });
@@ -446,16 +445,11 @@ export class PulseClient {
   /**
    * Removes `account`: the remaining members learn it, and every remaining
    * member (this device first) rotates its sender key, so the removed member
-   * cannot read what follows (Sender Keys have no forward secrecy against
-   * former members otherwise).
+   * cannot read what follows.
    */
   async removeMember(groupId: string, account: string): Promise<GroupRecord> {
     return this.#exclusive(async () => {
-      const group = this.#group(groupId);
-      if (!group.members.includes(account)) throw new PulseError('NOT_A_MEMBER', `${account} is not a member`);
-      group.members = group.members.filter((m) => m !== account);
-      await this.#rotateSenderKey(group, [account]);
-      await this.#announceGroup(group, [account], [...group.members, account]);
+      const group = await this.#groups.remove(groupId, account);
       this.#emit('group', { group, change: 'updated' });
       return group;
     });
@@ -465,9 +459,9 @@ export class PulseClient {
     return this.#exclusive(async () => {
       const account = this.#requireAccount();
       this.#checkText(text);
-      const group = this.#group(groupId);
+      const group = this.#groups.require(groupId);
       const content: Content = { t: 'text', id: randomId(), text, sentAt: Date.now(), group: group.id };
-      await this.#sendGroupContent(group, content);
+      await this.#groups.send(group, content);
       const stored: StoredMessage = {
         id: content.id,
         conversation: `group:${group.id}`,
@@ -488,10 +482,7 @@ export class PulseClient {
 
   /** Finds a group by id or (unique) name. */
   findGroup(idOrName: string): GroupRecord | undefined {
-    const groups = this.#profile.state.groups;
-    if (groups[idOrName] !== undefined) return groups[idOrName];
-    const named = Object.values(groups).filter((g) => g.name === idOrName && !g.left);
-    return named.length === 1 ? named[0] : undefined;
+    return this.#groups.find(idOrName);
   }
 
   // ---- presence -----------------------------------------------------------------------
@@ -643,7 +634,8 @@ export class PulseClient {
       const payload = parsePayload(frame.payload);
       if (payload.kind === 'session') {
         const { plaintext, identityKey } = await this.#engine.decrypt(from, payload.ciphertext);
-        this.#checkIncomingIdentity(from, identityKey);
+        // A session's identity key must match what the profile recorded for that device.
+        if (from.account !== this.account) this.#trust.observe(from.account, from.deviceId, identityKey);
         content = decodeContent(plaintext, this.limits);
       } else {
         const group = state.groups[payload.groupId];
@@ -722,7 +714,7 @@ export class PulseClient {
         pushBounded(state.unread, `${conversation}|${message.id}`, this.limits.maxRememberedEnvelopes);
         this.#emit('message', message);
         if (!fromSelf && content.group === undefined) {
-          replies.push(() => this.#sendContent(from.account, { t: 'receipt', ids: [content.id] }));
+          replies.push(() => this.#outbox.send(from.account, { t: 'receipt', ids: [content.id] }));
         }
         return;
       }
@@ -741,276 +733,14 @@ export class PulseClient {
         return;
       }
       case 'group': {
-        const existing = state.groups[content.group];
-        if (existing !== undefined && !existing.members.includes(from.account)) return; // only members change a group
-        if (existing === undefined && !content.members.includes(from.account)) return;
-        const removedMe = content.removed.includes(me);
-        const group: GroupRecord = existing ?? {
-          id: content.group,
-          name: content.name,
-          members: [],
-          distributedTo: [],
-          left: false,
-        };
-        const departed = group.members.filter((m) => !content.members.includes(m));
-        group.name = content.name;
-        group.members = removedMe ? group.members : content.members;
-        group.left = removedMe;
-        state.groups[group.id] = group;
-        for (const account of [...content.removed, ...departed]) this.#dropMemberKeys(group, account);
-        if (content.senderKey !== undefined) {
-          await this.#engine.processSenderKeyDistribution(from, group.id, fromBase64(content.senderKey));
-        }
-        if (!removedMe && (content.removed.length > 0 || departed.length > 0)) {
-          // A member left: this device's sender key is no longer secret from them; rotate it.
-          replies.push(() => this.#rotateSenderKey(group, []));
-        }
-        this.#emit('group', { group, change: removedMe ? 'removed' : existing === undefined ? 'created' : 'updated' });
+        const applied = await this.#groups.applyUpdate(from, content, replies);
+        if (applied !== undefined) this.#emit('group', applied);
         return;
       }
-      case 'sender_key': {
-        const group = state.groups[content.group];
-        if (group === undefined || !group.members.includes(from.account)) return;
-        await this.#engine.processSenderKeyDistribution(from, group.id, fromBase64(content.distribution));
+      case 'sender_key':
+        await this.#groups.applySenderKey(from, content);
         return;
-      }
     }
-  }
-
-  /** A session's identity key must match what the profile recorded for that device. */
-  #checkIncomingIdentity(from: DeviceAddress, identityKey: Uint8Array): void {
-    if (from.account === this.account) return;
-    const contact = this.#contact(from.account);
-    const known = contact.devices[String(from.deviceId)];
-    const presented = toBase64(identityKey);
-    if (known === undefined) contact.devices[String(from.deviceId)] = presented;
-    else if (known !== presented) {
-      contact.changed[String(from.deviceId)] = presented;
-      contact.verified = false;
-      this.#emit('identity_changed', { account: from.account, deviceId: from.deviceId });
-    }
-  }
-
-  // ---- internals: sending -------------------------------------------------------------------
-
-  /** Encrypts `content` for every device of `to` and sends one `send`; repairs the device list once. */
-  async #sendContent(to: string, content: Content): Promise<void> {
-    const plaintext = encodeContent(content);
-    for (let attempt = 0; ; attempt++) {
-      const devices = await this.#devicesOf(to, attempt > 0);
-      const envelopes = [];
-      for (const deviceId of devices) {
-        const ciphertext = await this.#engine.encrypt({ account: to, deviceId }, plaintext);
-        envelopes.push({ deviceId, payload: sessionPayload(ciphertext) });
-      }
-      await this.#persist();
-      try {
-        await this.#connection.request({ type: 'send', to, envelopes });
-        return;
-      } catch (error) {
-        if (!PulseError.is(error, 'DEVICES_MISMATCH') || attempt > 0) throw error;
-      }
-    }
-  }
-
-  /** A copy for this account's other devices, so every device shows the whole conversation. */
-  async #sendToOwnDevices(content: Content): Promise<void> {
-    if (this.#ownDevices.filter((d) => d !== this.deviceId).length === 0) return;
-    const me = this.account!;
-    const plaintext = encodeContent(content);
-    for (let attempt = 0; attempt < 2; attempt++) {
-      if (attempt > 0) await this.#refreshOwnDevices();
-      const others = this.#ownDevices.filter((d) => d !== this.deviceId);
-      if (others.length === 0) return;
-      await this.#ensureSessions(me, others);
-      const envelopes = [];
-      for (const deviceId of others) {
-        const ciphertext = await this.#engine.encrypt({ account: me, deviceId }, plaintext);
-        envelopes.push({ deviceId, payload: sessionPayload(ciphertext) });
-      }
-      await this.#persist();
-      try {
-        await this.#connection.request({ type: 'send', to: me, envelopes });
-        return;
-      } catch (error) {
-        if (!PulseError.is(error, 'DEVICES_MISMATCH') || attempt > 0) throw error;
-      }
-    }
-  }
-
-  /** The devices of `account` with a session, building sessions from fresh bundles when needed. */
-  async #devicesOf(account: string, refresh: boolean): Promise<number[]> {
-    const contact = this.#profile.state.contacts[account];
-    const changed = contact === undefined ? [] : Object.keys(contact.changed);
-    if (changed.length > 0) {
-      throw new PulseError(
-        'IDENTITY_CHANGED',
-        `the identity key of ${account} (device ${changed.join(', ')}) changed: compare safety numbers (verify ${account}) before sending`,
-      );
-    }
-    const known = contact === undefined ? [] : Object.keys(contact.devices).map(Number);
-    const withSession = known.filter((deviceId) => this.#engine.hasSession({ account, deviceId }));
-    if (!refresh && withSession.length > 0 && withSession.length === known.length) return withSession;
-    return this.#fetchBundles(account);
-  }
-
-  /** Fetches `account`'s bundles and builds sessions with devices that have none; returns all its devices. */
-  async #fetchBundles(account: string): Promise<number[]> {
-    let answer: FrameOf<'bundles'>;
-    try {
-      answer = await this.#connection.request({ type: 'bundle_fetch', account });
-    } catch (error) {
-      if (PulseError.is(error, 'NOT_FOUND') || PulseError.is(error, 'PREKEYS_EXHAUSTED')) {
-        throw new PulseError('UNKNOWN_CONTACT', `no account ${account} on this server (or it has no devices)`, {
-          cause: error,
-        });
-      }
-      throw error;
-    }
-    const contact = this.#contact(account);
-    const present = new Set(answer.bundles.map((b) => String(b.deviceId)));
-    for (const deviceId of Object.keys(contact.devices)) {
-      if (!present.has(deviceId)) {
-        delete contact.devices[deviceId]; // a removed device
-        this.#engine.dropSession({ account, deviceId: Number(deviceId) });
-      }
-    }
-    let changed = false;
-    for (const bundle of answer.bundles) {
-      if (!this.#trustBundle(account, contact, bundle)) {
-        changed = true;
-        continue;
-      }
-      const address = { account, deviceId: bundle.deviceId };
-      if (!this.#engine.hasSession(address)) await this.#engine.startSession(address, bundle);
-    }
-    await this.#persist();
-    if (changed) {
-      throw new PulseError(
-        'IDENTITY_CHANGED',
-        `the identity key of ${account} changed: compare safety numbers (verify ${account}) before sending`,
-      );
-    }
-    return answer.bundles.map((b) => b.deviceId);
-  }
-
-  #trustBundle(account: string, contact: ContactRecord, bundle: DeviceBundle): boolean {
-    if (account === this.account) return true; // own devices: the server's device list is authoritative
-    const presented = toBase64(bundle.identityKey);
-    const known = contact.devices[String(bundle.deviceId)];
-    if (known === undefined) {
-      contact.devices[String(bundle.deviceId)] = presented;
-      return true;
-    }
-    if (known === presented) return true;
-    contact.changed[String(bundle.deviceId)] = presented;
-    contact.verified = false;
-    this.#emit('identity_changed', { account, deviceId: bundle.deviceId });
-    return false;
-  }
-
-  async #ensureSessions(account: string, deviceIds: readonly number[]): Promise<void> {
-    if (deviceIds.every((deviceId) => this.#engine.hasSession({ account, deviceId }))) return;
-    await this.#fetchBundles(account);
-  }
-
-  /** Sends group content: one sender-key ciphertext, carried in envelopes to every member device. */
-  async #sendGroupContent(group: GroupRecord, content: Content): Promise<void> {
-    if (group.left) throw new PulseError('NOT_A_MEMBER', `you are no longer a member of ${group.name}`);
-    const me = this.account!;
-    await this.#distributeSenderKey(group);
-    const ciphertext = await this.#engine.groupEncrypt(group.id, encodeContent(content));
-    await this.#persist();
-    const payload = groupPayload(group.id, ciphertext);
-    for (const member of group.members) {
-      const devices =
-        member === me ? this.#ownDevices.filter((d) => d !== this.deviceId) : await this.#devicesOf(member, false);
-      if (devices.length === 0) continue;
-      const envelopes = devices.map((deviceId) => ({ deviceId, payload }));
-      try {
-        await this.#connection.request({ type: 'send', to: member, envelopes });
-      } catch (error) {
-        if (!PulseError.is(error, 'DEVICES_MISMATCH')) throw error;
-        // A member's device list changed: give new devices the sender key, then retry once.
-        if (member === me) await this.#refreshOwnDevices();
-        else await this.#fetchBundles(member);
-        await this.#distributeSenderKey(group);
-        const retry =
-          member === me ? this.#ownDevices.filter((d) => d !== this.deviceId) : await this.#devicesOf(member, false);
-        await this.#connection.request({
-          type: 'send',
-          to: member,
-          envelopes: retry.map((deviceId) => ({ deviceId, payload })),
-        });
-      }
-    }
-  }
-
-  /** Makes sure every member device holds this device's current sender key (sent over the 1:1 sessions). */
-  async #distributeSenderKey(group: GroupRecord): Promise<void> {
-    const me = this.account!;
-    const distribution = toBase64(await this.#engine.senderKeyDistribution(group.id, false));
-    for (const member of group.members) {
-      const devices =
-        member === me ? this.#ownDevices.filter((d) => d !== this.deviceId) : await this.#devicesOf(member, false);
-      const missing = devices.filter(
-        (deviceId) => !group.distributedTo.includes(addressKey({ account: member, deviceId })),
-      );
-      if (missing.length === 0) continue;
-      const content: Content = { t: 'sender_key', group: group.id, distribution };
-      if (member === me) await this.#sendToOwnDevices(content);
-      else await this.#sendContent(member, content);
-      for (const deviceId of devices) {
-        const key = addressKey({ account: member, deviceId });
-        if (!group.distributedTo.includes(key)) group.distributedTo.push(key);
-      }
-    }
-    await this.#persist();
-  }
-
-  async #rotateSenderKey(group: GroupRecord, removed: readonly string[]): Promise<void> {
-    for (const account of removed) this.#dropMemberKeys(group, account);
-    await this.#engine.senderKeyDistribution(group.id, true);
-    group.distributedTo = [];
-    await this.#persist();
-    if (!group.left) await this.#distributeSenderKey(group);
-  }
-
-  /** Forgets a former member's sender keys: nothing they send to the group decrypts any more. */
-  #dropMemberKeys(group: GroupRecord, account: string): void {
-    for (const deviceId of Object.keys(this.#profile.state.contacts[account]?.devices ?? {})) {
-      this.#engine.dropSenderKey({ account, deviceId: Number(deviceId) }, group.id);
-    }
-    group.distributedTo = group.distributedTo.filter((key) => !key.startsWith(`${account}.`));
-  }
-
-  /** Tells `recipients` the group's state (members after the change, who was removed) with this device's sender key. */
-  async #announceGroup(group: GroupRecord, removed: readonly string[], recipients: readonly string[]): Promise<void> {
-    const me = this.account!;
-    const senderKey = toBase64(await this.#engine.senderKeyDistribution(group.id, false));
-    for (const account of recipients) {
-      const stillMember = group.members.includes(account);
-      const content: Content = {
-        t: 'group',
-        group: group.id,
-        name: group.name,
-        members: group.members,
-        removed: [...removed],
-        ...(stillMember ? { senderKey } : {}),
-      };
-      if (account === me) {
-        await this.#sendToOwnDevices(content);
-        continue;
-      }
-      await this.#sendContent(account, content);
-      if (stillMember) {
-        for (const deviceId of Object.keys(this.#contact(account).devices)) {
-          const key = addressKey({ account, deviceId: Number(deviceId) });
-          if (!group.distributedTo.includes(key)) group.distributedTo.push(key);
-        }
-      }
-    }
-    await this.#persist();
   }
 
   // ---- internals: helpers -------------------------------------------------------------------
@@ -1030,22 +760,6 @@ export class PulseClient {
 
   async #persist(): Promise<void> {
     await this.#profile.save(await this.#engine.exportState());
-  }
-
-  #contact(account: string): ContactRecord {
-    const contacts = this.#profile.state.contacts;
-    let contact = contacts[account];
-    if (contact === undefined) {
-      contact = { devices: {}, verified: false, changed: {} };
-      contacts[account] = contact;
-    }
-    return contact;
-  }
-
-  #group(idOrName: string): GroupRecord {
-    const group = this.findGroup(idOrName);
-    if (group === undefined) throw new PulseError('UNKNOWN_GROUP', `no group ${idOrName} in this profile`);
-    return group;
   }
 
   #requireAccount(): string {
