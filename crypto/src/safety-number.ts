@@ -3,10 +3,11 @@
  * DisplayableFingerprint), version 2, 5200 iterations of SHA-512, so the 60 digits
  * shown here equal what a libsignal client shows for the same keys and identifiers.
  */
-import { sha512 } from '@noble/hashes/sha2.js';
+import { sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import { concatBytes, expectBytes } from './bytes.ts';
 import { CryptoError, CryptoErrorCode } from './errors.ts';
 import { deserializePublicKey } from './keys/curve.ts';
+import { loadNodeSha512 } from './primitives/node.ts';
 
 export const SAFETY_NUMBER_ITERATIONS = 5200;
 /** Fingerprint format version libsignal hashes first (2 bytes, big-endian 0). */
@@ -23,6 +24,8 @@ export interface SafetyNumberParty {
 function fingerprintHalf(party: SafetyNumberParty, iterations: number): Uint8Array {
   expectBytes(party.identifier, undefined, 'identifier');
   deserializePublicKey(party.identityKey);
+  // OpenSSL where present (≈10× faster than noble for these 10,400 small hashes).
+  const sha512 = loadNodeSha512() ?? nobleSha512;
   let digest = sha512(concatBytes(FINGERPRINT_HASH_VERSION, party.identityKey, party.identifier, party.identityKey));
   for (let i = 1; i < iterations; i++) digest = sha512(concatBytes(digest, party.identityKey));
   return digest;

@@ -10,7 +10,7 @@ import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../src/bytes.ts';
-import { generateIdentityKeyPair, xeddsaVerify } from '../src/index.ts';
+import { generateIdentityKeyPair, safetyNumber, xeddsaVerify } from '../src/index.ts';
 
 const entryFile = fileURLToPath(new URL('../src/index.ts', import.meta.url));
 
@@ -51,6 +51,7 @@ const scenario = `
       first: dec(first.plaintext), reply, third, groupText, duplicate,
       verifiesNodeSignature: c.xeddsaVerify(unhex(nodeKey), unhex(nodeMessage), unhex(nodeSignature)),
       browserKey: hex(alice.publicKey),
+      safety: c.safetyNumber({ identifier: enc('alice'), identityKey: unhex(nodeKey) }, { identifier: enc('bob'), identityKey: alice.publicKey }),
       browserSignature: hex(alice.sign(enc('signed in the browser'))),
     };
   };
@@ -112,6 +113,13 @@ describe('crypto/ in Chromium', () => {
           verifiesNodeSignature: true,
         });
         const browserSigned = new TextEncoder().encode('signed in the browser');
+        // The browser computes safety numbers with noble's SHA-512, Node with OpenSSL: same digits.
+        expect(result.safety).toBe(
+          safetyNumber(
+            { identifier: new TextEncoder().encode('alice'), identityKey: nodeIdentity.publicKey },
+            { identifier: new TextEncoder().encode('bob'), identityKey: fromHex(result.browserKey as string) },
+          ),
+        );
         expect(
           xeddsaVerify(fromHex(result.browserKey as string), browserSigned, fromHex(result.browserSignature as string)),
         ).toBe(true);

@@ -118,3 +118,15 @@ export function loadNodeEd25519Verify(): Ed25519Verify | undefined {
   }
   return cachedVerify ?? undefined;
 }
+
+export type Sha512 = (data: Uint8Array) => Uint8Array;
+let cachedSha512: Sha512 | null | undefined;
+
+/** Synchronous SHA-512 by OpenSSL (safety numbers hash 10,400 times), or undefined outside Node. */
+export function loadNodeSha512(): Sha512 | undefined {
+  if (cachedSha512 === undefined) {
+    const c = nodeCrypto();
+    cachedSha512 = c ? (data) => u8(c.createHash('sha512').update(data).digest()) : null;
+  }
+  return cachedSha512 ?? undefined;
+}
