@@ -44,7 +44,8 @@ export class Metrics {
   });
   readonly channelsActive = new Gauge({
     name: 'pulse_channels_active',
-    help: 'Channels with at least one subscriber (server-wide)',
+    help: 'Channels with at least one subscriber on the transport (transport="all": on any)',
+    labelNames: ['transport'] as const,
     registers: [this.registry],
   });
   readonly latency = new Histogram({

@@ -85,7 +85,7 @@ export class PulseServer {
       maxChannelsTotal: config.limits.maxChannelsTotal,
       historyBytes: config.limits.historyBytes,
     });
-    channels.onActiveChange = (active) => this.metrics.channelsActive.set(active);
+    channels.onActiveChange = (transport, delta) => this.metrics.channelsActive.inc({ transport }, delta);
     const ctx: RouterContext = {
       config,
       codec,

@@ -825,7 +825,8 @@ export function transportSuite(
         expect(text).toMatch(new RegExp(`pulse_connections_total\\{transport="${transport}"\\} 1`));
         expect(text).toMatch(new RegExp(`pulse_connections_active\\{transport="${transport}"\\} 1`));
         expect(text).toMatch(new RegExp(`pulse_messages_total\\{transport="${transport}",direction="in"\\} 3`));
-        expect(text).toMatch(/pulse_channels_active 1/);
+        expect(text).toMatch(new RegExp(`pulse_channels_active\\{transport="${transport}"\\} 1`));
+        expect(text).toMatch(/pulse_channels_active\{transport="all"\} 1/);
         expect(text).toMatch(new RegExp(`pulse_latency_seconds_count\\{transport="${transport}",type="register"\\} 1`));
       } finally {
         await server.stop();

@@ -124,6 +124,7 @@ describe('channel registry', () => {
     const got: { bytes: Uint8Array; ephemeral: boolean }[] = [];
     const s: Subscriber & { got: typeof got } = {
       member: { account, deviceId: 1, connectedAt: 5 },
+      transport: account === 'carol' ? 'webtransport' : 'websocket',
       deliver: (bytes, ephemeral) => got.push({ bytes, ephemeral }),
       got,
     };
@@ -166,8 +167,8 @@ describe('channel registry', () => {
 
   it('sends join/leave (ephemeral) only to presence subscribers and counts active channels', () => {
     const registry = new ChannelRegistry(codec, { historySize: 2, maxChannelsTotal: 10, historyBytes: 1 << 20 });
-    const actives: number[] = [];
-    registry.onActiveChange = (n) => actives.push(n);
+    const actives: string[] = [];
+    registry.onActiveChange = (transport, delta) => actives.push(`${transport}${delta > 0 ? '+' : '-'}`);
     const watcher = subscriber('alice');
     const quiet = subscriber('carol');
     const bob = subscriber('bob');
@@ -183,7 +184,8 @@ describe('channel registry', () => {
     expect(quiet.got).toEqual([]);
     registry.unsubscribe('public:p', watcher);
     registry.unsubscribe('public:p', quiet);
-    expect(actives).toEqual([1, 0]);
+    // alice (websocket) first: websocket and all; carol adds webtransport; bob (websocket) changes nothing.
+    expect(actives).toEqual(['websocket+', 'all+', 'webtransport+', 'websocket-', 'webtransport-', 'all-']);
   });
 
   it('keeps all histories within the byte budget: idle channels go first, then the oldest entries', () => {

@@ -9,6 +9,8 @@ export interface PresenceMember {
 /** What the channel needs from a subscriber: a place to put encoded frames. */
 export interface Subscriber {
   readonly member: PresenceMember;
+  /** The subscriber's transport, for the per-transport active-channel gauge. */
+  readonly transport: string;
   /** Queues encoded bytes; `ephemeral` ones may be dropped by a slow consumer. */
   deliver(bytes: Uint8Array, ephemeral: boolean): void;
 }
@@ -33,6 +35,24 @@ export class Channel {
   #historyBytes = 0;
   readonly #history: { offset: number; bytes: Uint8Array }[] = [];
   readonly subscribers = new Map<Subscriber, { presence: boolean }>();
+  readonly #perTransport = new Map<string, number>();
+
+  /** Adds a subscriber; true when it is the first one on its transport. */
+  addSubscriber(subscriber: Subscriber, options: { presence: boolean }): boolean {
+    this.subscribers.set(subscriber, options);
+    const count = (this.#perTransport.get(subscriber.transport) ?? 0) + 1;
+    this.#perTransport.set(subscriber.transport, count);
+    return count === 1;
+  }
+
+  /** Removes a subscriber: undefined if it was not one, else whether it was the last on its transport. */
+  removeSubscriber(subscriber: Subscriber): boolean | undefined {
+    if (!this.subscribers.delete(subscriber)) return undefined;
+    const count = (this.#perTransport.get(subscriber.transport) ?? 1) - 1;
+    if (count === 0) this.#perTransport.delete(subscriber.transport);
+    else this.#perTransport.set(subscriber.transport, count);
+    return count === 0;
+  }
 
   constructor(name: string, historySize: number) {
     this.name = name;

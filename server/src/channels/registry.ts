@@ -21,8 +21,11 @@ export class ChannelRegistry {
   readonly #channels = new Map<string, Channel>();
   #historyBytes = 0;
   #active = 0;
-  /** Called with the number of channels that have subscribers, whenever it changes. */
-  onActiveChange: (active: number) => void = () => {};
+  /**
+   * Called when a channel gains its first or loses its last subscriber on a
+   * transport (`delta` ±1), and with `transport` 'all' for any transport.
+   */
+  onActiveChange: (transport: string, delta: number) => void = () => {};
 
   constructor(codec: FrameCodec, options: { historySize: number; maxChannelsTotal: number; historyBytes: number }) {
     this.#codec = codec;
@@ -47,17 +50,22 @@ export class ChannelRegistry {
   ): SubscribeResult {
     authorizeChannel(name, subscriber.member.account, 'subscribe');
     const channel = this.#getOrCreate(name);
-    if (channel.subscribers.size === 0) this.#setActive(this.#active + 1);
     const replay = channel.replay(options.since);
     // Existing presence subscribers hear about the newcomer before it joins the set.
     channel.announce(this.#codec.encode({ type: 'presence_join', channel: name, member: subscriber.member }));
-    channel.subscribers.set(subscriber, { presence: options.presence });
+    const firstAny = channel.subscribers.size === 0;
+    if (channel.addSubscriber(subscriber, { presence: options.presence })) {
+      this.onActiveChange(subscriber.transport, 1);
+    }
+    if (firstAny) this.#setActive(this.#active + 1);
     return { channel, ...replay };
   }
 
   unsubscribe(name: string, subscriber: Subscriber): boolean {
     const channel = this.#channels.get(name);
-    if (channel === undefined || !channel.subscribers.delete(subscriber)) return false;
+    const lastOnTransport = channel?.removeSubscriber(subscriber);
+    if (channel === undefined || lastOnTransport === undefined) return false;
+    if (lastOnTransport) this.onActiveChange(subscriber.transport, -1);
     if (channel.subscribers.size === 0) this.#setActive(this.#active - 1);
     channel.announce(this.#codec.encode({ type: 'presence_leave', channel: name, member: subscriber.member }));
     return true;
@@ -127,7 +135,7 @@ export class ChannelRegistry {
   }
 
   #setActive(active: number): void {
+    this.onActiveChange('all', active - this.#active);
     this.#active = active;
-    this.onActiveChange(active);
   }
 }

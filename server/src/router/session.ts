@@ -57,6 +57,10 @@ export class Session implements DeviceSession, Subscriber {
     this.#rate = new TokenBucket(ctx.config.limits.rate, ctx.config.limits.rateBurst, now);
   }
 
+  get transport(): string {
+    return this.#conn.transport;
+  }
+
   get member(): PresenceMember {
     return { account: this.#account, deviceId: this.#deviceId, connectedAt: this.#connectedAt };
   }
