@@ -18,7 +18,14 @@ import { http3CodeToWebTransport, webTransportCodeToHttp3 } from '../webtranspor
 import type { WebTransportLimits } from '../webtransport/limits.ts';
 import type { SessionPort, WebTransportSession } from '../webtransport/session.ts';
 import { type WebTransportCloseInfo, WebTransportError } from '../webtransport/types.ts';
-import { type Connection, type HostPort, MAX_SEND_UDP_PAYLOAD, quiche } from './quiche-config.ts';
+import {
+  type Connection,
+  type HostPort,
+  MAX_SEND_UDP_PAYLOAD,
+  quiche,
+  quicheStreamErrorCode,
+} from './quiche-config.ts';
+import { StreamWriter } from './stream-writer.ts';
 
 export interface ConnectionHooks {
   /** QUIC handshake done (client: check the certificate here; return false to abort). */
@@ -33,13 +40,6 @@ export interface ConnectionHooks {
   onClosed?(connection: H3OverQuic): void;
 }
 
-interface PendingWrite {
-  data: Uint8Array;
-  fin: boolean;
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
 interface BufferedStream {
   streamId: number;
   bidirectional: boolean;
@@ -48,18 +48,8 @@ interface BufferedStream {
 }
 
 const READ_CHUNK = 64 * 1024;
-/** Writes up to this size may be gathered with others on the same stream... */
-const GATHER_CHUNK_MAX = 4 * 1024;
-/** ...up to this many bytes per stream before a flush. */
-const GATHER_LIMIT = 32 * 1024;
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
-
-/** Parses quiche's "StreamReset(code)" / "StreamStopped(code)" error messages. */
-function quicheStreamCode(error: unknown, kind: 'StreamReset' | 'StreamStopped'): number | undefined {
-  const match = error instanceof Error ? new RegExp(`${kind}\\((\\d+)\\)`).exec(error.message) : null;
-  return match === null ? undefined : Number(match[1]);
-}
 
 export class H3OverQuic implements SessionPort {
   readonly quic: Connection;
@@ -72,8 +62,7 @@ export class H3OverQuic implements SessionPort {
   readonly #sessions = new Map<number, WebTransportSession>();
   /** WebTransport stream id → its session. */
   readonly #streamSession = new Map<number, WebTransportSession>();
-  readonly #pendingWrites = new Map<number, PendingWrite[]>();
-  readonly #gathered = new Map<number, { chunks: Uint8Array[]; bytes: number }>();
+  readonly #writer: StreamWriter;
   /** Streams that arrived before their session (draft-ietf-webtrans-http3 §4.6). */
   readonly #buffered = new Map<number, BufferedStream[]>();
   #bufferedCount = 0;
@@ -111,6 +100,11 @@ export class H3OverQuic implements SessionPort {
     this.#sendPacket = options.sendPacket;
     this.h3 = new H3Connection({ role: options.role, limits: options.limits });
     this.#nextPeerStream = options.role === 'server' ? [0, 2] : [1, 3];
+    this.#writer = new StreamWriter(options.quic, {
+      onWriteError: (streamId, error) => this.#streamSession.get(streamId)?.sendSide(streamId)?.abort(error),
+      onFinWritten: (streamId) => this.#finWritten(streamId),
+      onWork: () => this.#queueFlush(),
+    });
   }
 
   get sessionCount(): number {
@@ -134,7 +128,7 @@ export class H3OverQuic implements SessionPort {
   /** Sends whatever quiche has queued and re-arms the timer. */
   flush(): void {
     this.#flushQueued = false;
-    for (const streamId of [...this.#gathered.keys()]) this.#releaseGathered(streamId);
+    this.#writer.releaseGathered();
     for (;;) {
       // A fresh buffer per packet: dgram sends are asynchronous and keep a reference.
       const packet = this.#spare ?? Buffer.allocUnsafe(MAX_SEND_UDP_PAYLOAD);
@@ -265,68 +259,16 @@ export class H3OverQuic implements SessionPort {
     if (bidirectional) this.#readCandidates.add(streamId);
     this.#streamSession.set(streamId, session);
     // Written now, not gathered: quiche must create the stream before the next open counts stream credit.
-    await this.#writeNow(streamId, header, false);
+    await this.#writer.writeNow(streamId, header, false);
     return streamId;
   }
 
   write(streamId: number, data: Uint8Array, fin: boolean): Promise<void> {
-    // Small writes are gathered until the flush: one streamSend (a napi call) for many messages.
-    // Bounded per stream, so a writer still meets backpressure once QUIC stops taking bytes.
-    if (!fin && data.length > 0 && data.length <= GATHER_CHUNK_MAX && !this.#pendingWrites.has(streamId)) {
-      const gathered = this.#gathered.get(streamId);
-      const total = (gathered?.bytes ?? 0) + data.length;
-      if (total <= GATHER_LIMIT) {
-        if (gathered === undefined) this.#gathered.set(streamId, { chunks: [data], bytes: total });
-        else {
-          gathered.chunks.push(data);
-          gathered.bytes = total;
-        }
-        this.#queueFlush();
-        return Promise.resolve();
-      }
-    }
-    this.#releaseGathered(streamId);
-    return this.#writeNow(streamId, data, fin);
-  }
-
-  /** Hands bytes to QUIC now (queueing what it cannot take yet). */
-  #writeNow(streamId: number, data: Uint8Array, fin: boolean): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const queue = this.#pendingWrites.get(streamId);
-      const pending: PendingWrite = { data, fin, resolve, reject };
-      if (queue !== undefined) {
-        queue.push(pending);
-        return;
-      }
-      if (this.#trySend(streamId, pending)) {
-        this.#afterWrite(streamId, fin);
-      } else {
-        this.#pendingWrites.set(streamId, [pending]);
-      }
-      this.#queueFlush();
-    });
-  }
-
-  /** Hands a stream's gathered small writes to QUIC (before anything written after them). */
-  #releaseGathered(streamId: number): void {
-    const gathered = this.#gathered.get(streamId);
-    if (gathered === undefined) return;
-    this.#gathered.delete(streamId);
-    const data = new Uint8Array(gathered.bytes);
-    let offset = 0;
-    for (const chunk of gathered.chunks) {
-      data.set(chunk, offset);
-      offset += chunk.length;
-    }
-    // Already resolved to the writer: failures surface through the stream's send side instead.
-    const pending: PendingWrite = { data, fin: false, resolve: () => {}, reject: () => {} };
-    const queue = this.#pendingWrites.get(streamId);
-    if (queue !== undefined) queue.push(pending);
-    else if (!this.#trySend(streamId, pending)) this.#pendingWrites.set(streamId, [pending]);
+    return this.#writer.write(streamId, data, fin);
   }
 
   reset(streamId: number, code: number): void {
-    this.#rejectWrites(streamId, new WebTransportError('stream reset', { streamErrorCode: code }));
+    this.#writer.reject(streamId, new WebTransportError('stream reset', { streamErrorCode: code }));
     // Send what is queued first (at least the stream header), so the peer can tie the reset to its session.
     this.flush();
     try {
@@ -448,7 +390,7 @@ export class H3OverQuic implements SessionPort {
       if (this.#established && !this.quic.isClosed()) {
         this.#readStreams(fullScan);
         this.#readDatagrams();
-        this.#retryWrites();
+        this.#writer.retry();
         this.#wakeOpenWaiters();
       }
     } catch (error) {
@@ -524,7 +466,7 @@ export class H3OverQuic implements SessionPort {
         result = this.quic.streamRecv(streamId, this.#readBuffer);
       } catch (error) {
         this.#readCandidates.delete(streamId);
-        const code = quicheStreamCode(error, 'StreamReset');
+        const code = quicheStreamErrorCode(error, 'StreamReset');
         if (code !== undefined) this.#handleEvents(this.h3.receiveStreamReset(streamId, code));
         return;
       }
@@ -560,7 +502,7 @@ export class H3OverQuic implements SessionPort {
         result = this.quic.streamRecv(streamId, this.#readBuffer);
       } catch (error) {
         this.#readCandidates.delete(streamId);
-        const code = quicheStreamCode(error, 'StreamReset');
+        const code = quicheStreamErrorCode(error, 'StreamReset');
         receive.abort(
           new WebTransportError('stream reset by peer', {
             streamErrorCode: code === undefined ? null : (http3CodeToWebTransport(code) ?? 0),
@@ -693,7 +635,7 @@ export class H3OverQuic implements SessionPort {
     this.#closeInfo.delete(sessionId);
     // draft-ietf-webtrans-http3 §5: streams of a terminated session are reset with WT_SESSION_GONE.
     for (const streamId of session.streamIds()) {
-      this.#rejectWrites(streamId, new WebTransportError('session closed', { source: 'session' }));
+      this.#writer.reject(streamId, new WebTransportError('session closed', { source: 'session' }));
       this.#shutdown(streamId, H3_ERROR.WT_SESSION_GONE);
     }
     for (const [streamId, owner] of this.#streamSession) if (owner === session) this.#streamSession.delete(streamId);
@@ -715,7 +657,7 @@ export class H3OverQuic implements SessionPort {
     }
     // HTTP/3's own writes (control stream, heads, capsules) are small; they queue behind flow control.
     // Not gathered: heads and capsules keep their order relative to stream data sent right after.
-    this.#writeNow(action.streamId, action.data, action.fin).catch(() => {});
+    this.#writer.writeNow(action.streamId, action.data, action.fin).catch(() => {});
   }
 
   /** RESET_STREAM and STOP_SENDING with an HTTP/3 code, ignoring directions that do not exist. */
@@ -729,43 +671,8 @@ export class H3OverQuic implements SessionPort {
     }
   }
 
-  /** Writes as much of `pending` as QUIC takes; true when all of it went. */
-  #trySend(streamId: number, pending: PendingWrite): boolean {
-    let written: number | null;
-    try {
-      written = this.quic.streamSend(streamId, pending.data, pending.fin);
-    } catch (error) {
-      const code = quicheStreamCode(error, 'StreamStopped');
-      const streamError = new WebTransportError(code === undefined ? 'stream write failed' : 'stream stopped by peer', {
-        streamErrorCode: code === undefined ? null : (http3CodeToWebTransport(code) ?? 0),
-      });
-      this.#streamSession.get(streamId)?.sendSide(streamId)?.abort(streamError);
-      pending.reject(streamError);
-      return true;
-    }
-    const sent = written ?? 0;
-    if (sent >= pending.data.length) {
-      pending.resolve();
-      return true;
-    }
-    pending.data = pending.data.subarray(sent);
-    return false;
-  }
-
-  #retryWrites(): void {
-    for (const [streamId, queue] of this.#pendingWrites) {
-      while (queue.length > 0) {
-        const head = queue[0] as PendingWrite;
-        if (!this.#trySend(streamId, head)) break;
-        queue.shift();
-        this.#afterWrite(streamId, head.fin);
-      }
-      if (queue.length === 0) this.#pendingWrites.delete(streamId);
-    }
-  }
-
-  #afterWrite(streamId: number, fin: boolean): void {
-    if (!fin) return;
+  /** Our FIN went out: the stream is forgotten once its receive side is done too. */
+  #finWritten(streamId: number): void {
     const session = this.#streamSession.get(streamId);
     if (session !== undefined && (session.receiveSide(streamId)?.done ?? true)) {
       this.#forget(session, streamId);
@@ -791,13 +698,6 @@ export class H3OverQuic implements SessionPort {
     session.forgetStream(streamId);
     this.#streamSession.delete(streamId);
     this.h3.forget(streamId);
-  }
-
-  #rejectWrites(streamId: number, error: WebTransportError): void {
-    const queue = this.#pendingWrites.get(streamId);
-    if (queue === undefined) return;
-    this.#pendingWrites.delete(streamId);
-    for (const pending of queue) pending.reject(error);
   }
 
   #wakeOpenWaiters(): void {

@@ -58,3 +58,12 @@ export function createQuicheConfig(
   config.enableDgram(true, limits.datagramQueueLength, limits.datagramQueueLength);
   return config;
 }
+
+/**
+ * quiche reports stream resets and STOP_SENDING as errors whose message is
+ * "StreamReset(code)" / "StreamStopped(code)"; this reads the code back.
+ */
+export function quicheStreamErrorCode(error: unknown, kind: 'StreamReset' | 'StreamStopped'): number | undefined {
+  const match = error instanceof Error ? new RegExp(`${kind}\\((\\d+)\\)`).exec(error.message) : null;
+  return match === null ? undefined : Number(match[1]);
+}
