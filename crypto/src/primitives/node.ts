@@ -27,6 +27,8 @@ function build(c: typeof NodeCrypto): Primitives {
   // Imported private keys, keyed by the caller's private-key array: ratchet and identity
   // keys are used for several agreements, and an import costs as much as the DH itself.
   const imported = new WeakMap<Uint8Array, NodeCrypto.KeyObject>();
+  // Peer keys too: a DH ratchet step agrees twice with the same remote ratchet key.
+  const importedPeers = new WeakMap<Uint8Array, NodeCrypto.KeyObject>();
   const privateKeyObject = (own: { privateKey: Uint8Array; publicKey: Uint8Array }) => {
     let key = imported.get(own.privateKey);
     if (!key) {
@@ -51,10 +53,11 @@ function build(c: typeof NodeCrypto): Primitives {
     async x25519(own, peerPublicKey) {
       try {
         const privateKey = privateKeyObject(own);
-        const publicKey = c.createPublicKey({
-          key: { kty: 'OKP', crv: 'X25519', x: b64u(peerPublicKey) },
-          format: 'jwk',
-        });
+        let publicKey = importedPeers.get(peerPublicKey);
+        if (!publicKey) {
+          publicKey = c.createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64u(peerPublicKey) }, format: 'jwk' });
+          importedPeers.set(peerPublicKey, publicKey);
+        }
         return u8(c.diffieHellman({ privateKey, publicKey }));
       } catch (cause) {
         throw new CryptoError(CryptoErrorCode.LowOrderPoint, 'X25519 agreement produced no secret', { cause });
