@@ -23,6 +23,9 @@ export interface SessionRequest {
   readonly authority: string;
   /** Protocols the client offered (`wt-available-protocols`), in its order of preference. */
   readonly protocols: string[];
+  /** The client's IP address and UDP port, as seen by the server. */
+  readonly remoteAddress: string;
+  readonly remotePort: number;
 }
 
 export interface ListenOptions {
@@ -96,6 +99,8 @@ export async function listenWebTransport(options: ListenOptions): Promise<WebTra
         path: head.path ?? path,
         authority: head.authority ?? '',
         protocols,
+        remoteAddress: connection.remote.host,
+        remotePort: connection.remote.port,
         ...(head.fields.has('origin') ? { origin: head.fields.get('origin') as string } : {}),
       };
       chosen = options.onSession(session, request)?.protocol;

@@ -11,6 +11,7 @@ import {
   listenWebTransport,
   loadOrCreateDevCertificate,
   type ServerWebTransportSession,
+  type SessionRequest,
   type WebTransportCloseInfo,
   type WebTransportLimits,
   type WebTransportServer,
@@ -46,6 +47,7 @@ export async function startEchoServer(
     host?: string;
     limits?: Partial<WebTransportLimits>;
     onSession?: (s: ServerWebTransportSession) => void;
+    onRequest?: (request: SessionRequest) => void;
   } = {},
 ): Promise<EchoServer> {
   const cert = await testCertificate();
@@ -63,6 +65,7 @@ export async function startEchoServer(
     paths: ['/echo'],
     ...(options.limits ? { limits: options.limits } : {}),
     onSession(session, request) {
+      options.onRequest?.(request);
       sessions.push(session);
       session.closed
         .then(

@@ -4,7 +4,12 @@
  * against a slow reader.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectWebTransport, type NodeWebTransport, WebTransportError } from '../../src/quic/index.ts';
+import {
+  connectWebTransport,
+  type NodeWebTransport,
+  type SessionRequest,
+  WebTransportError,
+} from '../../src/quic/index.ts';
 import { type EchoServer, readAll, startEchoServer } from './echo-server.ts';
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
@@ -90,6 +95,33 @@ describe('Node WebTransport client and server over UDP', () => {
     const serverSession = echo.sessions.at(-1);
     serverSession?.close({ closeCode: 17, reason: 'server says bye' });
     expect(await second.closed).toEqual({ closeCode: 17, reason: 'server says bye' });
+  });
+
+  it('tells the server the session path, authority, origin and peer address', async () => {
+    let seen: SessionRequest | undefined;
+    const server = await startEchoServer({
+      onRequest: (request) => {
+        seen = request;
+      },
+    });
+    try {
+      const transport = connectWebTransport(`${server.url()}?room=7`, {
+        serverCertificateHashes: [{ algorithm: 'sha-256', value: server.certificate.sha256 }],
+        origin: 'https://pulse.example',
+      });
+      await transport.ready;
+      expect(seen).toMatchObject({
+        path: '/echo?room=7',
+        authority: `127.0.0.1:${server.server.port}`,
+        origin: 'https://pulse.example',
+        remoteAddress: '127.0.0.1',
+        protocols: [],
+      });
+      expect(seen?.remotePort).toBeGreaterThan(0);
+      transport.close();
+    } finally {
+      await server.close();
+    }
   });
 
   it('selects the protocol the server picks among those offered', async () => {
