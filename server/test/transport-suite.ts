@@ -640,6 +640,19 @@ export function transportSuite(
       }
     });
 
+    it('cuts off a connection that keeps flooding past the limit (close RATE_LIMITED)', async () => {
+      const server = await start({ limits: { rate: 1, rateBurst: 3 } });
+      try {
+        const client = await TestClient.open(makeDial(server));
+        for (let i = 0; i < 20; i++) client.send({ type: 'ping', nonce: i });
+        await expectClose(client, 'RATE_LIMITED');
+        const other = await TestClient.open(makeDial(server));
+        expect((await other.exchange({ type: 'ping', nonce: 7 }, 'pong')).nonce).toBe(7);
+      } finally {
+        await server.stop();
+      }
+    });
+
     it('limits authentication attempts per address (AUTH_RATE_LIMITED)', async () => {
       const server = await start({ limits: { authAttempts: 3 } });
       try {

@@ -40,6 +40,8 @@ export class Session implements DeviceSession, Subscriber {
   #state: State = 'hello';
   #lastReceivedAt: number;
   #pingSent = false;
+  /** Frames refused by the rate limit since the last accepted one; beyond the burst the peer is cut off. */
+  #refusedInARow = 0;
   #account = '';
   #deviceId = 0;
   #connectedAt = 0;
@@ -79,6 +81,19 @@ export class Session implements DeviceSession, Subscriber {
     this.#counters.framesIn++;
     this.#counters.bytesIn += bytes.length;
 
+    // The rate limit comes before decoding: decoding is the work a flood would buy.
+    const retryAfterMs = this.#rate.take(now);
+    if (retryAfterMs > 0) {
+      this.#limitHit('rate');
+      if (++this.#refusedInARow > this.#ctx.config.limits.rateBurst) {
+        this.close('RATE_LIMITED', 'too many frames refused in a row');
+        return;
+      }
+      this.#sendError(this.#requestIdOf(bytes), 'RATE_LIMITED', 'too many frames on this connection', retryAfterMs);
+      return;
+    }
+    this.#refusedInARow = 0;
+
     let frame: Frame;
     try {
       frame = this.#ctx.codec.decode(bytes);
@@ -91,13 +106,6 @@ export class Session implements DeviceSession, Subscriber {
       throw error;
     }
     const id = 'id' in frame && typeof frame.id === 'number' ? frame.id : undefined;
-
-    const retryAfterMs = this.#rate.take(now);
-    if (retryAfterMs > 0) {
-      this.#limitHit('rate');
-      this.#sendError(id, 'RATE_LIMITED', 'too many frames on this connection', retryAfterMs);
-      return;
-    }
 
     const started = process.hrtime.bigint();
     try {
@@ -114,6 +122,16 @@ export class Session implements DeviceSession, Subscriber {
     if (id !== undefined && frame.type !== 'send') {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.#ctx.metrics.latency.labels(this.#conn.transport, frame.type).observe(seconds);
+    }
+  }
+
+  /** The request id of a frame refused before handling, so the client can match the error (if it decodes). */
+  #requestIdOf(bytes: Uint8Array): number | undefined {
+    try {
+      const frame = this.#ctx.codec.decode(bytes);
+      return 'id' in frame && typeof frame.id === 'number' ? frame.id : undefined;
+    } catch {
+      return undefined;
     }
   }
 
