@@ -380,7 +380,9 @@ export class Session implements DeviceSession, Subscriber {
     });
     for (const bytes of result.missed) this.#sendBytes(bytes, false);
     if (presence) {
-      this.#send({ type: 'presence_snapshot', channel: frame.channel, members: result.channel.members() });
+      // A snapshot holds at most maxArrayLength members: more would not decode at a client.
+      const members = result.channel.members().slice(0, this.#ctx.codec.limits.maxArrayLength);
+      this.#send({ type: 'presence_snapshot', channel: frame.channel, members });
     }
   }
 
