@@ -85,7 +85,8 @@ export class PulseServer {
       maxChannelsTotal: config.limits.maxChannelsTotal,
       historyBytes: config.limits.historyBytes,
     });
-    channels.onActiveChange = (transport, delta) => this.metrics.channelsActive.inc({ transport }, delta);
+    channels.onActiveChange = (transport, delta) =>
+      delta > 0 ? this.metrics.channelsActive.inc({ transport }) : this.metrics.channelsActive.dec({ transport });
     const ctx: RouterContext = {
       config,
       codec,

@@ -840,6 +840,9 @@ export function transportSuite(
         expect(text).toMatch(new RegExp(`pulse_messages_total\\{transport="${transport}",direction="in"\\} 3`));
         expect(text).toMatch(new RegExp(`pulse_channels_active\\{transport="${transport}"\\} 1`));
         expect(text).toMatch(/pulse_channels_active\{transport="all"\} 1/);
+        await device.client.expect({ type: 'unsubscribe', id: 0, channel: 'public:m' }, 'ok');
+        const after = await server.server.metrics.registry.metrics();
+        expect(after).toMatch(/pulse_channels_active\{transport="all"\} 0/);
         expect(text).toMatch(new RegExp(`pulse_latency_seconds_count\\{transport="${transport}",type="register"\\} 1`));
       } finally {
         await server.stop();
