@@ -37,6 +37,9 @@ function edwardsY(u: bigint): bigint {
   return y;
 }
 
+/** Edwards public keys of signing keys, keyed by the private-key array the caller keeps. */
+const edwardsPublicCache = new WeakMap<Uint8Array, Uint8Array>();
+
 /** hash_1 prefix of XEdDSA §2.5: 2^256 - 1 - 1 encoded little-endian = 0xFE then 31 × 0xFF. */
 const HASH1_PREFIX = (() => {
   const prefix = new Uint8Array(32).fill(0xff);
@@ -57,7 +60,12 @@ export function xeddsaSignRaw(privateKey: Uint8Array, message: Uint8Array, rando
   const z = random64 ?? globalThis.crypto.getRandomValues(new Uint8Array(64));
   expectBytes(z, 64, 'signature randomness');
   const a = bytesToNumberLE(privateKey) % L;
-  const aBytes = Point.BASE.multiply(a).toBytes();
+  // A = aB is public and fixed per key: long-lived signers (identity, sender keys) compute it once.
+  let aBytes = edwardsPublicCache.get(privateKey);
+  if (!aBytes) {
+    aBytes = Point.BASE.multiply(a).toBytes();
+    edwardsPublicCache.set(privateKey, aBytes);
+  }
   const signBit = aBytes[31]! & 0x80;
   const r = hashToScalar(HASH1_PREFIX, privateKey, message, z);
   const rBytes = Point.BASE.multiply(r).toBytes();

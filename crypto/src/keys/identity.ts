@@ -69,7 +69,7 @@ export class IdentityKeyPair {
   /** 64-byte XEdDSA signature, verifiable by libsignal's PublicKey.verify. */
   sign(message: Uint8Array): Uint8Array {
     expectBytes(message, undefined, 'message');
-    return xeddsaSignRaw(this.#keyPair.exportPrivateKey(), message);
+    return xeddsaSignRaw(this.#keyPair.exportBytes().privateKey, message);
   }
 
   /** The underlying X25519 key pair, for key agreement inside this package. */
