@@ -99,6 +99,23 @@ describe('durability (server in a child process)', () => {
     await again.exited;
   });
 
+  it('prints where it listens and the certificate hash that /pulse/info advertises', async () => {
+    const dataDir = tempDir();
+    const config = writeChildConfig(dataDir, '', 'webtransport = true\nwebtransport_port = 0');
+    const server = await spawnServer(config);
+    children.push(server);
+    const printed = server.stdout.join('\n');
+    expect(printed).toContain(`http://127.0.0.1:${server.httpPort}`);
+    const base64 = /certificate sha-256 [0-9a-f]{64} \(base64 ([A-Za-z0-9+/=]+)\)/.exec(printed)?.[1];
+    const info = (await (await fetch(`http://127.0.0.1:${server.httpPort}/pulse/info`)).json()) as {
+      webtransport: { url: string; serverCertificateHashes: { value: string }[] };
+    };
+    expect(info.webtransport.serverCertificateHashes[0]!.value).toBe(base64);
+    expect(printed).toContain(info.webtransport.url);
+    server.process.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+
   it('refuses to start on a wrong configuration key and names it', async () => {
     const dataDir = tempDir();
     const config = writeChildConfig(dataDir, '[limits]\nmax_conections = 5\n');

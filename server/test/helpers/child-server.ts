@@ -8,16 +8,18 @@ const repoRoot = join(import.meta.dirname, '..', '..', '..');
 export interface ChildServer {
   readonly process: ChildProcess;
   readonly httpPort: number;
+  /** Lines printed on stdout up to and including PULSE_LISTENING. */
+  readonly stdout: readonly string[];
   /** Resolves with the exit code (or the signal name) once the process has exited. */
   readonly exited: Promise<number | string>;
 }
 
 /** Writes a TOML config for a child server: port 0, the given data dir, WebSocket only. */
-export function writeChildConfig(dataDir: string, extra = ''): string {
+export function writeChildConfig(dataDir: string, extra = '', transport = 'webtransport = false'): string {
   const path = join(dataDir, 'pulse.toml');
   writeFileSync(
     path,
-    `[server]\nhost = "127.0.0.1"\nport = 0\n[transport]\nwebtransport = false\n[storage]\npath = "${dataDir}"\n` +
+    `[server]\nhost = "127.0.0.1"\nport = 0\n[transport]\n${transport}\n[storage]\npath = "${dataDir}"\n` +
       `[web]\nroot = "${join(dataDir, 'web')}"\nentry = ""\n[log]\nlevel = "warn"\n${extra}`,
   );
   return path;
@@ -46,11 +48,13 @@ export function spawnServer(configPath: string): Promise<ChildServer> {
       clearTimeout(timer);
       reject(new Error(`server exited (${code}) before listening: ${stderr}`));
     });
+    const stdout: string[] = [];
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      stdout.push(line);
       if (!line.startsWith('PULSE_LISTENING ')) return;
       clearTimeout(timer);
       const { httpPort } = JSON.parse(line.slice('PULSE_LISTENING '.length)) as { httpPort: number };
-      resolve({ process: child, httpPort, exited });
+      resolve({ process: child, httpPort, exited, stdout });
     });
   });
 }
