@@ -11,7 +11,6 @@
  */
 import { decodeFieldSection, encodeFieldSection, type FieldLine } from '../qpack/field-section.ts';
 import { readPrefixedInteger } from '../qpack/prefixed-integer.ts';
-import { readVarint } from '../varint.ts';
 import type { WebTransportLimits } from '../webtransport/limits.ts';
 import { type Capsule, CapsuleReader } from './capsule-reader.ts';
 import { H3_ERROR, H3Error } from './errors.ts';
@@ -19,6 +18,7 @@ import { FrameReader } from './frame-reader.ts';
 import { concatWire, encodeFrame, encodeGoaway, encodeSettings, FRAME, SETTING, UNI_STREAM } from './frames.ts';
 import { decodeSettings } from './settings.ts';
 import { isBidirectional, isLocallyInitiated, StreamIdAllocator } from './stream-ids.ts';
+import { readWireVarint } from './wire-varint.ts';
 
 export type Role = 'client' | 'server';
 
@@ -70,12 +70,25 @@ interface StreamState {
   headReceived: boolean;
   /** Set once this request stream carries an established WebTransport session. */
   capsules: CapsuleReader | undefined;
+  /** A WebTransport session whose CONNECT got its 2xx. */
+  established: boolean;
   receivedSettings: boolean;
 }
 
 export interface H3ConnectionOptions {
   readonly role: Role;
   readonly limits: WebTransportLimits;
+}
+
+/** An extended CONNECT for WebTransport (RFC 9220 §3, draft-ietf-webtrans-http3 §3.2). */
+function isWebTransportConnect(fields: readonly FieldLine[]): boolean {
+  let connect = false;
+  let webTransport = false;
+  for (const { name, value } of fields) {
+    if (name === ':method') connect = value === 'CONNECT';
+    else if (name === ':protocol') webTransport = value === 'webtransport';
+  }
+  return connect && webTransport;
 }
 
 export class H3Connection {
@@ -149,6 +162,7 @@ export class H3Connection {
     const streamId = this.#ids.next(true);
     const state = this.#newState('request');
     state.frames = new FrameReader(this.#limits.maxFrameBytes);
+    if (isWebTransportConnect(fields)) state.capsules = new CapsuleReader(this.#limits.maxCapsuleBytes);
     this.#streams.set(streamId, state);
     this.sendHeaders(streamId, fields, false);
     return streamId;
@@ -158,11 +172,12 @@ export class H3Connection {
     this.#write(streamId, encodeFrame(FRAME.HEADERS, encodeFieldSection(fields)), fin);
   }
 
-  /** Marks a request stream as an established WebTransport session: its DATA now carries capsules. */
+  /** Marks a request stream as an established WebTransport session: datagrams for it are now delivered. */
   establishSession(streamId: number): void {
     const state = this.#streams.get(streamId);
-    if (state !== undefined && state.kind === 'request')
-      state.capsules = new CapsuleReader(this.#limits.maxCapsuleBytes);
+    if (state === undefined || state.kind !== 'request') return;
+    state.established = true;
+    state.capsules ??= new CapsuleReader(this.#limits.maxCapsuleBytes);
   }
 
   /** Sends a capsule in a DATA frame on a CONNECT stream (RFC 9297 §3.2). */
@@ -194,12 +209,12 @@ export class H3Connection {
   }
 
   receiveDatagram(bytes: Uint8Array): H3Event[] {
-    const quarter = readVarint(bytes, 0);
+    const quarter = readWireVarint(bytes, 0);
     // RFC 9297 §2.1: a datagram too short for its quarter stream id is H3_DATAGRAM_ERROR.
     if (quarter === undefined) throw new H3Error('H3_DATAGRAM_ERROR', 'datagram without a quarter stream id');
     const sessionId = quarter.value * 4;
     const session = this.#streams.get(sessionId);
-    if (session === undefined || session.capsules === undefined) return []; // unknown or closed session: drop
+    if (session === undefined || !session.established) return []; // unknown or closed session: drop
     return [{ type: 'datagram', sessionId, payload: bytes.subarray(quarter.next) }];
   }
 
@@ -267,6 +282,7 @@ export class H3Connection {
       frames: undefined,
       headReceived: false,
       capsules: undefined,
+      established: false,
       receivedSettings: false,
     };
   }
@@ -287,7 +303,7 @@ export class H3Connection {
 
   #classifyUni(streamId: number, state: StreamState, data: Uint8Array, fin: boolean, events: H3Event[]): void {
     const bytes = this.#withPrefix(state, data);
-    const type = readVarint(bytes, 0);
+    const type = readWireVarint(bytes, 0);
     if (type === undefined) {
       state.prefix = bytes;
       return; // RFC 9114 §6.2: a stream that ends before its type is simply ignored
@@ -333,7 +349,7 @@ export class H3Connection {
 
   #classifyBidi(streamId: number, state: StreamState, data: Uint8Array, fin: boolean, events: H3Event[]): void {
     const bytes = this.#withPrefix(state, data);
-    const signal = readVarint(bytes, 0);
+    const signal = readWireVarint(bytes, 0);
     if (signal === undefined) {
       state.prefix = bytes;
       if (fin) state.kind = 'discard';
@@ -358,7 +374,7 @@ export class H3Connection {
     bidirectional: boolean,
     events: H3Event[],
   ): void {
-    const session = readVarint(bytes, 0);
+    const session = readWireVarint(bytes, 0);
     if (session === undefined) {
       // Keep the signal so the next call classifies again.
       const signal = bidirectional ? FRAME.WEBTRANSPORT_STREAM : UNI_STREAM.WEBTRANSPORT;
@@ -396,7 +412,7 @@ export class H3Connection {
         continue;
       }
       if (type === FRAME.GOAWAY && event.kind === 'frame') {
-        const id = readVarint(event.payload, 0);
+        const id = readWireVarint(event.payload, 0);
         if (id === undefined || id.next !== event.payload.length)
           throw new H3Error('H3_FRAME_ERROR', 'malformed GOAWAY');
         events.push({ type: 'goaway', id: id.value });
@@ -426,11 +442,13 @@ export class H3Connection {
       if (event.type === FRAME.HEADERS) {
         if (state.headReceived) continue; // trailers (or a second head after 1xx) carry nothing we use
         state.headReceived = true;
-        events.push({
-          type: 'headers',
-          streamId,
-          fields: decodeFieldSection(event.payload, this.#limits.maxFieldSectionSize),
-        });
+        const fields = decodeFieldSection(event.payload, this.#limits.maxFieldSectionSize);
+        // RFC 9297 §3.2: the data stream of a WebTransport CONNECT carries capsules from its first byte,
+        // even before the response (a peer may send a capsule right behind the request).
+        if (state.capsules === undefined && isWebTransportConnect(fields)) {
+          state.capsules = new CapsuleReader(this.#limits.maxCapsuleBytes);
+        }
+        events.push({ type: 'headers', streamId, fields });
         continue;
       }
       if (event.type === FRAME.PUSH_PROMISE && this.role === 'client') {

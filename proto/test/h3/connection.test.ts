@@ -127,6 +127,40 @@ describe('control streams and SETTINGS', () => {
     expect(h3.takeActions()).toEqual([{ type: 'reset', streamId: 6, code: H3_ERROR.H3_STREAM_CREATION_ERROR }]);
   });
 
+  it('ignores GREASE frame, setting, stream and capsule types above 2^53 (8-byte varints)', () => {
+    const hugeGrease = Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe]); // 0x1f * N + 0x21 range
+    const settingsPayload = concatWire([
+      hugeGrease,
+      1,
+      Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfd]),
+      2,
+      0x33,
+      1,
+    ]);
+    const h3 = connection();
+    const events = h3.receiveStreamData(
+      CLIENT_CONTROL,
+      concatWire([
+        UNI_STREAM.CONTROL,
+        encodeFrame(FRAME.SETTINGS, settingsPayload),
+        hugeGrease,
+        2,
+        Uint8Array.from([1, 2]),
+      ]),
+      false,
+    );
+    expect(events).toEqual([{ type: 'settings', settings: new Map([[0x33, 1]]) }]);
+    expect(h3.receiveStreamData(6, concatWire([hugeGrease, Uint8Array.from([1])]), false)).toEqual([]);
+    h3.receiveStreamData(0, encodeFrame(FRAME.HEADERS, encodeFieldSection(connectRequest)), false);
+    const capsules = h3.receiveStreamData(
+      0,
+      encodeFrame(FRAME.DATA, concatWire([hugeGrease, 1, Uint8Array.from([9])])),
+      false,
+    );
+    expect(capsules).toHaveLength(1);
+    expect((capsules[0] as { capsule: { type: number } }).capsule.type).toBeGreaterThan(Number.MAX_SAFE_INTEGER);
+  });
+
   it('reports GOAWAY', () => {
     const h3 = connection('client');
     const events = h3.receiveStreamData(

@@ -167,6 +167,42 @@ describe('hostile input', () => {
     }
   });
 
+  it('closes with H3_EXCESSIVE_LOAD on an oversized capsule in a session', async () => {
+    const capsule = encodeFrame(FRAME.DATA, concatWire([0x2843, 5 * 1024 * 1024, new Uint8Array(100)]));
+    const code = await closeCodeFor([
+      [2, control],
+      [0, concatWire([request(connectFields('localhost')), capsule])],
+    ]);
+    expect(code).toBe(H3_ERROR.H3_EXCESSIVE_LOAD);
+  });
+
+  it('buffers a bounded number of streams for a session that never comes, and refuses the rest', async () => {
+    const client = await RawQuicClient.connect(echo.server.port);
+    try {
+      client.send(2, control);
+      // 40 uni streams (ids 6, 10, ...) for session 8, which is never opened; the limit is 32.
+      const streams = Array.from({ length: 40 }, (_, i) => 6 + 4 * i);
+      for (const streamId of streams) client.send(streamId, Uint8Array.from([0x40, 0x54, 0x08, 1, 2, 3]));
+      const refused = new Set<number>();
+      await client.until(() => {
+        for (const streamId of streams) {
+          try {
+            client.quic.streamSend(streamId, Uint8Array.from([4]), false);
+          } catch (error) {
+            if ((error as Error).message.includes(`StreamStopped(${H3_ERROR.WT_BUFFERED_STREAM_REJECTED})`)) {
+              refused.add(streamId);
+            }
+          }
+        }
+        return refused.size >= 8;
+      });
+      expect(refused.size).toBe(8);
+      expect(client.quic.isClosed()).toBe(false);
+    } finally {
+      client.close();
+    }
+  });
+
   it('keeps serving well-behaved clients after all of the above, with bounded state', async () => {
     expect(await wellBehavedEcho()).toBe('still serving');
     // Idle hostile connections expire with the (short) idle timeout configured above.
