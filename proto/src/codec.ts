@@ -80,10 +80,13 @@ export class FrameCodec {
     if (result.success) return result.output;
     const issue = result.issues[0];
     const path = v.getDotPath(issue) ?? '';
+    const id = (value as { id?: unknown }).id;
+    const requestId = typeof id === 'number' && Number.isInteger(id) && id >= 0 && id <= 0xffff_ffff ? id : undefined;
     throw new ProtoError(
       'PROTO_BAD_FIELD',
       `invalid ${type} frame: expected ${issue.expected ?? 'a valid value'}`,
       path,
+      requestId,
     );
   }
 }

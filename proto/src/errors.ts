@@ -28,11 +28,18 @@ export class ProtoError extends Error {
   readonly code: ProtoErrorCode;
   /** Dotted path of the offending field for PROTO_BAD_FIELD (e.g. `envelopes.3.payload`). */
   readonly path: string | undefined;
+  /**
+   * The request id of a frame that decoded but failed validation, when its `id`
+   * field itself is valid: the answering `error` frame carries it so the client
+   * can match the failure to its request.
+   */
+  readonly requestId: number | undefined;
 
-  constructor(code: ProtoErrorCode, message: string, path?: string) {
+  constructor(code: ProtoErrorCode, message: string, path?: string, requestId?: number) {
     super(path === undefined ? message : `${message} (at ${path})`);
     this.code = code;
     this.path = path;
+    this.requestId = requestId;
   }
 
   static is(error: unknown, code?: ProtoErrorCode): error is ProtoError {

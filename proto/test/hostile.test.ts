@@ -140,3 +140,23 @@ describe('hostile input to the frame decoder', () => {
     expect(codeOf(many)).toBe('PROTO_BAD_FIELD');
   });
 });
+
+describe('errors carry what the answer needs', () => {
+  it('a frame that fails validation keeps its valid request id', () => {
+    const bad = codec.encode({ type: 'publish', id: 77, channel: 'a', payload: new Uint8Array(1) });
+    // Turn the channel name "a" (fixstr a1 61, before the "payload" key) into " ", which channel names refuse.
+    bad[Buffer.from(bad).indexOf(Buffer.from('a161a77061796c6f6164', 'hex')) + 1] = 0x20;
+    try {
+      codec.decode(bad);
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'PROTO_BAD_FIELD', path: 'channel', requestId: 77 });
+    }
+  });
+
+  it('a bad id itself is not echoed', () => {
+    const bad = codec.encode({ type: 'ok', id: 1 });
+    bad[bad.length - 1] = 0xff; // negative fixint -1
+    expect(() => codec.decode(bad)).toThrow(expect.objectContaining({ code: 'PROTO_BAD_FIELD', requestId: undefined }));
+  });
+});

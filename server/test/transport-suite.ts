@@ -538,9 +538,9 @@ export function transportSuite(
       expect(privateSub).toMatchObject({ type: 'error', code: 'FORBIDDEN' });
       const noNamespace = await b.client.request({ type: 'subscribe', id: 0, channel: 'random' });
       expect(noNamespace).toMatchObject({ type: 'error', code: 'FORBIDDEN' });
-      // An invalid name fails validation before the request id can be trusted: the error has no id.
+      // An invalid name fails validation; the request id itself is valid, so the error echoes it.
       b.client.send({ type: 'subscribe', id: 99, channel: 'public:bad name' });
-      expect(await b.client.next('error')).toMatchObject({ code: 'PROTO_BAD_FIELD' });
+      expect(await b.client.next('error')).toMatchObject({ id: 99, code: 'PROTO_BAD_FIELD' });
     });
 
     it('replays missed messages from an offset, or says recovered=false', async () => {

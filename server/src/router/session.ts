@@ -100,7 +100,7 @@ export class Session implements DeviceSession, Subscriber {
     } catch (error) {
       if (error instanceof ProtoError) {
         this.#limitHit('malformed');
-        this.#sendError(undefined, error.code, error.message);
+        this.#sendError(error.requestId, error.code, error.message);
         return;
       }
       throw error;
