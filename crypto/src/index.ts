@@ -40,6 +40,7 @@ export {
   Session,
   type SessionOptions,
 } from './ratchet/session.ts';
+export { SessionRecord } from './ratchet/session-record.ts';
 export { SAFETY_NUMBER_ITERATIONS, type SafetyNumberParty, safetyNumber } from './safety-number.ts';
 export { InMemoryPrekeyStore, type PrekeyStore } from './store.ts';
 export { SIGNATURE_LENGTH } from './xeddsa.ts';

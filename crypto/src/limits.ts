@@ -9,6 +9,8 @@ export interface CryptoLimits {
   maxStoredSkippedKeys: number;
   /** Previous remote ratchet keys remembered, to name late duplicates as duplicates. */
   maxPreviousRatchetKeys: number;
+  /** Earlier sessions a SessionRecord keeps with one peer device (simultaneous initiation, re-initiation). */
+  maxArchivedSessions: number;
   /** Largest plaintext a session or group message may carry. */
   maxPlaintextBytes: number;
   /** Sender Keys: most iterations one group message may jump ahead. */
@@ -23,6 +25,7 @@ export const DEFAULT_CRYPTO_LIMITS: Readonly<CryptoLimits> = Object.freeze({
   maxSkip: 1000,
   maxStoredSkippedKeys: 2000,
   maxPreviousRatchetKeys: 16,
+  maxArchivedSessions: 10,
   maxPlaintextBytes: 1024 * 1024,
   maxSenderKeyForwardJumps: 25_000,
   maxSenderKeyStoredKeys: 2000,
