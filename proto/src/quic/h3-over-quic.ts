@@ -317,6 +317,9 @@ export class H3OverQuic implements SessionPort {
     value.set(reason, 4);
     this.h3.sendCapsule(sessionId, CAPSULE.CLOSE_WEBTRANSPORT_SESSION, value, true);
     this.#applyActions();
+    // The capsule leaves first: quiche puts RESET_STREAM ahead of STREAM data in a packet, and a peer
+    // that sees WT_SESSION_GONE resets before the capsule reports a lost connection, not a clean close.
+    this.flush();
     this.#endSession(sessionId, info);
     this.#queueFlush();
   }
@@ -402,7 +405,6 @@ export class H3OverQuic implements SessionPort {
 
   /** The single place where connection errors end the connection (RFC 9114 §8). */
   #fail(error: unknown): void {
-    if (process.env.WT_DEBUG) console.error('WT fail', error);
     const h3Error =
       error instanceof H3Error
         ? error
