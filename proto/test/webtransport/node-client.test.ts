@@ -224,7 +224,7 @@ describe('Node WebTransport client and server over UDP', () => {
   });
 
   it('keeps a quiet session alive past the idle timeout', async () => {
-    const shortIdle = { idleTimeoutMs: 600 };
+    const shortIdle = { idleTimeoutMs: 1000 };
     const server = await startEchoServer({ limits: shortIdle });
     try {
       const transport = connectWebTransport(server.url(), {
@@ -232,7 +232,7 @@ describe('Node WebTransport client and server over UDP', () => {
         limits: shortIdle,
       });
       await transport.ready;
-      await new Promise((resolve) => setTimeout(resolve, 2000)); // more than 3 idle timeouts, no traffic
+      await new Promise((resolve) => setTimeout(resolve, 2500)); // well past the idle timeout, no traffic
       expect(text(await echoBidi(transport, bytes('still here')))).toBe('still here');
       transport.close();
     } finally {
