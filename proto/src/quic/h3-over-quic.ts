@@ -28,7 +28,7 @@ import {
 import { StreamWriter } from './stream-writer.ts';
 
 export interface ConnectionHooks {
-  /** QUIC handshake done (client: check the certificate here; return false to abort). */
+  /** QUIC handshake done (the client checks the certificate here and closes on failure). */
   onEstablished?(connection: H3OverQuic): void;
   /** The peer's SETTINGS arrived. */
   onSettings?(connection: H3OverQuic, settings: ReadonlyMap<number, number>): void;
@@ -223,6 +223,8 @@ export class H3OverQuic implements SessionPort {
 
   /** Sends a response head on a request stream (server). */
   respond(streamId: number, fields: FieldLine[], fin: boolean): void {
+    // A final answer without a body refuses the session: streams that waited for it are refused too.
+    if (fin) this.#dropBuffered(streamId, H3_ERROR.WT_BUFFERED_STREAM_REJECTED);
     this.h3.sendHeaders(streamId, fields, fin);
     this.#applyActions();
     this.#queueFlush();
@@ -630,7 +632,16 @@ export class H3OverQuic implements SessionPort {
     }
   }
 
+  #dropBuffered(sessionId: number, code: number): void {
+    const waiting = this.#buffered.get(sessionId);
+    if (waiting === undefined) return;
+    this.#buffered.delete(sessionId);
+    this.#bufferedCount -= waiting.length;
+    for (const stream of waiting) this.#shutdown(stream.streamId, code);
+  }
+
   #endSession(sessionId: number, outcome: WebTransportCloseInfo | WebTransportError): void {
+    this.#dropBuffered(sessionId, H3_ERROR.WT_SESSION_GONE);
     const session = this.#sessions.get(sessionId);
     if (session === undefined) return;
     this.#sessions.delete(sessionId);
