@@ -61,7 +61,12 @@ async function start(url: string, options: ConnectOptions, limits: WebTransportL
   if (target.protocol !== 'https:') throw new WebTransportError('WebTransport URLs use https:', { source: 'session' });
   const hostname = target.hostname.replace(/^\[|\]$/g, '');
   const port = Number(target.port || 443);
-  const address = isIP(hostname) !== 0 ? hostname : (await lookup(hostname)).address;
+  // No happy eyeballs: an IPv4 address is preferred when the name has one (dev servers bind 0.0.0.0).
+  const address =
+    isIP(hostname) !== 0
+      ? hostname
+      : (await lookup(hostname, { all: true })).sort((a, b) => a.family - b.family)[0]?.address;
+  if (address === undefined) throw new WebTransportError(`cannot resolve ${hostname}`, { source: 'session' });
   const remote: HostPort = { host: address, port };
   const expectedHashes = (options.serverCertificateHashes ?? []).map((hash) => Buffer.from(toBytes(hash.value)));
 

@@ -240,6 +240,15 @@ describe('Node WebTransport client and server over UDP', () => {
     }
   });
 
+  it('resolves host names (localhost)', async () => {
+    const transport = connectWebTransport(echo.url().replace('127.0.0.1', 'localhost'), {
+      serverCertificateHashes: [{ algorithm: 'sha-256', value: echo.certificate.sha256 }],
+    });
+    await transport.ready;
+    expect(text(await echoBidi(transport, bytes('by name')))).toBe('by name');
+    transport.close();
+  });
+
   it('works over IPv6 loopback', async () => {
     const server6 = await startEchoServer({ host: '::1' });
     try {
