@@ -118,11 +118,22 @@ async function webSocketClient(): Promise<{ client: EchoClient; stop(): Promise<
   };
 }
 
+/** Echoes a stream chunk by chunk, as the ws server echoes message by message. */
+async function echoStream(stream: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> }) {
+  const reader = stream.readable.getReader();
+  const writer = stream.writable.getWriter();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return writer.close();
+    await writer.ready;
+    writer.write(value).catch(() => {});
+  }
+}
+
 function echoSession(session: ServerWebTransportSession): void {
   const ignore = () => {};
   (async () => {
-    for await (const stream of session.incomingBidirectionalStreams)
-      stream.readable.pipeTo(stream.writable).catch(ignore);
+    for await (const stream of session.incomingBidirectionalStreams) echoStream(stream).catch(ignore);
   })().catch(ignore);
   (async () => {
     const writer = session.datagrams.writable.getWriter();
