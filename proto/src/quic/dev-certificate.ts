@@ -8,7 +8,8 @@
 import { createHash, webcrypto } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import './reflect-metadata-shim.ts';
+// @peculiar/x509 loads tsyringe, which needs the Reflect metadata polyfill first.
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 
 /** Validity of a generated certificate (browsers refuse more than 14 days). */
