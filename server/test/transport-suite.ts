@@ -33,8 +33,6 @@ export function transportSuite(
   transport: 'websocket' | 'webtransport',
   makeDial: MakeDial,
   serverOptions: Parameters<typeof startTestServer>[1] = {},
-  /** Whether the transport tells the server the peer's IP address (per-IP limits need it). */
-  options: { reportsPeerAddress: boolean } = { reportsPeerAddress: true },
 ): void {
   const start = (overrides: Parameters<typeof startTestServer>[0] = {}) => startTestServer(overrides, serverOptions);
 
@@ -678,27 +676,25 @@ export function transportSuite(
       }
     });
 
-    if (options.reportsPeerAddress) {
-      it('limits connections per address (SERVER_BUSY)', async () => {
-        const server = await start({ limits: { maxConnectionsPerIp: 2 } });
-        try {
-          const dial = makeDial(server);
-          const a = await TestClient.open(dial);
-          const b = await TestClient.open(dial);
-          const c = new TestClient(await dial());
-          await expectClose(c, 'SERVER_BUSY');
-          a.close();
-          await a.link.closed;
-          // A slot is free again once the server has seen the close.
-          await new Promise((r) => setTimeout(r, 100));
-          const d = await TestClient.open(dial);
-          d.close();
-          b.close();
-        } finally {
-          await server.stop();
-        }
-      });
-    }
+    it('limits connections per address (SERVER_BUSY)', async () => {
+      const server = await start({ limits: { maxConnectionsPerIp: 2 } });
+      try {
+        const dial = makeDial(server);
+        const a = await TestClient.open(dial);
+        const b = await TestClient.open(dial);
+        const c = new TestClient(await dial());
+        await expectClose(c, 'SERVER_BUSY');
+        a.close();
+        await a.link.closed;
+        // A slot is free again once the server has seen the close.
+        await new Promise((r) => setTimeout(r, 100));
+        const d = await TestClient.open(dial);
+        d.close();
+        b.close();
+      } finally {
+        await server.stop();
+      }
+    });
 
     it('limits connections in total (SERVER_BUSY)', async () => {
       const total = await start({ limits: { maxConnections: 1 } });

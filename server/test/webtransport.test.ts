@@ -8,13 +8,9 @@ import { transportSuite } from './transport-suite.ts';
 const certificate = await createDevCertificate();
 const webtransport = { listen: listenWebTransport, certificate };
 
-transportSuite(
-  'webtransport',
-  (server) => webtransportDial(server.webtransportPort!, certificate.sha256),
-  { webtransport },
-  // @pulse/proto/quic's SessionRequest does not carry the peer address yet.
-  { reportsPeerAddress: false },
-);
+transportSuite('webtransport', (server) => webtransportDial(server.webtransportPort!, certificate.sha256), {
+  webtransport,
+});
 
 describe('webtransport: stream framing', () => {
   it('closes with a PROTO_ error on a length prefix above max_frame_bytes, and keeps serving', async () => {

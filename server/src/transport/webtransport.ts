@@ -1,5 +1,6 @@
 import { ProtoError, prefixLength, StreamFrameDecoder } from '@pulse/proto';
-import { type Connection, type ConnectionAcceptor, type TransportServer, UNKNOWN_ADDRESS } from './connection.ts';
+import type { SessionRequest } from '@pulse/proto/quic';
+import type { Connection, ConnectionAcceptor, TransportServer } from './connection.ts';
 
 /**
  * The shapes this adapter needs from `@pulse/proto/quic` (W3C WebTransport on
@@ -20,7 +21,7 @@ export interface WtListenOptions {
   port: number;
   certificate: { certPem: string; keyPem: string };
   paths: string[];
-  onSession(session: WtSession, request: unknown): undefined;
+  onSession(session: WtSession, request: SessionRequest): undefined;
 }
 export interface WtServer {
   readonly port: number;
@@ -48,18 +49,6 @@ const CLOSE_GRACE_MS = 1_000;
 /** WebTransport close codes are 32-bit application codes; 0 is a normal close. */
 function wtCloseCode(code: string): number {
   return code === 'NORMAL' ? 0 : 1;
-}
-
-function remoteAddressOf(request: unknown): string {
-  if (typeof request === 'object' && request !== null) {
-    const r = request as Record<string, unknown>;
-    for (const key of ['remoteAddress', 'address', 'remoteHost']) {
-      if (typeof r[key] === 'string') return r[key] as string;
-    }
-    const remote = r.remote as Record<string, unknown> | undefined;
-    if (remote !== undefined && typeof remote.host === 'string') return remote.host;
-  }
-  return UNKNOWN_ADDRESS;
 }
 
 /**
@@ -140,12 +129,12 @@ export async function listenPulseWebTransport(
   },
 ): Promise<TransportServer & { readonly port: number }> {
   let accepting = true;
-  const onSession = (session: WtSession, request: unknown): undefined => {
+  const onSession = (session: WtSession, request: SessionRequest): undefined => {
     if (!accepting) {
       session.close({ closeCode: 1, reason: 'SERVER_SHUTDOWN' });
       return undefined;
     }
-    void serveSession(session, remoteAddressOf(request), options);
+    void serveSession(session, request.remoteAddress, options);
     return undefined;
   };
   const server = await listen({
