@@ -233,6 +233,8 @@ async function quicheFloorP50(certificate: { certPem: string; keyPem: string }):
   const clientSocket = createSocket('udp4');
   await new Promise<void>((resolve) => serverSocket.bind(0, '127.0.0.1', resolve));
   await new Promise<void>((resolve) => clientSocket.bind(0, '127.0.0.1', resolve));
+  // Connected, like the WebTransport client's socket: no address lookup per packet.
+  await new Promise<void>((resolve) => clientSocket.connect(serverSocket.address().port, '127.0.0.1', resolve));
   const serverAddress = { host: '127.0.0.1', port: serverSocket.address().port };
   const clientAddress = { host: '127.0.0.1', port: clientSocket.address().port };
   const client = quiche.Connection.connect(
@@ -250,7 +252,8 @@ async function quicheFloorP50(certificate: { certPem: string; keyPem: string }):
       const packet = Buffer.allocUnsafe(1350);
       const result = connection.send(packet);
       if (result === null) return;
-      socket.send(packet.subarray(0, result[0]), to.port, to.host);
+      if (socket === clientSocket) socket.send(packet.subarray(0, result[0]));
+      else socket.send(packet.subarray(0, result[0]), to.port, to.host);
     }
   };
   const buffer = new Uint8Array(65536);
@@ -268,12 +271,13 @@ async function quicheFloorP50(certificate: { certPem: string; keyPem: string }):
       const read = server.streamRecv(0, buffer);
       if (read !== null) server.streamSend(0, buffer.subarray(0, read[0]), false);
     }
-    const connection = server;
-    setImmediate(() => flush(connection, serverSocket, clientAddress));
+    // The echo (and the ACK with it) leaves at once, in the same callback.
+    flush(server, serverSocket, clientAddress);
   });
   clientSocket.on('message', (packet) => {
     client.recv(packet, { from: serverAddress, to: clientAddress });
     if (client.isEstablished() && client.streamReadable(0) && client.streamRecv(0, buffer) !== null) onEcho?.();
+    // The ACK rides on the next message when there is one (sent before this runs); alone otherwise.
     setImmediate(() => flush(client, clientSocket, serverAddress));
   });
   flush(client, clientSocket, serverAddress);

@@ -422,6 +422,8 @@ export class H3OverQuic implements SessionPort {
    * (streams that arrived out of order).
    */
   #readStreams(fullScan: boolean): void {
+    // Most packets after the handshake carry ACKs or one stream's bytes: one call tells whether any stream has bytes.
+    if (!fullScan && !this.quic.isReadable()) return;
     for (const direction of [0, 1] as const) {
       let next = this.#nextPeerStream[direction];
       while (this.quic.streamReadable(next)) {

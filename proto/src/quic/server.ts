@@ -10,6 +10,7 @@ import type { FieldLine } from '../qpack/field-section.ts';
 import { type WebTransportLimits, webTransportLimits } from '../webtransport/limits.ts';
 import { WebTransportSession } from '../webtransport/session.ts';
 import { H3OverQuic } from './h3-over-quic.ts';
+import { destinationConnectionIdRange } from './packet-dcid.ts';
 import { CONNECTION_ID_LENGTH, createQuicheConfig, type HostPort, quiche, type TlsIdentity } from './quiche-config.ts';
 import { UdpEndpoint } from './udp-endpoint.ts';
 
@@ -127,16 +128,21 @@ export async function listenWebTransport(options: ListenOptions): Promise<WebTra
   };
 
   const onPacket = (packet: Buffer, from: HostPort): void => {
+    // Packets of known connections are routed by their DCID alone; quiche parses them in recv().
+    const range = destinationConnectionIdRange(packet, CONNECTION_ID_LENGTH);
+    if (range === undefined) return; // not QUIC: dropped
+    const existing = byConnectionId.get(packet.toString('hex', range.start, range.end));
+    if (existing !== undefined) {
+      existing.receivePacket(packet, from);
+      return;
+    }
+    // Only a long-header Initial can open a connection (RFC 9000 §7).
+    if ((packet[0] as number) < 0x80) return;
     let header: ReturnType<typeof quiche.Header.fromSlice>;
     try {
       header = quiche.Header.fromSlice(packet, CONNECTION_ID_LENGTH);
     } catch {
       return; // not QUIC: dropped
-    }
-    const existing = byConnectionId.get(hex(header.dcid));
-    if (existing !== undefined) {
-      existing.receivePacket(packet, from);
-      return;
     }
     if (header.ty !== quiche.Type.Initial) return;
     if (!quiche.versionIsSupported(header.version)) {

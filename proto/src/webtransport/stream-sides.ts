@@ -83,9 +83,12 @@ export class SendSide {
       start: (controller) => {
         this.#controller = controller;
       },
-      write: async (chunk) => {
-        if (!(chunk instanceof Uint8Array)) throw new TypeError('WebTransport streams carry Uint8Array chunks');
-        await port.write(streamId, chunk, false);
+      // Returns the port's promise itself: an async wrapper would add microtask hops to every write.
+      write: (chunk) => {
+        if (!(chunk instanceof Uint8Array)) {
+          return Promise.reject(new TypeError('WebTransport streams carry Uint8Array chunks'));
+        }
+        return port.write(streamId, chunk, false);
       },
       close: async () => {
         this.#done = true;
