@@ -112,9 +112,18 @@ let cachedVerify: Ed25519Verify | null | undefined;
 export function loadNodeEd25519Verify(): Ed25519Verify | undefined {
   if (cachedVerify === undefined) {
     const c = nodeCrypto();
+    // A signer's Edwards key (sign bit included) is the same in all its signatures, so the
+    // imported key is reused: a bundle's two prekey signatures, a sender's group messages.
+    const keys = new Map<string, NodeCrypto.KeyObject>();
     cachedVerify = c
       ? (publicKey, message, signature) => {
-          const key = c.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64u(publicKey) }, format: 'jwk' });
+          const x = b64u(publicKey);
+          let key = keys.get(x);
+          if (!key) {
+            key = c.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+            if (keys.size >= 256) keys.delete(keys.keys().next().value as string);
+            keys.set(x, key);
+          }
           return c.verify(null, message, key, signature);
         }
       : null;
