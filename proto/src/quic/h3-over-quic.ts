@@ -72,6 +72,8 @@ export class H3OverQuic implements SessionPort {
   readonly #reading = new Set<number>();
   /** Streams that may still carry bytes for us. */
   readonly #readCandidates = new Set<number>();
+  /** The stream that last had bytes for us: polled first. */
+  #hotStream: number | undefined;
   /** Next peer-initiated stream id not yet seen, per direction (0 bidi, 1 uni). */
   readonly #nextPeerStream: [number, number];
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -424,6 +426,11 @@ export class H3OverQuic implements SessionPort {
   #readStreams(fullScan: boolean): void {
     // Most packets after the handshake carry ACKs or one stream's bytes: one call tells whether any stream has bytes.
     if (!fullScan && !this.quic.isReadable()) return;
+    // The stream read last time usually has the bytes again (a busy stream): try it before polling the rest.
+    const hot = this.#hotStream;
+    if (!fullScan && hot !== undefined && this.#readCandidates.has(hot) && this.quic.streamReadable(hot)) {
+      if (this.#readStream(hot) && !this.quic.isReadable()) return;
+    }
     for (const direction of [0, 1] as const) {
       let next = this.#nextPeerStream[direction];
       while (this.quic.streamReadable(next)) {
@@ -435,7 +442,8 @@ export class H3OverQuic implements SessionPort {
     let paused = false;
     for (const streamId of this.#readCandidates) {
       if (!this.quic.streamReadable(streamId)) continue;
-      if (!this.#readStream(streamId)) paused = true;
+      if (this.#readStream(streamId)) this.#hotStream = streamId;
+      else paused = true;
     }
     if (fullScan || (!paused && this.quic.isReadable())) {
       for (const streamId of [...this.quic.readable()]) {
@@ -526,6 +534,8 @@ export class H3OverQuic implements SessionPort {
         this.#receiveDone(session, streamId);
         return;
       }
+      // quiche hands out all contiguous bytes up to the buffer's size: a short read drained the stream.
+      if (length < this.#readBuffer.length) return;
     }
   }
 

@@ -1,6 +1,23 @@
 /** A UDP socket (IPv4 or IPv6) that hands datagrams to a callback and sends packets out. */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
+import { isIP } from 'node:net';
 import type { HostPort } from './quiche-config.ts';
+
+/**
+ * node:dgram resolves the address of every unconnected send through dns.lookup, which answers an IP
+ * literal on the next tick: the packet would leave after the flush instead of during it. The server
+ * only ever sends to the literal addresses packets came from, so those are answered at once.
+ */
+function lookupLiteralAtOnce(
+  address: string,
+  options: LookupOneOptions | number,
+  callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = isIP(address);
+  if (family !== 0) callback(null, address, family);
+  else dnsLookup(address, typeof options === 'number' ? { family: options } : options, callback);
+}
 
 export class UdpEndpoint {
   readonly #socket: Socket;
@@ -23,7 +40,11 @@ export class UdpEndpoint {
     onPacket: (data: Buffer, from: HostPort) => void,
     peer?: HostPort,
   ): Promise<UdpEndpoint> {
-    const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', ipv6Only: host.includes(':') });
+    const socket = createSocket({
+      type: host.includes(':') ? 'udp6' : 'udp4',
+      ipv6Only: host.includes(':'),
+      lookup: lookupLiteralAtOnce,
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(port, host, () => {
