@@ -14,6 +14,7 @@ import {
   receiveSessionMessage,
   SenderKeyRecord,
   Session,
+  SessionRecord,
   SignedPreKey,
   xeddsaVerify,
 } from '../src/index.ts';
@@ -76,6 +77,7 @@ describe('hostile input to every decoder', () => {
         await refused(() => receiveSessionMessage(bob.identity, bob.store, m1));
         await refused(() => a.decrypt(m2));
         await typedOrOk(() => Session.deserialize(st));
+        await typedOrOk(() => SessionRecord.deserialize(st));
       }),
       { numRuns: 150 },
     );
