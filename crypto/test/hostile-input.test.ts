@@ -70,15 +70,24 @@ describe('hostile input to every decoder', () => {
     const { session: b } = await receiveSessionMessage(bob.identity, bob.store, initial);
     const normal = await b.encrypt(enc('reply'));
     const state = b.serialize();
+    const record = new SessionRecord();
+    await record.initiate(alice.identity, bob.bundle());
+    const recordBytes = record.serialize();
     await fc.assert(
-      fc.asyncProperty(mutations(initial), mutations(normal), mutations(state), async (m1, m2, st) => {
-        // Anything but the genuine bytes is refused, with a typed error.
-        await refused(() => receiveSessionMessage(bob.identity, bob.store, m1, { session: b }));
-        await refused(() => receiveSessionMessage(bob.identity, bob.store, m1));
-        await refused(() => a.decrypt(m2));
-        await typedOrOk(() => Session.deserialize(st));
-        await typedOrOk(() => SessionRecord.deserialize(st));
-      }),
+      fc.asyncProperty(
+        mutations(initial),
+        mutations(normal),
+        mutations(state),
+        mutations(recordBytes),
+        async (m1, m2, st, rec) => {
+          await typedOrOk(() => SessionRecord.deserialize(rec));
+          // Anything but the genuine bytes is refused, with a typed error.
+          await refused(() => receiveSessionMessage(bob.identity, bob.store, m1, { session: b }));
+          await refused(() => receiveSessionMessage(bob.identity, bob.store, m1));
+          await refused(() => a.decrypt(m2));
+          await typedOrOk(() => Session.deserialize(st));
+        },
+      ),
       { numRuns: 150 },
     );
     // The genuine reply still decrypts: nothing above changed Alice's state.
