@@ -302,6 +302,39 @@ async function quicheFloorP50(certificate: { certPem: string; keyPem: string }):
   );
 }
 
+/**
+ * Under the floor: the same echo with no QUIC at all, 64-byte UDP datagrams
+ * between two connected node:dgram sockets in this process. What is left of
+ * the floor above this is quiche's own per-packet work (crypto, ACKs, frames).
+ */
+async function udpPingPongP50(): Promise<number> {
+  const a = createSocket('udp4');
+  const b = createSocket('udp4');
+  await new Promise<void>((resolve) => a.bind(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => b.bind(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => a.connect(b.address().port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => b.connect(a.address().port, '127.0.0.1', resolve));
+  b.on('message', (data) => b.send(data));
+  let onEcho: (() => void) | undefined;
+  a.on('message', () => onEcho?.());
+  const message = new Uint8Array(MESSAGE_BYTES);
+  const latencies: number[] = [];
+  for (let i = 0; i < WARMUP + ROUND_TRIPS; i++) {
+    const start = performance.now();
+    await new Promise<void>((resolve) => {
+      onEcho = resolve;
+      a.send(message);
+    });
+    if (i >= WARMUP) latencies.push(performance.now() - start);
+  }
+  a.close();
+  b.close();
+  return percentile(
+    latencies.sort((x, y) => x - y),
+    50,
+  );
+}
+
 const fmt = (value: number, digits = 3) => value.toFixed(digits);
 
 const ws = await webSocketClient();
@@ -316,6 +349,7 @@ await wt.stop();
 const floorDir = await mkdtemp(join(tmpdir(), 'pulse-bench-'));
 const floorP50 = await quicheFloorP50(await loadOrCreateDevCertificate(floorDir));
 await rm(floorDir, { recursive: true, force: true });
+const udpP50 = await udpPingPongP50();
 
 const p50Ratio = wtResult.p50 / wsResult.p50;
 const rateRatio = wtResult.perSecond / wsResult.perSecond;
@@ -331,5 +365,6 @@ console.log(
   `WebTransport datagrams echoed/s: ${Math.round(datagramResult.perSecond)} (${fmt(datagramResult.delivered * 100, 1)}% delivered)`,
 );
 console.log(`floor: bare quiche echo over node:dgram (no HTTP/3, no streams API) p50 ${fmt(floorP50)} ms`);
+console.log(`under the floor: UDP echo over connected node:dgram sockets (no QUIC) p50 ${fmt(udpP50)} ms`);
 console.log(`ratio p50 WT/WS: ${fmt(p50Ratio, 2)} (goal ≤ 1.5) ${p50Ratio <= 1.5 ? 'MET' : 'NOT MET'}`);
 console.log(`ratio msgs/s WT/WS: ${fmt(rateRatio, 2)} (goal ≥ 0.5) ${rateRatio >= 0.5 ? 'MET' : 'NOT MET'}`);

@@ -14,6 +14,7 @@ import { H3_ERROR, H3Error } from '../h3/errors.ts';
 import { CAPSULE } from '../h3/frames.ts';
 import { isLocallyInitiated } from '../h3/stream-ids.ts';
 import type { FieldLine } from '../qpack/field-section.ts';
+import { varintLength } from '../varint.ts';
 import { http3CodeToWebTransport, webTransportCodeToHttp3 } from '../webtransport/error-codes.ts';
 import type { WebTransportLimits } from '../webtransport/limits.ts';
 import type { SessionPort, WebTransportSession } from '../webtransport/session.ts';
@@ -311,7 +312,8 @@ export class H3OverQuic implements SessionPort {
 
   maxDatagramSize(sessionId: number): number {
     const writable = this.quic.dgramMaxWritableLen() ?? 1200;
-    return Math.max(0, writable - this.h3.encodeDatagram(sessionId, new Uint8Array(0)).length);
+    // The quarter stream id prefixes the payload (RFC 9297 §2.1).
+    return Math.max(0, writable - varintLength(sessionId / 4));
   }
 
   closeSession(sessionId: number, info: WebTransportCloseInfo): void {

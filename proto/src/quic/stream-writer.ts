@@ -20,6 +20,8 @@ const GATHER_LIMIT = 32 * 1024;
 interface PendingWrite {
   data: Uint8Array;
   fin: boolean;
+  /** The bytes still belong to a writer whose promise already resolved: copy them before keeping them. */
+  borrowed?: boolean;
   resolve(): void;
   reject(error: unknown): void;
 }
@@ -31,6 +33,15 @@ export interface StreamWriterHooks {
   onFinWritten(streamId: number): void;
   /** Bytes were queued or handed over: packets should be sent soon. */
   onWork(): void;
+}
+
+/** Makes a write that stays queued independent of the caller's buffer. */
+function own(pending: PendingWrite): PendingWrite {
+  if (pending.borrowed) {
+    pending.data = pending.data.slice();
+    pending.borrowed = false;
+  }
+  return pending;
 }
 
 export class StreamWriter {
@@ -74,6 +85,7 @@ export class StreamWriter {
 
   /** Hands every gathered chunk to quiche (call before building packets). */
   releaseGathered(): void {
+    if (this.#gathered.size === 0) return;
     for (const streamId of [...this.#gathered.keys()]) this.#release(streamId);
   }
 
@@ -104,11 +116,11 @@ export class StreamWriter {
   #enqueue(streamId: number, pending: PendingWrite): void {
     const queue = this.#pending.get(streamId);
     if (queue !== undefined) {
-      queue.push(pending);
+      queue.push(own(pending));
     } else if (this.#trySend(streamId, pending)) {
       if (pending.fin) this.#hooks.onFinWritten(streamId);
     } else {
-      this.#pending.set(streamId, [pending]);
+      this.#pending.set(streamId, [own(pending)]);
     }
   }
 
@@ -116,14 +128,24 @@ export class StreamWriter {
     const gathered = this.#gathered.get(streamId);
     if (gathered === undefined) return;
     this.#gathered.delete(streamId);
-    const data = new Uint8Array(gathered.bytes);
-    let offset = 0;
-    for (const chunk of gathered.chunks) {
-      data.set(chunk, offset);
-      offset += chunk.length;
+    // A lone chunk goes as it is (the writer handed it over; WHATWG writers do not reuse chunks).
+    let data = gathered.chunks[0] as Uint8Array;
+    if (gathered.chunks.length > 1) {
+      data = new Uint8Array(gathered.bytes);
+      let offset = 0;
+      for (const chunk of gathered.chunks) {
+        data.set(chunk, offset);
+        offset += chunk.length;
+      }
     }
     // Already resolved to the writer: a failure surfaces through onWriteError instead.
-    this.#enqueue(streamId, { data, fin: false, resolve: () => {}, reject: () => {} });
+    this.#enqueue(streamId, {
+      data,
+      fin: false,
+      borrowed: gathered.chunks.length === 1,
+      resolve: () => {},
+      reject: () => {},
+    });
   }
 
   /** Writes as much of `pending` as quiche takes; true when it is done (sent, or failed). */
