@@ -229,7 +229,11 @@ async function webTransportClient() {
  */
 async function quicheFloorP50(certificate: { certPem: string; keyPem: string }): Promise<number> {
   const limits = webTransportLimits();
-  const serverSocket = createSocket('udp4');
+  // Sends to an IP literal without dns.lookup's next-tick hop, as the WebTransport server's socket does.
+  const serverSocket = createSocket({
+    type: 'udp4',
+    lookup: (address, _options, callback) => callback(null, address, 4),
+  });
   const clientSocket = createSocket('udp4');
   await new Promise<void>((resolve) => serverSocket.bind(0, '127.0.0.1', resolve));
   await new Promise<void>((resolve) => clientSocket.bind(0, '127.0.0.1', resolve));
