@@ -12,13 +12,14 @@ import type { Capsule } from '../h3/capsule-reader.ts';
 import { type H3Action, H3Connection, type H3Event, type Role } from '../h3/connection.ts';
 import { H3_ERROR, H3Error } from '../h3/errors.ts';
 import { CAPSULE } from '../h3/frames.ts';
-import { isLocallyInitiated } from '../h3/stream-ids.ts';
 import type { FieldLine } from '../qpack/field-section.ts';
 import { varintLength } from '../varint.ts';
+import { decodeCloseCapsuleValue, encodeCloseCapsuleValue } from '../webtransport/close-capsule.ts';
 import { http3CodeToWebTransport, webTransportCodeToHttp3 } from '../webtransport/error-codes.ts';
 import type { WebTransportLimits } from '../webtransport/limits.ts';
 import type { SessionPort, WebTransportSession } from '../webtransport/session.ts';
 import { type WebTransportCloseInfo, WebTransportError } from '../webtransport/types.ts';
+import { ConnectionClock } from './connection-clock.ts';
 import {
   type Connection,
   type HostPort,
@@ -26,7 +27,9 @@ import {
   quiche,
   quicheStreamErrorCode,
 } from './quiche-config.ts';
+import { StreamPoller } from './stream-poller.ts';
 import { StreamWriter } from './stream-writer.ts';
+import { type WaitingStream, WaitingStreams } from './waiting-streams.ts';
 
 export interface ConnectionHooks {
   /** QUIC handshake done (the client checks the certificate here and closes on failure). */
@@ -41,16 +44,8 @@ export interface ConnectionHooks {
   onClosed?(connection: H3OverQuic): void;
 }
 
-interface BufferedStream {
-  streamId: number;
-  bidirectional: boolean;
-  data: Uint8Array;
-  fin: boolean;
-}
-
 const READ_CHUNK = 64 * 1024;
 const utf8 = new TextEncoder();
-const utf8Decoder = new TextDecoder();
 
 export class H3OverQuic implements SessionPort {
   readonly quic: Connection;
@@ -65,22 +60,15 @@ export class H3OverQuic implements SessionPort {
   readonly #streamSession = new Map<number, WebTransportSession>();
   readonly #writer: StreamWriter;
   /** Streams that arrived before their session (draft-ietf-webtrans-http3 §4.6). */
-  readonly #buffered = new Map<number, BufferedStream[]>();
-  #bufferedCount = 0;
+  readonly #waiting: WaitingStreams;
   readonly #closeInfo = new Map<number, WebTransportCloseInfo>();
   readonly #openWaiters: { bidirectional: boolean; resolve(): void; reject(error: unknown): void }[] = [];
   readonly #readBuffer = new Uint8Array(READ_CHUNK);
   readonly #reading = new Set<number>();
-  /** Streams that may still carry bytes for us. */
-  readonly #readCandidates = new Set<number>();
-  /** The stream that last had bytes for us: polled first. */
-  #hotStream: number | undefined;
-  /** Next peer-initiated stream id not yet seen, per direction (0 bidi, 1 uni). */
-  readonly #nextPeerStream: [number, number];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #poller: StreamPoller;
+  readonly #clock: ConnectionClock;
+  readonly #readStreamBound = (streamId: number): boolean => this.#readStream(streamId);
   #flushQueued = false;
-  #timerDeadline = 0;
-  #keepAlive: ReturnType<typeof setInterval> | undefined;
   #spare: Buffer | undefined;
   #established = false;
   #closedNotified = false;
@@ -102,7 +90,10 @@ export class H3OverQuic implements SessionPort {
     this.#hooks = options.hooks;
     this.#sendPacket = options.sendPacket;
     this.h3 = new H3Connection({ role: options.role, limits: options.limits });
-    this.#nextPeerStream = options.role === 'server' ? [0, 2] : [1, 3];
+    this.#waiting = new WaitingStreams(options.limits.maxBufferedStreams);
+    this.#poller = new StreamPoller(options.quic, options.role);
+    // Timers follow loss and reordering: the moment to look at every stream.
+    this.#clock = new ConnectionClock(options.quic, () => this.#process(true));
     this.#writer = new StreamWriter(options.quic, {
       onWriteError: (streamId, error) => this.#streamSession.get(streamId)?.sendSide(streamId)?.abort(error),
       onFinWritten: (streamId) => this.#finWritten(streamId),
@@ -158,7 +149,7 @@ export class H3OverQuic implements SessionPort {
    */
   shutdown(reason: string): void {
     if (this.quic.isClosed() || !this.#established) return;
-    this.h3.goaway(this.#nextPeerStream[0]);
+    this.h3.goaway(this.#poller.nextPeerBidiStream);
     for (const session of [...this.#sessions.values()]) session.close({ closeCode: 0, reason });
     this.#applyActions();
     this.flush();
@@ -177,10 +168,7 @@ export class H3OverQuic implements SessionPort {
 
   /** Stops the timer: the connection will not be driven any more (its socket is closing). */
   dispose(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#keepAlive !== undefined) clearInterval(this.#keepAlive);
-    this.#keepAlive = undefined;
+    this.#clock.stop();
     this.#disposed = true;
   }
 
@@ -188,39 +176,19 @@ export class H3OverQuic implements SessionPort {
   addSession(session: WebTransportSession): void {
     this.#sessions.set(session.sessionId, session);
     session.attach(this);
-    this.#startKeepAlive();
-  }
-
-  /**
-   * While a session is open, an idle connection must not time out: messaging
-   * sessions sit quiet for long stretches. A PING every third of the idle timeout
-   * keeps both ends' idle timers fed (RFC 9000 §10.1.2).
-   */
-  #startKeepAlive(): void {
-    if (this.#keepAlive !== undefined) return;
-    this.#keepAlive = setInterval(
-      () => {
-        if (this.#sessions.size === 0 || this.quic.isClosed()) return;
-        try {
-          this.quic.sendAckEliciting();
-        } catch {
-          // closing
-        }
-        this.flush();
-      },
+    // Messaging sessions sit quiet for long stretches: a PING every third of the idle timeout.
+    this.#clock.startKeepAlive(
       Math.max(100, Math.floor(this.#limits.idleTimeoutMs / 3)),
+      () => this.#sessions.size > 0 && !this.quic.isClosed(),
+      () => this.flush(),
     );
-    this.#keepAlive.unref();
   }
 
   /** Marks a session established (after the 2xx) and delivers buffered streams. */
   establishSession(session: WebTransportSession, protocol: string): void {
     this.h3.establishSession(session.sessionId);
     session.handleReady(protocol);
-    const waiting = this.#buffered.get(session.sessionId) ?? [];
-    this.#buffered.delete(session.sessionId);
-    this.#bufferedCount -= waiting.length;
-    for (const stream of waiting) this.#attachIncoming(session, stream);
+    for (const stream of this.#waiting.take(session.sessionId)) this.#attachIncoming(session, stream);
     this.#process();
   }
 
@@ -236,7 +204,7 @@ export class H3OverQuic implements SessionPort {
   /** Sends a request head on a new stream (client) and returns its id. */
   request(fields: FieldLine[]): number {
     const streamId = this.h3.openRequest(fields);
-    this.#readCandidates.add(streamId);
+    this.#poller.watch(streamId);
     this.#applyActions();
     this.#queueFlush();
     return streamId;
@@ -261,7 +229,7 @@ export class H3OverQuic implements SessionPort {
       await new Promise<void>((resolve, reject) => this.#openWaiters.push({ bidirectional, resolve, reject }));
     }
     const { streamId, header } = this.h3.openWebTransportStream(sessionId, bidirectional);
-    if (bidirectional) this.#readCandidates.add(streamId);
+    if (bidirectional) this.#poller.watch(streamId);
     this.#streamSession.set(streamId, session);
     // Written now, not gathered: quiche must create the stream before the next open counts stream credit.
     await this.#writer.writeNow(streamId, header, false);
@@ -286,7 +254,7 @@ export class H3OverQuic implements SessionPort {
   }
 
   stopSending(streamId: number, code: number): void {
-    this.#readCandidates.delete(streamId);
+    this.#poller.unwatch(streamId);
     try {
       this.quic.streamShutdown(streamId, quiche.Shutdown.Read, webTransportCodeToHttp3(code));
     } catch {
@@ -317,11 +285,7 @@ export class H3OverQuic implements SessionPort {
   }
 
   closeSession(sessionId: number, info: WebTransportCloseInfo): void {
-    const reason = utf8.encode(info.reason);
-    const value = new Uint8Array(4 + reason.length);
-    new DataView(value.buffer).setUint32(0, info.closeCode);
-    value.set(reason, 4);
-    this.h3.sendCapsule(sessionId, CAPSULE.CLOSE_WEBTRANSPORT_SESSION, value, true);
+    this.h3.sendCapsule(sessionId, CAPSULE.CLOSE_WEBTRANSPORT_SESSION, encodeCloseCapsuleValue(info), true);
     this.#applyActions();
     // The capsule leaves first: quiche puts RESET_STREAM ahead of STREAM data in a packet, and a peer
     // that sees WT_SESSION_GONE resets before the capsule reports a lost connection, not a clean close.
@@ -343,35 +307,17 @@ export class H3OverQuic implements SessionPort {
 
   #armTimer(): void {
     if (this.#disposed || this.quic.isClosed()) {
-      if (this.#timer !== undefined) clearTimeout(this.#timer);
-      this.#timer = undefined;
+      this.#clock.stop();
       if (!this.#disposed) this.#notifyClosed();
       return;
     }
-    const timeout = this.quic.timeout();
-    if (timeout === null) {
-      if (this.#timer !== undefined) clearTimeout(this.#timer);
-      this.#timer = undefined;
-      return;
-    }
-    // Re-arming a Node timer on every packet is measurable: keep it when the deadline barely moved.
-    const deadline = performance.now() + timeout;
-    if (this.#timer !== undefined && Math.abs(deadline - this.#timerDeadline) < 1) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timerDeadline = deadline;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.quic.onTimeout();
-      // Timers follow loss and reordering: the moment to look at every stream.
-      this.#process(true);
-    }, timeout);
+    this.#clock.arm();
   }
 
   #notifyClosed(): void {
     if (this.#closedNotified) return;
     this.#closedNotified = true;
-    if (this.#keepAlive !== undefined) clearInterval(this.#keepAlive);
-    this.#keepAlive = undefined;
+    this.#clock.stopKeepAlive();
     const peer = this.quic.peerError();
     const local = this.quic.localError();
     const error = peer ?? local;
@@ -397,7 +343,7 @@ export class H3OverQuic implements SessionPort {
         }
       }
       if (this.#established && !this.quic.isClosed()) {
-        this.#readStreams(fullScan);
+        this.#poller.poll(this.#readStreamBound, fullScan);
         this.#readDatagrams();
         this.#writer.retry();
         this.#wakeOpenWaiters();
@@ -416,48 +362,6 @@ export class H3OverQuic implements SessionPort {
         ? error
         : new H3Error('H3_INTERNAL_ERROR', error instanceof Error ? error.message : 'internal error');
     this.close(h3Error.wireCode, h3Error.message.slice(0, 100));
-  }
-
-  /**
-   * Reads every stream with data. quiche's readable() iterator costs tens of
-   * microseconds through the napi binding, so known streams are polled with the
-   * cheap streamReadable(), new peer streams are found by probing the next
-   * stream ids in order, and the iterator is the fallback for the rare rest
-   * (streams that arrived out of order).
-   */
-  #readStreams(fullScan: boolean): void {
-    // Most packets after the handshake carry ACKs or one stream's bytes: one call tells whether any stream has bytes.
-    if (!fullScan && !this.quic.isReadable()) return;
-    // The stream read last time usually has the bytes again (a busy stream): try it before polling the rest.
-    const hot = this.#hotStream;
-    if (!fullScan && hot !== undefined && this.#readCandidates.has(hot) && this.quic.streamReadable(hot)) {
-      if (this.#readStream(hot) && !this.quic.isReadable()) return;
-    }
-    for (const direction of [0, 1] as const) {
-      let next = this.#nextPeerStream[direction];
-      while (this.quic.streamReadable(next)) {
-        this.#readCandidates.add(next);
-        next += 4;
-      }
-      this.#nextPeerStream[direction] = next;
-    }
-    let paused = false;
-    for (const streamId of this.#readCandidates) {
-      if (!this.quic.streamReadable(streamId)) continue;
-      if (this.#readStream(streamId)) this.#hotStream = streamId;
-      else paused = true;
-    }
-    if (fullScan || (!paused && this.quic.isReadable())) {
-      for (const streamId of [...this.quic.readable()]) {
-        if (this.#readCandidates.has(streamId)) continue;
-        this.#readCandidates.add(streamId);
-        const direction = (streamId & 0x2) === 0 ? 0 : 1;
-        if (!isLocallyInitiated(streamId, this.h3.role) && streamId >= this.#nextPeerStream[direction]) {
-          this.#nextPeerStream[direction] = streamId + 4;
-        }
-        this.#readStream(streamId);
-      }
-    }
   }
 
   /** Reads one stream; false when its bytes stay in QUIC because nobody wants them yet. */
@@ -481,14 +385,14 @@ export class H3OverQuic implements SessionPort {
       try {
         result = this.quic.streamRecv(streamId, this.#readBuffer);
       } catch (error) {
-        this.#readCandidates.delete(streamId);
+        this.#poller.unwatch(streamId);
         const code = quicheStreamErrorCode(error, 'StreamReset');
         if (code !== undefined) this.#handleEvents(this.h3.receiveStreamReset(streamId, code));
         return;
       }
       if (result === null) return;
       const [length, fin] = result;
-      if (fin) this.#readCandidates.delete(streamId);
+      if (fin) this.#poller.unwatch(streamId);
       this.#handleEvents(this.h3.receiveStreamData(streamId, this.#readBuffer.slice(0, length), fin));
       this.#applyActions();
       if (fin || this.#streamSession.has(streamId) || this.h3.isWebTransportStream(streamId)) return;
@@ -517,7 +421,7 @@ export class H3OverQuic implements SessionPort {
       try {
         result = this.quic.streamRecv(streamId, this.#readBuffer);
       } catch (error) {
-        this.#readCandidates.delete(streamId);
+        this.#poller.unwatch(streamId);
         const code = quicheStreamErrorCode(error, 'StreamReset');
         receive.abort(
           new WebTransportError('stream reset by peer', {
@@ -531,7 +435,7 @@ export class H3OverQuic implements SessionPort {
       const [length, fin] = result;
       receive.push(this.#readBuffer.slice(0, length));
       if (fin) {
-        this.#readCandidates.delete(streamId);
+        this.#poller.unwatch(streamId);
         receive.finish();
         this.#receiveDone(session, streamId);
         return;
@@ -596,10 +500,7 @@ export class H3OverQuic implements SessionPort {
 
   #handleCapsule(streamId: number, capsule: Capsule): void {
     if (capsule.type === CAPSULE.CLOSE_WEBTRANSPORT_SESSION) {
-      if (capsule.value.length < 4) throw new H3Error('H3_MESSAGE_ERROR', 'short CLOSE_WEBTRANSPORT_SESSION');
-      const closeCode = new DataView(capsule.value.buffer, capsule.value.byteOffset).getUint32(0);
-      const reason = utf8Decoder.decode(capsule.value.subarray(4, 4 + this.#limits.maxCloseReasonBytes));
-      this.#closeInfo.set(streamId, { closeCode, reason });
+      this.#closeInfo.set(streamId, decodeCloseCapsuleValue(capsule.value, this.#limits.maxCloseReasonBytes));
     } else if (capsule.type === CAPSULE.DATAGRAM) {
       this.#sessions.get(streamId)?.handleDatagram(capsule.value);
     }
@@ -607,7 +508,7 @@ export class H3OverQuic implements SessionPort {
   }
 
   #handleIncomingStream(event: Extract<H3Event, { type: 'webtransport-stream' }>): void {
-    const stream: BufferedStream = {
+    const stream: WaitingStream = {
       streamId: event.streamId,
       bidirectional: event.bidirectional,
       data: event.data,
@@ -620,17 +521,11 @@ export class H3OverQuic implements SessionPort {
     }
     // Streams may overtake their session's response: keep them until it is established (§4.6).
     const pending = session === undefined || session.state === 'connecting';
-    if (pending && this.#bufferedCount < this.#limits.maxBufferedStreams) {
-      const list = this.#buffered.get(event.sessionId) ?? [];
-      list.push(stream);
-      this.#buffered.set(event.sessionId, list);
-      this.#bufferedCount++;
-      return;
-    }
+    if (pending && this.#waiting.hold(event.sessionId, stream)) return;
     this.#shutdown(event.streamId, H3_ERROR.WT_BUFFERED_STREAM_REJECTED);
   }
 
-  #attachIncoming(session: WebTransportSession, stream: BufferedStream): void {
+  #attachIncoming(session: WebTransportSession, stream: WaitingStream): void {
     const receive = session.handleIncomingStream(stream.streamId, stream.bidirectional);
     if (receive === undefined) {
       this.#shutdown(stream.streamId, H3_ERROR.WT_SESSION_GONE);
@@ -647,11 +542,7 @@ export class H3OverQuic implements SessionPort {
   }
 
   #dropBuffered(sessionId: number, code: number): void {
-    const waiting = this.#buffered.get(sessionId);
-    if (waiting === undefined) return;
-    this.#buffered.delete(sessionId);
-    this.#bufferedCount -= waiting.length;
-    for (const stream of waiting) this.#shutdown(stream.streamId, code);
+    for (const stream of this.#waiting.take(sessionId)) this.#shutdown(stream.streamId, code);
   }
 
   #endSession(sessionId: number, outcome: WebTransportCloseInfo | WebTransportError): void {
@@ -721,7 +612,7 @@ export class H3OverQuic implements SessionPort {
   }
 
   #forget(session: WebTransportSession, streamId: number): void {
-    this.#readCandidates.delete(streamId);
+    this.#poller.unwatch(streamId);
     session.forgetStream(streamId);
     this.#streamSession.delete(streamId);
     this.h3.forget(streamId);

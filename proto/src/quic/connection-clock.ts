@@ -1,0 +1,74 @@
+/**
+ * The timers of one QUIC connection: quiche's own deadline (loss detection,
+ * ACK delay, idle timeout; `timeout()` / `onTimeout()`), and a keep-alive PING
+ * while sessions are open.
+ */
+import type { Connection } from './quiche-config.ts';
+
+export class ConnectionClock {
+  readonly #quic: Connection;
+  readonly #onTimeout: () => void;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #deadline = 0;
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
+
+  /** `onTimeout` runs after quiche handled its deadline: the moment to look at every stream and send. */
+  constructor(quic: Connection, onTimeout: () => void) {
+    this.#quic = quic;
+    this.#onTimeout = onTimeout;
+  }
+
+  /** Follows quiche's next deadline (call after every send). */
+  arm(): void {
+    const timeout = this.#quic.timeout();
+    if (timeout === null) {
+      this.#stopTimer();
+      return;
+    }
+    // Re-arming a Node timer on every packet is measurable: keep it when the deadline barely moved.
+    const deadline = performance.now() + timeout;
+    if (this.#timer !== undefined && Math.abs(deadline - this.#deadline) < 1) return;
+    this.#stopTimer();
+    this.#deadline = deadline;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#quic.onTimeout();
+      this.#onTimeout();
+    }, timeout);
+  }
+
+  /**
+   * An idle connection must not time out while sessions sit quiet: a PING every
+   * `intervalMs` keeps both ends' idle timers fed (RFC 9000 §10.1.2).
+   * `shouldPing` says whether it is still wanted; `sent` flushes the packet.
+   */
+  startKeepAlive(intervalMs: number, shouldPing: () => boolean, sent: () => void): void {
+    if (this.#keepAlive !== undefined) return;
+    this.#keepAlive = setInterval(() => {
+      if (!shouldPing()) return;
+      try {
+        this.#quic.sendAckEliciting();
+      } catch {
+        // closing
+      }
+      sent();
+    }, intervalMs);
+    this.#keepAlive.unref();
+  }
+
+  stopKeepAlive(): void {
+    if (this.#keepAlive !== undefined) clearInterval(this.#keepAlive);
+    this.#keepAlive = undefined;
+  }
+
+  /** Stops every timer. */
+  stop(): void {
+    this.#stopTimer();
+    this.stopKeepAlive();
+  }
+
+  #stopTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
