@@ -156,8 +156,9 @@ export class PulseClient {
     const profile = await Profile.open(options.vault, options.deviceName ?? 'device');
     const saved = profile.engineState();
     const engine = saved === undefined ? await options.engine.create() : await options.engine.restore(saved);
+    profile.attachEngine(() => engine.exportState());
     const client = new PulseClient(options, profile, engine);
-    if (saved === undefined) await profile.save(await engine.exportState());
+    if (saved === undefined) await profile.save();
     return client;
   }
 
@@ -295,7 +296,7 @@ export class PulseClient {
     Object.assign(newDevice.#profile.state.groups, structuredClone(this.#profile.state.groups));
     for (const group of Object.values(newDevice.#profile.state.groups)) group.distributedTo = [];
     Object.assign(newDevice.#profile.state.contacts, structuredClone(this.#profile.state.contacts));
-    await newDevice.#profile.save(await newDevice.#engine.exportState());
+    await newDevice.#profile.save();
     await newDevice.connect();
     await newDevice.#uploadPreKeys(true);
     await this.#refreshOwnDevices();
@@ -349,12 +350,12 @@ export class PulseClient {
 
   /** Encrypts `text` for every device of `to` (and this account's other devices) and sends it. */
   async sendText(to: string, text: string): Promise<StoredMessage> {
-    return this.#exclusive(async () => {
+    const { stored, content, answer } = await this.#exclusive(async () => {
       const account = this.#requireAccount();
       this.#checkText(text);
       if (to === account) throw new PulseError('BAD_INPUT', 'sending to yourself is not supported');
       const content: Content = { t: 'text', id: randomId(), text, sentAt: Date.now() };
-      await this.#outbox.send(to, content);
+      const { answer } = await this.#outbox.start(to, content);
       const stored: StoredMessage = {
         id: content.id,
         conversation: `user:${to}`,
@@ -364,13 +365,44 @@ export class PulseClient {
         sentAt: content.sentAt,
         receivedAt: content.sentAt,
         direction: 'out',
-        status: 'sent',
+        status: 'pending',
       };
       this.#remember(stored);
       await this.#persist();
-      await this.#outbox.sendToOwnDevices({ ...content, to });
-      return stored;
+      return { stored, content, answer };
     });
+    try {
+      await this.#settle(to, content, answer);
+    } catch (error) {
+      stored.status = 'failed';
+      await this.#persist();
+      throw error;
+    }
+    if (stored.status === 'pending') stored.status = 'sent';
+    await this.#persist();
+    if (this.#outbox.otherOwnDevices().length > 0) {
+      await this.#exclusive(() => this.#outbox.sendToOwnDevices({ ...content, to }));
+    }
+    return stored;
+  }
+
+  /**
+   * Waits for the answer to a pipelined send; when the recipient's devices
+   * changed meanwhile, sends again to the current device list (under the lock).
+   */
+  async #settle(to: string, content: Content, answer: Promise<void>): Promise<void> {
+    try {
+      await answer;
+    } catch (error) {
+      if (!PulseError.is(error, 'DEVICES_MISMATCH')) throw error;
+      await this.#exclusive(() => this.#outbox.send(to, content, true));
+    }
+  }
+
+  /** A send that holds the lock only while encrypting, then settles on its own (receipts). */
+  async #sendInBackground(to: string, content: Content): Promise<void> {
+    const { answer } = await this.#exclusive(() => this.#outbox.start(to, content));
+    await this.#settle(to, content, answer);
   }
 
   /** Tells `to` whether this user is typing (ephemeral: not stored on either side). */
@@ -714,7 +746,10 @@ export class PulseClient {
         pushBounded(state.unread, `${conversation}|${message.id}`, this.limits.maxRememberedEnvelopes);
         this.#emit('message', message);
         if (!fromSelf && content.group === undefined) {
-          replies.push(() => this.#outbox.send(from.account, { t: 'receipt', ids: [content.id] }));
+          // Queued behind this delivery (never awaited inside it): receipts pipeline like any send.
+          replies.push(async () => {
+            void this.#sendInBackground(from.account, { t: 'receipt', ids: [content.id] }).catch(() => {});
+          });
         }
         return;
       }
@@ -759,7 +794,7 @@ export class PulseClient {
   }
 
   async #persist(): Promise<void> {
-    await this.#profile.save(await this.#engine.exportState());
+    await this.#profile.save();
   }
 
   #requireAccount(): string {

@@ -30,18 +30,27 @@ export class Outbox {
     this.#ctx = context;
   }
 
-  /** Encrypts `content` for every device of `to` and sends it. */
-  async send(to: string, content: Content): Promise<void> {
+  /** Encrypts `content` for every device of `to` and sends it; with `refresh`, the device list is fetched first. */
+  async send(to: string, content: Content, refresh = false): Promise<void> {
     const plaintext = encodeContent(content);
     for (let attempt = 0; ; attempt++) {
-      const devices = await this.devicesOf(to, attempt > 0);
+      const devices = await this.devicesOf(to, refresh || attempt > 0);
       try {
-        await this.#sendEncrypted(to, devices, plaintext);
+        await (await this.#issueEncrypted(to, devices, plaintext)).answer;
         return;
       } catch (error) {
         if (!PulseError.is(error, 'DEVICES_MISMATCH') || attempt > 0) throw error;
       }
     }
+  }
+
+  /**
+   * Encrypts and issues the send without waiting for the server's answer, so
+   * that consecutive sends pipeline (the server commits them together). The
+   * caller awaits `answer`; on DEVICES_MISMATCH it repeats with `send(…, true)`.
+   */
+  async start(to: string, content: Content): Promise<{ answer: Promise<void> }> {
+    return this.#issueEncrypted(to, await this.devicesOf(to, false), encodeContent(content));
   }
 
   /** A copy for this account's other devices, so every device shows the whole conversation. */
@@ -54,7 +63,7 @@ export class Outbox {
       if (others.length === 0) return;
       await this.#ensureSessions(this.#ctx.self().account, others);
       try {
-        await this.#sendEncrypted(this.#ctx.self().account, others, plaintext);
+        await (await this.#issueEncrypted(this.#ctx.self().account, others, plaintext)).answer;
         return;
       } catch (error) {
         if (!PulseError.is(error, 'DEVICES_MISMATCH') || attempt > 0) throw error;
@@ -129,7 +138,11 @@ export class Outbox {
     });
   }
 
-  async #sendEncrypted(to: string, devices: readonly number[], plaintext: Uint8Array): Promise<void> {
+  async #issueEncrypted(
+    to: string,
+    devices: readonly number[],
+    plaintext: Uint8Array,
+  ): Promise<{ answer: Promise<void> }> {
     const envelopes = [];
     for (const deviceId of devices) {
       const ciphertext = await this.#ctx.engine.encrypt({ account: to, deviceId }, plaintext);
@@ -137,7 +150,9 @@ export class Outbox {
     }
     // The ratchet advanced: save before the server can deliver anything encrypted with it.
     await this.#ctx.persist();
-    await this.#ctx.connection.request({ type: 'send', to, envelopes });
+    const answer = this.#ctx.connection.request({ type: 'send', to, envelopes }).then(() => {});
+    answer.catch(() => {}); // the caller awaits it; never an unhandled rejection meanwhile
+    return { answer };
   }
 
   async #ensureSessions(account: string, deviceIds: readonly number[]): Promise<void> {

@@ -1,4 +1,3 @@
-import { fromBase64, toBase64 } from './base64.ts';
 import { PulseError } from './errors.ts';
 import type { StateVault } from './store/vault.ts';
 import type { TransportKind } from './transport/types.ts';
@@ -14,8 +13,11 @@ export interface StoredMessage {
   readonly sentAt: number;
   readonly receivedAt: number;
   readonly direction: 'in' | 'out';
-  /** Outgoing: 'sent' once the server stored it, 'delivered' once a recipient device confirmed. */
-  status?: 'sent' | 'delivered';
+  /**
+   * Outgoing: 'pending' until the server stored it, then 'sent', 'delivered' once a
+   * recipient device confirmed; 'failed' when the server refused it.
+   */
+  status?: 'pending' | 'sent' | 'delivered' | 'failed';
   readonly group?: string;
 }
 
@@ -46,8 +48,6 @@ export interface ProfileState {
   account: string | undefined;
   deviceId: number | undefined;
   deviceName: string;
-  /** The E2E engine's exported state (identity, prekeys, sessions, sender keys), base64. */
-  engine: string | undefined;
   contacts: Record<string, ContactRecord>;
   groups: Record<string, GroupRecord>;
   conversations: Record<string, StoredMessage[]>;
@@ -67,7 +67,6 @@ export function emptyProfile(deviceName: string): ProfileState {
     account: undefined,
     deviceId: undefined,
     deviceName,
-    engine: undefined,
     contacts: {},
     groups: {},
     conversations: {},
@@ -80,43 +79,85 @@ export function emptyProfile(deviceName: string): ProfileState {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** "PP" and the layout version: magic (3) || JSON length (u32) || profile JSON || engine state bytes. */
+const MAGIC = [0x50, 0x50, 0x01] as const;
 
-/** Holds the state in memory and writes it through the vault, one save at a time. */
+/** The bytes a vault stores: the profile as JSON, then the E2E engine's own serialization, unencoded. */
+export function encodeProfile(state: ProfileState, engine: Uint8Array): Uint8Array {
+  const json = encoder.encode(JSON.stringify(state));
+  const out = new Uint8Array(MAGIC.length + 4 + json.length + engine.length);
+  out.set(MAGIC);
+  new DataView(out.buffer).setUint32(MAGIC.length, json.length);
+  out.set(json, MAGIC.length + 4);
+  out.set(engine, MAGIC.length + 4 + json.length);
+  return out;
+}
+
+export function decodeProfile(bytes: Uint8Array): { state: ProfileState; engine: Uint8Array } {
+  const corrupt = (why: string, cause?: unknown) =>
+    new PulseError('PROFILE_CORRUPT', `the profile state is not readable: ${why}`, { cause });
+  if (bytes.length < MAGIC.length + 4 || MAGIC.some((b, i) => bytes[i] !== b)) throw corrupt('unknown format');
+  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(MAGIC.length);
+  const start = MAGIC.length + 4;
+  if (start + length > bytes.length) throw corrupt('truncated');
+  let state: ProfileState;
+  try {
+    state = JSON.parse(decoder.decode(bytes.subarray(start, start + length))) as ProfileState;
+  } catch (cause) {
+    throw corrupt('bad JSON', cause);
+  }
+  if (state?.version !== 1) throw corrupt(`unknown profile version ${String(state?.version)}`);
+  return { state, engine: bytes.slice(start + length) };
+}
+
+/**
+ * Holds the state in memory and writes it, with the engine's state, through the
+ * vault. Saves are coalesced: a save requested while another runs is served by
+ * the next one, which snapshots everything changed until it starts, so a
+ * caller that awaits `save()` knows its changes are stored.
+ */
 export class Profile {
   readonly state: ProfileState;
   readonly #vault: StateVault;
+  readonly #savedEngine: Uint8Array | undefined;
+  #exportEngine: (() => Promise<Uint8Array>) | undefined;
   #saving: Promise<void> = Promise.resolve();
+  #next: Promise<void> | undefined;
 
-  private constructor(vault: StateVault, state: ProfileState) {
+  private constructor(vault: StateVault, state: ProfileState, engine: Uint8Array | undefined) {
     this.#vault = vault;
     this.state = state;
+    this.#savedEngine = engine;
   }
 
   static async open(vault: StateVault, deviceName: string): Promise<Profile> {
     const bytes = await vault.load();
-    if (bytes === undefined) return new Profile(vault, emptyProfile(deviceName));
-    let state: ProfileState;
-    try {
-      state = JSON.parse(decoder.decode(bytes)) as ProfileState;
-    } catch (cause) {
-      throw new PulseError('PROFILE_CORRUPT', 'the profile state is not readable', { cause });
-    }
-    if (state.version !== 1)
-      throw new PulseError('PROFILE_CORRUPT', `unknown profile version ${String(state.version)}`);
-    return new Profile(vault, { ...emptyProfile(deviceName), ...state });
+    if (bytes === undefined) return new Profile(vault, emptyProfile(deviceName), undefined);
+    const { state, engine } = decodeProfile(bytes);
+    return new Profile(vault, { ...emptyProfile(deviceName), ...state }, engine);
   }
 
-  /** Saves the current state (with the engine's, when given); saves never interleave. */
-  save(engineState?: Uint8Array): Promise<void> {
-    if (engineState !== undefined) this.state.engine = toBase64(engineState);
-    const bytes = encoder.encode(JSON.stringify(this.state));
-    const next = this.#saving.then(() => this.#vault.save(bytes));
-    this.#saving = next.catch(() => {});
-    return next;
-  }
-
+  /** The engine state as last saved (undefined for a fresh profile). */
   engineState(): Uint8Array | undefined {
-    return this.state.engine === undefined ? undefined : fromBase64(this.state.engine);
+    return this.#savedEngine;
+  }
+
+  /** Where each save gets the engine's current state. */
+  attachEngine(exportState: () => Promise<Uint8Array>): void {
+    this.#exportEngine = exportState;
+  }
+
+  save(): Promise<void> {
+    if (this.#next === undefined) {
+      const next = this.#saving.then(async () => {
+        this.#next = undefined; // changes from here on need another save
+        const engine = (await this.#exportEngine?.()) ?? this.#savedEngine ?? new Uint8Array();
+        await this.#vault.save(encodeProfile(this.state, engine));
+      });
+      this.#next = next;
+      this.#saving = next.catch(() => {});
+    }
+    return this.#next;
   }
 
   async close(): Promise<void> {

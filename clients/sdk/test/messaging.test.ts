@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { FrameCodec } from '@pulse/proto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningServer, startServer } from '../../test/helpers/server.ts';
-import { fromBase64 } from '../src/base64.ts';
 import { parsePayload } from '../src/content.ts';
 import { CryptoEngine, type PulseClient, PulseError, type StoredMessage } from '../src/index.ts';
+import { decodeProfile, encodeProfile } from '../src/profile.ts';
 import { memoryClient, recordingWebSocket, until } from './helpers.ts';
 
 // Real servers, real processes: generous when the machine is busy (the 2 cores are shared).
@@ -89,10 +89,10 @@ describe('1:1 messages through a real server', () => {
 
     // Alice's record says bob's device 1 had another key: what she sees now is a changed key.
     await alice.close();
-    const state = JSON.parse(new TextDecoder().decode(await aliceVault.load()));
-    state.contacts['trust-bob'].devices['1'] = Buffer.from(alice.identityKey).toString('base64');
-    state.contacts['trust-bob'].verified = true;
-    await aliceVault.save(new TextEncoder().encode(JSON.stringify(state)));
+    const { state, engine } = decodeProfile((await aliceVault.load())!);
+    state.contacts['trust-bob']!.devices['1'] = Buffer.from(alice.identityKey).toString('base64');
+    state.contacts['trust-bob']!.verified = true;
+    await aliceVault.save(encodeProfile(state, engine));
     const { client: alice2 } = await memoryClient(server.baseUrl, { vault: aliceVault });
     clients.push(alice2);
     const changed: { account: string; deviceId: number }[] = [];
@@ -202,8 +202,7 @@ describe('groups', () => {
       .flatMap((frame) => (frame.type === 'send' ? frame.envelopes.map((e) => parsePayload(e.payload)) : []))
       .filter((p) => p.kind === 'group');
     expect(groupCiphertexts.length).toBeGreaterThan(0);
-    const carolState = JSON.parse(new TextDecoder().decode(await carolVault.load())) as { engine: string };
-    const carolEngine = await CryptoEngine.factory().restore(fromBase64(carolState.engine));
+    const carolEngine = await CryptoEngine.factory().restore(decodeProfile((await carolVault.load())!).engine);
     for (const payload of groupCiphertexts) {
       await expect(
         carolEngine.groupDecrypt({ account: 'group-alice', deviceId: 1 }, group.id, payload.ciphertext),

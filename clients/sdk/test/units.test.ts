@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../src/backoff.ts';
+import { fromBase64, toBase64 } from '../src/base64.ts';
 import {
   type Content,
   decodeContent,
@@ -14,8 +15,10 @@ import {
 } from '../src/content.ts';
 import { PulseError } from '../src/errors.ts';
 import { clientLimits, DEFAULT_CLIENT_LIMITS } from '../src/limits.ts';
+import { decodeProfile, encodeProfile, Profile } from '../src/profile.ts';
 import { parseServerInfo, type ServerInfo } from '../src/server-info.ts';
 import { FileVault } from '../src/store/file-vault.ts';
+import { MemoryVault, type StateVault } from '../src/store/vault.ts';
 import { transportOrder } from '../src/transport/negotiate.ts';
 
 const FAST_SCRYPT = { N: 2 ** 10, r: 8, p: 1 };
@@ -36,6 +39,19 @@ describe('backoffDelay', () => {
     expect(backoffDelay(0, 250, 15_000, () => 0.999)).toBe(249);
     expect(backoffDelay(3, 250, 15_000, () => 0.999)).toBe(1998);
     expect(backoffDelay(20, 250, 15_000, () => 0.999)).toBe(14_985);
+  });
+});
+
+describe('base64', () => {
+  it('matches the platform encoding for every length and content', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2000 }), (bytes) => {
+        expect(toBase64(bytes)).toBe(Buffer.from(bytes).toString('base64'));
+        expect(fromBase64(toBase64(bytes))).toEqual(bytes);
+      }),
+    );
+    const large = new Uint8Array(100_000).map((_, i) => (i * 7919) & 0xff);
+    expect(toBase64(large)).toBe(Buffer.from(large).toString('base64'));
   });
 });
 
@@ -169,6 +185,56 @@ describe('message content', () => {
     for (const bad of [new Uint8Array(), Uint8Array.of(9, 1, 2), Uint8Array.of(2, 50, 1), Uint8Array.of(1)]) {
       expect(() => parsePayload(bad)).toThrow(PulseError);
     }
+  });
+});
+
+describe('Profile', () => {
+  it('round-trips state and engine bytes; refuses what is not a profile', async () => {
+    const vault = new MemoryVault();
+    const profile = await Profile.open(vault, 'phone');
+    profile.attachEngine(async () => Uint8Array.of(1, 2, 3));
+    profile.state.account = 'alice';
+    await profile.save();
+    const { state, engine } = decodeProfile((await vault.load())!);
+    expect(state).toMatchObject({ account: 'alice', deviceName: 'phone' });
+    expect(engine).toEqual(Uint8Array.of(1, 2, 3));
+    expect((await Profile.open(vault, 'x')).engineState()).toEqual(Uint8Array.of(1, 2, 3));
+    for (const bad of [
+      new Uint8Array(),
+      Uint8Array.of(0x50, 0x50, 0x01, 0, 0, 0, 99),
+      encodeProfile({ ...state, version: 2 as 1 }, engine),
+    ]) {
+      await vault.save(bad);
+      await expect(Profile.open(vault, 'x')).rejects.toSatisfy((e) => PulseError.is(e, 'PROFILE_CORRUPT'));
+    }
+  });
+
+  it('coalesces saves, and every awaited save holds the changes made before it was requested', async () => {
+    const writes: Uint8Array[] = [];
+    const slow: StateVault = {
+      load: async () => undefined,
+      save: async (bytes: Uint8Array) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        writes.push(bytes);
+      },
+      close: async () => {},
+    };
+    const profile = await Profile.open(slow, 'd');
+    profile.attachEngine(async () => new Uint8Array());
+    const saves: Promise<void>[] = [];
+    for (let i = 0; i < 20; i++) {
+      profile.state.seenMessages.push(`m${i}`);
+      const expected = i + 1;
+      saves.push(
+        profile.save().then(() => {
+          const last = decodeProfile(writes.at(-1)!).state;
+          expect(last.seenMessages.length).toBeGreaterThanOrEqual(expected);
+        }),
+      );
+    }
+    await Promise.all(saves);
+    expect(writes.length).toBeLessThan(20);
+    expect(decodeProfile(writes.at(-1)!).state.seenMessages).toHaveLength(20);
   });
 });
 

@@ -3,6 +3,8 @@ import { h, replaceChildren } from './dom.ts';
 import { enableNotifications, notify, previewAllowed, setPreviewAllowed } from './notifications.ts';
 
 const TYPING_MS = 3_000;
+/** Delivery state of an outgoing message: sending, stored by the server, on a recipient device, refused. */
+const TICKS = { pending: ' …', sent: ' ✓', delivered: ' ✓✓', failed: ' ✗ not sent' } as const;
 const TRANSPORT_NAMES = { webtransport: 'WebTransport', websocket: 'WebSocket' } as const;
 
 /**
@@ -393,7 +395,7 @@ export class ChatApp {
     const isGroup = id.startsWith('group:');
     const bubbles = this.#client.messages(id).map((m: StoredMessage) => {
       const mine = m.direction === 'out';
-      const ticks = mine ? (m.status === 'delivered' ? ' ✓✓' : ' ✓') : '';
+      const ticks = mine ? TICKS[m.status ?? 'sent'] : '';
       return h(
         'div',
         {

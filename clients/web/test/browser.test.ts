@@ -112,7 +112,7 @@ describe('the web page in headless Chromium', () => {
     expect(fromAlice).toMatch(/^(\d{5} ){11}\d{5}$/);
     expect(fromAlice).toBe(fromBob);
     await alice.getByTestId('mark-verified').click();
-    await expect(alice.getByTestId('safety-state').textContent()).resolves.toContain('Verified');
+    await alice.getByTestId('safety-state').getByText('✓ Verified').waitFor();
     await alice.getByTestId('dialog-close').click();
     await bob.getByTestId('dialog-close').click();
   });

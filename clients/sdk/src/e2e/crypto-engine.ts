@@ -81,6 +81,8 @@ export class CryptoEngine implements E2EEngine {
   readonly #sessions = new Map<string, Session>();
   readonly #ownSenderKeys = new Map<string, SenderKeyRecord>();
   readonly #peerSenderKeys = new Map<string, SenderKeyRecord>();
+  /** Prekeys never change once made: their serialization is computed once (the state is saved per message). */
+  readonly #serialized = new WeakMap<object, string>();
   #nextPreKeyId = 1;
 
   private constructor(identity: IdentityKeyPair) {
@@ -247,15 +249,24 @@ export class CryptoEngine implements E2EEngine {
       v: 1,
       identity: toBase64(this.#identity.serialize()),
       nextPreKeyId: this.#nextPreKeyId,
-      signed: [...this.#preKeys.signed.values()].map((k) => toBase64(k.serialize())),
-      oneTime: [...this.#preKeys.oneTime.values()].map((k) => toBase64(k.serialize())),
-      pq: [...this.#preKeys.pq.values()].map((k) => toBase64(k.serialize())),
+      signed: [...this.#preKeys.signed.values()].map((k) => this.#once(k)),
+      oneTime: [...this.#preKeys.oneTime.values()].map((k) => this.#once(k)),
+      pq: [...this.#preKeys.pq.values()].map((k) => this.#once(k)),
       baseKeys: [...this.#preKeys.baseKeys],
       sessions: Object.fromEntries([...this.#sessions].map(([address, s]) => [address, toBase64(s.serialize())])),
       ownSenderKeys: Object.fromEntries([...this.#ownSenderKeys].map(([id, r]) => [id, toBase64(r.serialize())])),
       peerSenderKeys: Object.fromEntries([...this.#peerSenderKeys].map(([id, r]) => [id, toBase64(r.serialize())])),
     };
     return new TextEncoder().encode(JSON.stringify(state));
+  }
+
+  #once(key: { serialize(): Uint8Array }): string {
+    let text = this.#serialized.get(key);
+    if (text === undefined) {
+      text = toBase64(key.serialize());
+      this.#serialized.set(key, text);
+    }
+    return text;
   }
 
   /** Prekey ids: increasing, wrapping below 2^31 (the wire allows uint32). */
