@@ -65,6 +65,8 @@ export class H3OverQuic implements SessionPort {
   readonly #openWaiters: { bidirectional: boolean; resolve(): void; reject(error: unknown): void }[] = [];
   readonly #readBuffer = new Uint8Array(READ_CHUNK);
   readonly #reading = new Set<number>();
+  /** WebTransport streams whose reading stopped because the reader's queue was full. */
+  readonly #starved = new Set<number>();
   readonly #poller: StreamPoller;
   readonly #clock: ConnectionClock;
   readonly #readStreamBound = (streamId: number): boolean => this.#readStream(streamId);
@@ -265,6 +267,8 @@ export class H3OverQuic implements SessionPort {
   }
 
   resume(streamId: number): void {
+    // The reader pulls after every chunk; only a stream whose reading stopped for it has bytes to fetch.
+    if (!this.#starved.has(streamId)) return;
     this.#readWebTransportStream(streamId);
     this.#queueFlush();
   }
@@ -415,8 +419,15 @@ export class H3OverQuic implements SessionPort {
     const session = this.#streamSession.get(streamId);
     const receive = session?.receiveSide(streamId);
     if (session === undefined || receive === undefined) return;
+    this.#starved.delete(streamId);
     // streamReadable first: a local stream quiche has not created yet (nothing sent) must not be read.
-    while (receive.wanted > 0 && this.quic.streamReadable(streamId)) {
+    for (;;) {
+      if (receive.wanted <= 0) {
+        // The reader's queue is full: bytes stay in QUIC until it pulls (resume).
+        if (!receive.done) this.#starved.add(streamId);
+        return;
+      }
+      if (!this.quic.streamReadable(streamId)) return;
       let result: [number, boolean] | null;
       try {
         result = this.quic.streamRecv(streamId, this.#readBuffer);
@@ -556,7 +567,11 @@ export class H3OverQuic implements SessionPort {
       this.#writer.reject(streamId, new WebTransportError('session closed', { source: 'session' }));
       this.#shutdown(streamId, H3_ERROR.WT_SESSION_GONE);
     }
-    for (const [streamId, owner] of this.#streamSession) if (owner === session) this.#streamSession.delete(streamId);
+    for (const [streamId, owner] of this.#streamSession) {
+      if (owner !== session) continue;
+      this.#streamSession.delete(streamId);
+      this.#starved.delete(streamId);
+    }
     session.handleClosed(outcome);
   }
 
@@ -613,6 +628,7 @@ export class H3OverQuic implements SessionPort {
 
   #forget(session: WebTransportSession, streamId: number): void {
     this.#poller.unwatch(streamId);
+    this.#starved.delete(streamId);
     session.forgetStream(streamId);
     this.#streamSession.delete(streamId);
     this.h3.forget(streamId);
