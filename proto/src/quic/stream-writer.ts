@@ -35,6 +35,10 @@ export interface StreamWriterHooks {
   onWork(): void;
 }
 
+/** Gathered writes resolved when they were gathered: nobody waits on their handover. */
+const ignore = (): void => {};
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /** Makes a write that stays queued independent of the caller's buffer. */
 function own(pending: PendingWrite): PendingWrite {
   if (pending.borrowed) {
@@ -68,7 +72,7 @@ export class StreamWriter {
           gathered.bytes = total;
         }
         this.#hooks.onWork();
-        return Promise.resolve();
+        return RESOLVED;
       }
     }
     this.#release(streamId);
@@ -143,8 +147,8 @@ export class StreamWriter {
       data,
       fin: false,
       borrowed: gathered.chunks.length === 1,
-      resolve: () => {},
-      reject: () => {},
+      resolve: ignore,
+      reject: ignore,
     });
   }
 
