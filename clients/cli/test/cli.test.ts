@@ -44,6 +44,9 @@ describe.each(['webtransport', 'websocket'] as const)('two CLI users over %s', (
     expect((await cli(bob, '--transport', transport, 'send', alice, 'and hello back')).code).toBe(0);
     const back = await cli(alice, '--transport', transport, 'recv', '--json');
     expect(jsonLines(back.stdout)).toMatchObject([{ sender: bob, text: 'and hello back' }]);
+    // Bob's device confirmed the first message: alice's history shows it delivered.
+    const history = await cli(alice, 'history', bob);
+    expect(history.stdout).toContain(`${alice}: hello ${bob}, from ${alice} ✓✓`);
 
     // Everything was shown once: a second recv prints nothing.
     expect(jsonLines((await cli(bob, '--transport', transport, 'recv', '--json')).stdout)).toEqual([]);

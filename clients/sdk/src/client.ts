@@ -67,6 +67,9 @@ export interface ClientEvents {
   problem: { from: string; reason: string };
 }
 
+/** Message ids per receipt (content.ts accepts up to 1000). */
+const RECEIPT_BATCH = 500;
+
 /** The server a client uses when neither the caller nor the profile names one (`npm start`'s default). */
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 
@@ -98,6 +101,9 @@ export class PulseClient {
   readonly #outbox: Outbox;
   readonly #groups: Groups;
   #pendingRegistration: string | undefined;
+  readonly #pendingReceipts = new Map<string, string[]>();
+  #receiptFlush: Promise<void> | undefined;
+  readonly #background = new Set<Promise<void>>();
   readonly #server: string;
 
   private constructor(options: PulseClientOptions, profile: Profile, engine: E2EEngine) {
@@ -335,9 +341,14 @@ export class PulseClient {
     return total;
   }
 
-  /** Waits until every envelope received so far has been processed. */
+  /** Waits until every envelope received so far has been processed and its receipts sent. */
   async idle(): Promise<void> {
-    await this.#inbox;
+    for (;;) {
+      await this.#inbox;
+      if (this.#receiptFlush !== undefined) await this.#receiptFlush;
+      else if (this.#background.size > 0) await Promise.all(this.#background);
+      else return;
+    }
   }
 
   async close(): Promise<void> {
@@ -397,6 +408,34 @@ export class PulseClient {
       if (!PulseError.is(error, 'DEVICES_MISMATCH')) throw error;
       await this.#exclusive(() => this.#outbox.send(to, content, true));
     }
+  }
+
+  /**
+   * Receipts for a burst of messages go out as one receipt per sender: ids are
+   * gathered while deliveries keep arriving, then sent once the inbox is idle.
+   */
+  #queueReceipt(account: string, messageId: string): void {
+    const ids = this.#pendingReceipts.get(account) ?? [];
+    ids.push(messageId);
+    this.#pendingReceipts.set(account, ids);
+    this.#receiptFlush ??= new Promise((resolve) => setTimeout(resolve, 0))
+      .then(() => this.#inbox)
+      .then(() => {
+        this.#receiptFlush = undefined;
+        const batches = [...this.#pendingReceipts];
+        this.#pendingReceipts.clear();
+        for (const [to, all] of batches) {
+          for (let i = 0; i < all.length; i += RECEIPT_BATCH) {
+            this.#inBackground(this.#sendInBackground(to, { t: 'receipt', ids: all.slice(i, i + RECEIPT_BATCH) }));
+          }
+        }
+      });
+  }
+
+  /** Tracks work nobody awaits (receipts), so `idle()` can wait for it. */
+  #inBackground(work: Promise<void>): void {
+    const tracked = work.catch(() => {}).finally(() => this.#background.delete(tracked));
+    this.#background.add(tracked);
   }
 
   /** A send that holds the lock only while encrypting, then settles on its own (receipts). */
@@ -746,10 +785,7 @@ export class PulseClient {
         pushBounded(state.unread, `${conversation}|${message.id}`, this.limits.maxRememberedEnvelopes);
         this.#emit('message', message);
         if (!fromSelf && content.group === undefined) {
-          // Queued behind this delivery (never awaited inside it): receipts pipeline like any send.
-          replies.push(async () => {
-            void this.#sendInBackground(from.account, { t: 'receipt', ids: [content.id] }).catch(() => {});
-          });
+          replies.push(async () => this.#queueReceipt(from.account, content.id));
         }
         return;
       }
