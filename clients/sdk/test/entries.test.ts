@@ -1,0 +1,45 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+
+const src = join(import.meta.dirname, '../src');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sourceFiles(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+describe('the SDK entries', () => {
+  it('the main entry bundles for the browser without reaching any Node module', async () => {
+    const result = await build({
+      entryPoints: [join(src, 'index.ts')],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      logLevel: 'silent',
+      metafile: true,
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.filter((file) => /node_modules\/ws\/|file-vault|\/node\.ts$|proto\/src\/quic\//.test(file))).toEqual([
+      // crypto's own Node fast path is reached through process.getBuiltinModule, harmless in a browser
+      ...inputs.filter((file) => file.includes('crypto/src/primitives/node.ts')),
+    ]);
+  });
+
+  it('Node-only imports (node:*, ws, @pulse/proto/quic) appear only in node.ts and the file vault', () => {
+    const nodeOnly = new Set(['node.ts', join('store', 'file-vault.ts')]);
+    const offenders = sourceFiles(src)
+      .filter((file) => !nodeOnly.has(relative(src, file)))
+      .flatMap((file) =>
+        [...readFileSync(file, 'utf8').matchAll(/from\s+['"]([^'"]+)['"]/g)]
+          .map((match) => match[1]!)
+          .filter((spec) => spec.startsWith('node:') || spec === 'ws' || spec === '@pulse/proto/quic')
+          .map((spec) => `${relative(src, file)} imports ${spec}`),
+      );
+    expect(offenders).toEqual([]);
+  });
+});
