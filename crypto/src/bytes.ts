@@ -23,10 +23,6 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-export function isBytes(value: unknown): value is Uint8Array {
-  return value instanceof Uint8Array;
-}
-
 /** Validates a byte-array argument at an API edge, with a typed error. */
 export function expectBytes(value: unknown, length: number | undefined, what: string): Uint8Array {
   if (!(value instanceof Uint8Array)) {

@@ -40,14 +40,14 @@ export interface ParsedSessionMessage {
   ciphertext: Uint8Array;
 }
 
-function writePreKeyHeader(w: ByteWriter, p: PreKeyHeader): void {
+export function writePreKeyHeader(w: ByteWriter, p: PreKeyHeader): void {
   const flags = (p.oneTimePreKeyId !== undefined ? FLAG_ONE_TIME : 0) | (p.kemCipherText ? FLAG_PQ : 0);
   w.raw(p.identityKey).raw(p.baseKey).u32(p.signedPreKeyId).u8(flags);
   if (p.oneTimePreKeyId !== undefined) w.u32(p.oneTimePreKeyId);
   if (p.kemCipherText) w.u32(p.pqPreKeyId ?? 0).raw(p.kemCipherText);
 }
 
-function readPreKeyHeader(r: ByteReader): PreKeyHeader {
+export function readPreKeyHeader(r: ByteReader): PreKeyHeader {
   const identityKey = r.raw(SERIALIZED_PUBLIC_KEY_LENGTH);
   const baseKey = r.raw(PUBLIC_KEY_LENGTH);
   if (isLowOrderPoint(baseKey)) throw new CryptoError(CryptoErrorCode.LowOrderPoint, 'base key is a low-order point');
@@ -100,12 +100,4 @@ export function parseSessionMessage(bytes: Uint8Array, limits: CryptoLimits): Pa
 /** True when `bytes` looks like an initial (prekey) message; cheap, validates nothing else. */
 export function isPreKeyMessage(bytes: Uint8Array): boolean {
   return bytes.length > 2 && bytes[0] === SESSION_MESSAGE_VERSION && bytes[1] === MessageType.PreKey;
-}
-
-export function writePreKeyHeaderTo(w: ByteWriter, p: PreKeyHeader): void {
-  writePreKeyHeader(w, p);
-}
-
-export function readPreKeyHeaderFrom(r: ByteReader): PreKeyHeader {
-  return readPreKeyHeader(r);
 }

@@ -3,11 +3,12 @@
  * serialization. Restoring a serialized state gives a session that behaves exactly
  * like the original, skipped keys included.
  */
+import { fromHex, toHex } from '../bytes.ts';
 import { ByteReader, ByteWriter } from '../codec.ts';
 import { CryptoError, CryptoErrorCode } from '../errors.ts';
 import { PUBLIC_KEY_LENGTH, SERIALIZED_PUBLIC_KEY_LENGTH } from '../keys/curve.ts';
 import type { PreKeyHeader } from '../x3dh.ts';
-import { readPreKeyHeaderFrom, writePreKeyHeaderTo } from './message.ts';
+import { readPreKeyHeader, writePreKeyHeader } from './message.ts';
 
 export const SESSION_STATE_VERSION = 1;
 
@@ -56,18 +57,6 @@ function readOptional(r: ByteReader, length: number): Uint8Array | null {
   return r.raw(length);
 }
 
-function fromHexStrict(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
-
-function toHexStr(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += b.toString(16).padStart(2, '0');
-  return s;
-}
-
 export function serializeState(s: SessionState): Uint8Array {
   const w = new ByteWriter().u8(SESSION_STATE_VERSION);
   w.raw(s.localIdentityKey).raw(s.remoteIdentityKey).bytes(s.associatedData).raw(s.baseKey);
@@ -80,13 +69,13 @@ export function serializeState(s: SessionState): Uint8Array {
   w.u32(s.skipped.size);
   for (const [id, mk] of s.skipped) {
     const [keyHex, n] = id.split(':') as [string, string];
-    w.raw(fromHexStrict(keyHex)).u32(Number(n)).raw(mk);
+    w.raw(fromHex(keyHex)).u32(Number(n)).raw(mk);
   }
   w.u32(s.previousRemoteRatchetKeys.length);
-  for (const k of s.previousRemoteRatchetKeys) w.raw(fromHexStrict(k));
+  for (const k of s.previousRemoteRatchetKeys) w.raw(fromHex(k));
   if (s.pendingPreKey) {
     w.u8(1);
-    writePreKeyHeaderTo(w, s.pendingPreKey);
+    writePreKeyHeader(w, s.pendingPreKey);
   } else {
     w.u8(0);
   }
@@ -118,16 +107,16 @@ export function deserializeState(bytes: Uint8Array, maxSkipped: number): Session
   }
   const skipped = new Map<string, Uint8Array>();
   for (let i = 0; i < skippedCount; i++) {
-    const key = toHexStr(r.raw(32));
+    const key = toHex(r.raw(32));
     const n = r.u32();
     skipped.set(skippedKeyId(key, n), r.raw(32));
   }
   const previousCount = r.u32();
   if (previousCount > 1024) throw new CryptoError(CryptoErrorCode.MalformedMessage, 'session state: too many keys');
   const previousRemoteRatchetKeys: string[] = [];
-  for (let i = 0; i < previousCount; i++) previousRemoteRatchetKeys.push(toHexStr(r.raw(32)));
+  for (let i = 0; i < previousCount; i++) previousRemoteRatchetKeys.push(toHex(r.raw(32)));
   const hasPending = r.u8();
-  const pendingPreKey = hasPending === 1 ? readPreKeyHeaderFrom(r) : null;
+  const pendingPreKey = hasPending === 1 ? readPreKeyHeader(r) : null;
   r.end();
   return {
     localIdentityKey,
