@@ -63,6 +63,10 @@ export interface ClientEvents {
   status: ConnectionStatus;
   group: { group: GroupRecord; change: 'created' | 'updated' | 'removed' };
   identity_changed: { account: string; deviceId: number };
+  /** A publication on a subscribed channel (live, or replayed after a reconnect). */
+  channel: { channel: string; offset: number; from: DeviceAddress; serverTime: number; payload: Uint8Array };
+  /** A resubscription could not replay what was missed (history gone or epoch changed). */
+  channel_reset: { channel: string };
   /** A message that could not be processed (undecryptable, malformed); nothing to show, but worth a note. */
   problem: { from: string; reason: string };
 }
@@ -90,7 +94,10 @@ export class PulseClient {
   readonly #listeners = new Map<keyof ClientEvents, Set<(event: never) => void>>();
   readonly #presence = new Map<string, Set<number>>();
   readonly #watched = new Set<string>();
+  /** Subscribed channels and the last {epoch, offset} seen on each (undefined until the first answer). */
   readonly #channels = new Map<string, { epoch: string; offset: number } | undefined>();
+  /** Channels subscribed with presence (the `user:` channels of this account and watched contacts). */
+  readonly #presenceChannels = new Set<string>();
   #inbox: Promise<void> = Promise.resolve();
   /** Every operation that touches sessions or the profile runs alone, in call order. */
   #lock: Promise<unknown> = Promise.resolve();
@@ -562,7 +569,37 @@ export class PulseClient {
   async watchPresence(account: string): Promise<void> {
     if (this.#watched.has(account) && this.#channels.has(`user:${account}`)) return;
     this.#watched.add(account);
+    this.#presenceChannels.add(`user:${account}`);
     if (this.status.state === 'connected') await this.#subscribe(`user:${account}`);
+  }
+
+  // ---- channels -------------------------------------------------------------------------
+
+  /**
+   * Subscribes to a pub/sub channel (server/README.md "Channel rules"); its
+   * messages arrive as `channel` events and survive reconnects through replay
+   * from the last offset. Payloads are opaque bytes: encrypting them is the
+   * caller's business (Pulse's own chat uses envelopes, see README "Groups").
+   */
+  async subscribeChannel(channel: string): Promise<void> {
+    if (this.#channels.has(channel)) return;
+    this.#channels.set(channel, undefined);
+    try {
+      await this.#subscribe(channel);
+    } catch (error) {
+      this.#channels.delete(channel);
+      throw error;
+    }
+  }
+
+  async unsubscribeChannel(channel: string): Promise<void> {
+    if (!this.#channels.delete(channel)) return;
+    await this.#connection.request({ type: 'unsubscribe', channel });
+  }
+
+  /** Publishes opaque bytes on a channel; resolves with the publication's offset. */
+  async publish(channel: string, payload: Uint8Array): Promise<number> {
+    return (await this.#connection.request({ type: 'publish', channel, payload })).offset;
   }
 
   // ---- internals: connection lifecycle ----------------------------------------------------
@@ -596,18 +633,11 @@ export class PulseClient {
     if (this.#options.presence === true) {
       for (const channel of [`user:${state.account}`, ...[...this.#watched].map((a) => `user:${a}`)]) {
         this.#channels.set(channel, this.#channels.get(channel));
+        this.#presenceChannels.add(channel);
       }
     }
     // Resume channels from the last offset seen (PROTOCOL.md "Channels").
-    for (const [channel, since] of this.#channels) {
-      const answer = await session.request({
-        type: 'subscribe',
-        channel,
-        presence: true,
-        ...(since === undefined ? {} : { since }),
-      });
-      this.#channels.set(channel, { epoch: answer.epoch, offset: answer.offset });
-    }
+    for (const channel of this.#channels.keys()) await this.#subscribe(channel, session);
   }
 
   async #authenticate(session: HandshakeSession, account: string, deviceId: number): Promise<void> {
@@ -627,15 +657,23 @@ export class PulseClient {
     this.#token = { token: ok.token, expiresAt: ok.tokenExpiresAt };
   }
 
-  async #subscribe(channel: string): Promise<void> {
+  /**
+   * (Re)subscribes from the last offset seen: when the server still holds what
+   * followed, it replays it after `subscribed` and the offset advances as those
+   * messages arrive; otherwise `channel_reset` tells the caller history was lost.
+   */
+  async #subscribe(channel: string, session?: HandshakeSession): Promise<void> {
     const since = this.#channels.get(channel);
-    const answer = await this.#connection.request({
+    const frame: RequestFrame<'subscribe'> = {
       type: 'subscribe',
       channel,
-      presence: true,
+      presence: this.#presenceChannels.has(channel),
       ...(since === undefined ? {} : { since }),
-    });
-    this.#channels.set(channel, { epoch: answer.epoch, offset: answer.offset });
+    };
+    const answer = session !== undefined ? await session.request(frame) : await this.#connection.request(frame);
+    const resumed = since !== undefined && answer.recovered && since.epoch === answer.epoch;
+    this.#channels.set(channel, resumed ? since : { epoch: answer.epoch, offset: answer.offset });
+    if (since !== undefined && !resumed) this.#emit('channel_reset', { channel });
   }
 
   async #uploadPreKeys(rotate: boolean, session?: HandshakeSession): Promise<void> {
@@ -683,7 +721,15 @@ export class PulseClient {
       }
       case 'channel_message': {
         const seen = this.#channels.get(frame.channel);
-        if (seen !== undefined) this.#channels.set(frame.channel, { epoch: seen.epoch, offset: frame.offset });
+        if (seen === undefined || frame.offset <= seen.offset) return; // not subscribed, or already seen
+        this.#channels.set(frame.channel, { epoch: seen.epoch, offset: frame.offset });
+        this.#emit('channel', {
+          channel: frame.channel,
+          offset: frame.offset,
+          from: frame.from,
+          serverTime: frame.serverTime,
+          payload: frame.payload,
+        });
         return;
       }
       case 'error':

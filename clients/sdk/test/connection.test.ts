@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningServer, startServer } from '../../test/helpers/server.ts';
 import type { ConnectionStatus, PulseClient, TransportFactories } from '../src/index.ts';
 import { nodeTransportFactories } from '../src/node.ts';
+import type { WebSocketLike } from '../src/transport/types.ts';
 import { memoryClient, until } from './helpers.ts';
 
 // Real servers, real processes: generous when the machine is busy (the 2 cores are shared).
@@ -105,5 +106,51 @@ describe('reconnect and resume', () => {
       'while you were away',
       'and once more',
     ]);
+  });
+});
+
+describe('channels', () => {
+  it('a subscriber that lost its connection gets what was published meanwhile, once, from the last offset', async () => {
+    const { client: alice } = await memoryClient(server.baseUrl, { transport: 'websocket' });
+    clients.push(alice);
+    await alice.register('chan-alice');
+
+    // Bob's WebSocket: the test can cut it, and keep him from reconnecting until it says so.
+    const real = await nodeTransportFactories();
+    const sockets: { terminate(): void }[] = [];
+    let gateOpen = true;
+    const factories: TransportFactories = {
+      webSocket: (url) => {
+        if (!gateOpen) throw new Error('network down (test)');
+        const socket = real.webSocket!(url);
+        sockets.push(socket as unknown as { terminate(): void });
+        return socket as WebSocketLike;
+      },
+    };
+    const { client: bob } = await memoryClient(server.baseUrl, { transport: 'websocket', factories });
+    clients.push(bob);
+    await bob.register('chan-bob');
+    const received: string[] = [];
+    const resets: string[] = [];
+    bob.on('channel', (m) => received.push(new TextDecoder().decode(m.payload)));
+    bob.on('channel_reset', (r) => resets.push(r.channel));
+    await bob.subscribeChannel('public:news');
+
+    const say = (text: string) => alice.publish('public:news', new TextEncoder().encode(text));
+    await say('one');
+    await until(() => received.length === 1, 'the live publication');
+
+    gateOpen = false;
+    sockets.at(-1)!.terminate();
+    await until(() => bob.status.state === 'reconnecting', 'bob to notice');
+    await say('two');
+    await say('three');
+    gateOpen = true;
+    await until(() => bob.status.state === 'connected', 'bob to reconnect');
+    await until(() => received.length === 3, 'the replay');
+    await say('four');
+    await until(() => received.length === 4, 'live again');
+    expect(received).toEqual(['one', 'two', 'three', 'four']);
+    expect(resets).toEqual([]);
   });
 });
