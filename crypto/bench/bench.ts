@@ -5,7 +5,7 @@
  * both and the ratios the issue sets as goals: alternating ≥ 1.0×, burst ≥ 1.5×, setup
  * time ≤ 2× libsignal's.
  */
-import { getPrimitives, Session } from '../src/index.ts';
+import { primitivesInUse, Session } from '../src/index.ts';
 import { makeDevice } from '../test/helpers.ts';
 import { LibsignalParty } from './libsignal-party.ts';
 
@@ -137,7 +137,7 @@ const rate = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleS
 
 async function main(): Promise<void> {
   console.log(
-    `crypto/ primitives: ${getPrimitives().name}; 1 KiB messages; node ${process.version}; ${ROUNDS} interleaved rounds`,
+    `crypto/ primitives: ${primitivesInUse()}; 1 KiB messages; node ${process.version}; ${ROUNDS} interleaved rounds`,
   );
   // Warm-up (JIT, lazy native initialisation) before anything is measured.
   await (async () => {

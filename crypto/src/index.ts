@@ -25,14 +25,8 @@ export {
   type SignedPublicPreKey,
 } from './keys/prekeys.ts';
 export { type CryptoLimits, DEFAULT_CRYPTO_LIMITS } from './limits.ts';
-export {
-  getPrimitives,
-  loadNodePrimitives,
-  noblePrimitives,
-  type Primitives,
-  usePrimitives,
-  webCryptoPrimitives,
-} from './primitives/index.ts';
+// Only the choice of platform path is public; raw DH and AEAD stay internal (misuse resistance).
+export { type PrimitivesName, primitivesInUse, usePrimitives } from './primitives/index.ts';
 export { isPreKeyMessage } from './ratchet/message.ts';
 export {
   type ReceiveOptions,

@@ -47,7 +47,7 @@ const scenario = `
     await b.decrypt(once);
     try { await b.decrypt(once); } catch (e) { duplicate = e.code; }
     return {
-      primitives: c.getPrimitives().name,
+      primitives: c.primitivesInUse(),
       first: dec(first.plaintext), reply, third, groupText, duplicate,
       verifiesNodeSignature: c.xeddsaVerify(unhex(nodeKey), unhex(nodeMessage), unhex(nodeSignature)),
       browserKey: hex(alice.publicKey),

@@ -3,7 +3,6 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { concatBytes, toHex } from '../src/bytes.ts';
 import { dh } from '../src/dh.ts';
-import { getPrimitives, usePrimitives } from '../src/index.ts';
 import {
   kdfRootKey,
   kdfSharedSecret,
@@ -16,12 +15,13 @@ import {
   X3DH_INFO,
 } from '../src/kdf.ts';
 import { KeyPair } from '../src/keys/curve.ts';
+import { getPrimitives, setPrimitives } from '../src/primitives/index.ts';
 import { ALL_PRIMITIVES } from './primitives-cases.ts';
 
 const ab = (b: Uint8Array) => new Uint8Array(b) as Uint8Array<ArrayBuffer>;
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
 const original = getPrimitives();
-afterAll(() => usePrimitives(original));
+afterAll(() => setPrimitives(original));
 
 describe('differential with libsignal-client', () => {
   it('X25519 agreement equals libsignal PrivateKey.agree, both directions', async () => {
@@ -36,7 +36,7 @@ describe('differential with libsignal-client', () => {
 
   for (const p of ALL_PRIMITIVES) {
     it(`every shared KDF step equals libsignal's hkdf() (${p.name} primitives)`, async () => {
-      usePrimitives(p);
+      setPrimitives(p);
       await fc.assert(
         fc.asyncProperty(
           bytes(32),

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../src/bytes.ts';
-import { noblePrimitives } from '../src/index.ts';
+import { noblePrimitives } from '../src/primitives/index.ts';
 import { ALL_PRIMITIVES } from './primitives-cases.ts';
 
 const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max });
@@ -37,4 +37,23 @@ describe('platform primitives agree with the noble reference', () => {
       }
     });
   }
+});
+
+describe('choosing the platform path (public API)', () => {
+  it('usePrimitives selects by name, refuses unknown names, and raw primitives are not exported', async () => {
+    const api = await import('../src/index.ts');
+    const before = api.primitivesInUse();
+    try {
+      api.usePrimitives('noble');
+      expect(api.primitivesInUse()).toBe('noble');
+      api.usePrimitives('webcrypto');
+      expect(api.primitivesInUse()).toBe('webcrypto');
+      expect(() => api.usePrimitives('openssl' as never)).toThrow(api.CryptoError);
+      for (const name of ['noblePrimitives', 'webCryptoPrimitives', 'loadNodePrimitives', 'getPrimitives', 'dh']) {
+        expect(name in api).toBe(false);
+      }
+    } finally {
+      api.usePrimitives(before);
+    }
+  });
 });

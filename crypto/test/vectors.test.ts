@@ -3,17 +3,11 @@ import { ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../src/bytes.ts';
 import { dh } from '../src/dh.ts';
-import {
-  CryptoError,
-  CryptoErrorCode,
-  deserializePublicKey,
-  getPrimitives,
-  usePrimitives,
-  xeddsaVerify,
-} from '../src/index.ts';
+import { CryptoError, CryptoErrorCode, deserializePublicKey, xeddsaVerify } from '../src/index.ts';
 import { kdfChainKey } from '../src/kdf.ts';
 import { clampPrivateKey } from '../src/keys/curve.ts';
 import { KemKeyPair } from '../src/keys/kem.ts';
+import { getPrimitives, setPrimitives } from '../src/primitives/index.ts';
 import { xeddsaVerifyRaw } from '../src/xeddsa.ts';
 import { ALL_PRIMITIVES } from './primitives-cases.ts';
 
@@ -25,7 +19,7 @@ const mlkem = load('ml-kem-1024.json');
 const libsignal = load('libsignal.json');
 const enc = new TextEncoder();
 const original = getPrimitives();
-afterAll(() => usePrimitives(original));
+afterAll(() => setPrimitives(original));
 
 async function pairFor(privateHex: string) {
   const privateKey = clampPrivateKey(fromHex(privateHex));
@@ -36,7 +30,7 @@ async function pairFor(privateHex: string) {
 for (const p of ALL_PRIMITIVES) {
   describe(`published vectors with ${p.name} primitives`, () => {
     it('RFC 7748 §5.2 and §6.1', async () => {
-      usePrimitives(p);
+      setPrimitives(p);
       for (const v of rfc.rfc7748.scalarMult) {
         expect(toHex(await p.x25519(await pairFor(v.scalar), fromHex(v.u)))).toBe(v.out);
       }
@@ -47,7 +41,7 @@ for (const p of ALL_PRIMITIVES) {
     });
 
     it('Wycheproof X25519: results match; zero shared secrets are refused', async () => {
-      usePrimitives(p);
+      setPrimitives(p);
       for (const t of x25519Vectors.tests) {
         const pair = await pairFor(t.private);
         if (t.flags.includes('ZeroSharedSecret')) {
@@ -86,7 +80,7 @@ for (const p of ALL_PRIMITIVES) {
     });
 
     it("libsignal's agreement and chain-key vectors", async () => {
-      usePrimitives(p);
+      setPrimitives(p);
       const a = libsignal.agreement;
       const alice = { privateKey: fromHex(a.alicePrivate), publicKey: fromHex(a.alicePublic).subarray(1) };
       expect(toHex(await dh(alice, deserializePublicKey(fromHex(a.bobPublic))))).toBe(a.shared);

@@ -1,3 +1,4 @@
+import { CryptoError, CryptoErrorCode } from '../errors.ts';
 import { noblePrimitives } from './noble.ts';
 import { loadNodePrimitives } from './node.ts';
 import type { Primitives } from './types.ts';
@@ -7,6 +8,9 @@ export { noblePrimitives } from './noble.ts';
 export { loadNodePrimitives } from './node.ts';
 export type { Primitives, X25519KeyPairBytes } from './types.ts';
 export { webCryptoPrimitives } from './webcrypto.ts';
+
+/** The platform paths a caller may choose between (the objects themselves stay internal). */
+export type PrimitivesName = 'node' | 'webcrypto' | 'noble';
 
 let current: Primitives | undefined;
 
@@ -20,7 +24,32 @@ export function getPrimitives(): Primitives {
   return current;
 }
 
-/** Selects the primitives for all later operations (e.g. noblePrimitives in tests). */
-export function usePrimitives(primitives: Primitives): void {
+/** Internal and tests: install a primitives implementation. */
+export function setPrimitives(primitives: Primitives): void {
   current = primitives;
+}
+
+/**
+ * Public: choose the platform path for all later operations. Refuses 'node' outside Node
+ * and 'webcrypto' where crypto.subtle is absent.
+ */
+export function usePrimitives(name: PrimitivesName): void {
+  const chosen =
+    name === 'node'
+      ? loadNodePrimitives()
+      : name === 'webcrypto'
+        ? globalThis.crypto?.subtle
+          ? webCryptoPrimitives
+          : undefined
+        : name === 'noble'
+          ? noblePrimitives
+          : undefined;
+  if (!chosen)
+    throw new CryptoError(CryptoErrorCode.InvalidArgument, `primitives '${String(name)}' are not available here`);
+  current = chosen;
+}
+
+/** Which platform path is in use ('node', 'webcrypto' or 'noble'). */
+export function primitivesInUse(): PrimitivesName {
+  return getPrimitives().name as PrimitivesName;
 }
