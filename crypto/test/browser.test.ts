@@ -7,8 +7,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { launchChromium } from '../../scripts/testing/chromium.ts';
 import { fromHex, toHex } from '../src/bytes.ts';
 import { generateIdentityKeyPair, safetyNumber, xeddsaVerify } from '../src/index.ts';
 
@@ -82,10 +82,7 @@ describe('crypto/ in Chromium', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
 
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
-    });
+    const browser = await launchChromium();
     try {
       for (const secure of [true, false]) {
         const page = await browser.newPage();

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { createDevCertificate, listenWebTransport } from '@pulse/proto/quic';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../scripts/testing/chromium.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 /**
@@ -19,18 +20,7 @@ beforeAll(async () => {
     { web: { root: join(here, 'browser'), entry: join(here, 'browser', 'entry.ts') } },
     { webtransport: { listen: listenWebTransport, certificate } },
   );
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
