@@ -785,9 +785,10 @@ export class PulseClient {
       }
     }
     pushBounded(state.seenEnvelopes, frame.envelopeId, this.limits.maxRememberedEnvelopes);
-    // Persist before acknowledging: a crash in between means redelivery, never loss.
-    await this.#persist();
-    ack();
+    // Acknowledge only once a save holding this envelope's effects is stored: a crash in
+    // between means redelivery, never loss. Not awaited here, so a burst of deliveries
+    // shares a few coalesced saves instead of one save each.
+    this.#inBackground(this.#persist().then(ack));
     for (const reply of replies) await reply().catch(() => {});
   }
 
