@@ -71,6 +71,9 @@ export interface ClientEvents {
   problem: { from: string; reason: string };
 }
 
+/** How long `close()` lets pending acknowledgements and receipts finish. */
+const CLOSE_GRACE_MS = 2_000;
+
 /** Message ids per receipt (content.ts accepts up to 1000). */
 const RECEIPT_BATCH = 500;
 
@@ -358,7 +361,16 @@ export class PulseClient {
     }
   }
 
+  /** Finishes what is in hand (briefly: acknowledgements and receipts), then closes the connection and the profile. */
   async close(): Promise<void> {
+    if (this.status.state === 'connected') {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLOSE_GRACE_MS);
+      });
+      await Promise.race([this.idle().catch(() => {}), grace]);
+      clearTimeout(timer);
+    }
     this.#connection.close();
     await this.#inbox.catch(() => {});
     await this.#profile.close();
