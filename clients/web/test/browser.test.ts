@@ -1,21 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { launchChromium } from '../../../scripts/testing/chromium.ts';
 import { jsonLines, runCli } from '../../cli/test/run-cli.ts';
 import { type RunningServer, startServer } from '../../test/helpers/server.ts';
-
-// Debian's Chromium, launched as /work/shared/notes/webtransport-on-this-machine.md describes.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 // Real servers, real processes: generous when the machine is busy (the 2 cores are shared).
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
@@ -27,7 +17,7 @@ const profiles = mkdtempSync(join(tmpdir(), 'pulse-web-cli-'));
 
 beforeAll(async () => {
   server = await startServer();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium(); // Debian's Chromium, the flags every Pulse browser test uses
 });
 afterAll(async () => {
   for (const context of contexts) await context.close();
