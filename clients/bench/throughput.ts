@@ -8,8 +8,8 @@
  *   node --import tsx clients/bench/throughput.ts [messages]
  */
 
-import { CryptoEngine, MemoryVault, PulseClient, type TransportKind } from '../sdk/src/index.ts';
-import { nodeTransportFactories } from '../sdk/src/node.ts';
+import { CryptoEngine, MemoryVault, PulseClient, type TransportKind } from '@pulse/sdk';
+import { nodeTransportFactories } from '@pulse/sdk/node';
 import { startServer } from '../test/helpers/server.ts';
 
 const N = Number(process.argv[2] ?? 300);

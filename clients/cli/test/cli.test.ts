@@ -113,8 +113,13 @@ describe('interactive chat', () => {
 });
 
 describe('the pulse-chat command', () => {
-  it('runs through its bin wrapper from any directory', async () => {
-    const bin = join(REPO_ROOT, 'clients/cli/bin/pulse-chat.js');
+  // `npx pulse-chat` from the repository runs node_modules/.bin/pulse-chat, which npm
+  // links to the wrapper because the root package depends on @pulse/cli.
+  it.each([
+    ['its bin wrapper', 'clients/cli/bin/pulse-chat.js'],
+    ['the npm-linked bin (npx pulse-chat)', 'node_modules/.bin/pulse-chat'],
+  ])('runs through %s from any directory', async (_name, path) => {
+    const bin = join(REPO_ROOT, path);
     const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
       const child = spawn(process.execPath, [bin, '--version'], {
         cwd: tmpdir(),
