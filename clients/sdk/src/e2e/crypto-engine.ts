@@ -6,9 +6,8 @@ import {
   OneTimePreKey,
   PqPreKey,
   type PrekeyStore,
-  receiveSessionMessage,
   SenderKeyRecord,
-  Session,
+  SessionRecord,
   SignedPreKey,
   safetyNumber,
 } from '@pulse/crypto';
@@ -27,15 +26,19 @@ import {
 const KEPT_SIGNED_PREKEYS = 3;
 const MAX_REMEMBERED_BASE_KEYS = 2_000;
 
-/** Serialized engine state (JSON; every key and session as its @pulse/crypto serialization, base64). */
+/**
+ * Serialized engine state (JSON; every key and session record as its @pulse/crypto serialization, base64).
+ * v1 stored one `Session` per device; v2 stores a `SessionRecord` (v1 is read and wrapped, see `#restore`).
+ */
 interface EngineState {
-  v: 1;
+  v: 1 | 2;
   identity: string;
   nextPreKeyId: number;
   signed: string[];
   oneTime: string[];
   pq: string[];
   baseKeys: string[];
+  /** `account.deviceId` → that device's session record (v1: a single session). */
   sessions: Record<string, string>;
   /** groupId → this device's sender key record. */
   ownSenderKeys: Record<string, string>;
@@ -74,11 +77,16 @@ class PreKeys implements PrekeyStore {
   }
 }
 
-/** E2EEngine on @pulse/crypto's public API: PQXDH + Double Ratchet sessions per device. */
+/**
+ * E2EEngine on @pulse/crypto's public API: PQXDH + Double Ratchet, a `SessionRecord` per
+ * contact device. A record keeps archived sessions beside the current one, so when both
+ * devices initiate at once (or one re-initiates) each message still decrypts with the
+ * session it belongs to, and both sides converge on one (crypto/README.md "1:1 sessions").
+ */
 export class CryptoEngine implements E2EEngine {
   readonly #identity: IdentityKeyPair;
   readonly #preKeys = new PreKeys();
-  readonly #sessions = new Map<string, Session>();
+  readonly #sessions = new Map<string, SessionRecord>();
   readonly #ownSenderKeys = new Map<string, SenderKeyRecord>();
   readonly #peerSenderKeys = new Map<string, SenderKeyRecord>();
   /** Prekeys never change once made: their serialization is computed once (the state is saved per message). */
@@ -100,7 +108,7 @@ export class CryptoEngine implements E2EEngine {
     let state: EngineState;
     try {
       state = JSON.parse(new TextDecoder().decode(bytes)) as EngineState;
-      if (state.v !== 1) throw new Error(`version ${String(state.v)}`);
+      if (state.v !== 1 && state.v !== 2) throw new Error(`version ${String(state.v)}`);
     } catch (cause) {
       throw new PulseError('PROFILE_CORRUPT', 'the saved key state is not readable', { cause });
     }
@@ -120,7 +128,12 @@ export class CryptoEngine implements E2EEngine {
     }
     engine.#preKeys.baseKeys.push(...state.baseKeys);
     for (const [address, s] of Object.entries(state.sessions)) {
-      engine.#sessions.set(address, Session.deserialize(fromBase64(s)));
+      const bytes = fromBase64(s);
+      try {
+        engine.#sessions.set(address, state.v === 1 ? recordOf(bytes) : SessionRecord.deserialize(bytes));
+      } catch (cause) {
+        throw new PulseError('PROFILE_CORRUPT', `the saved session with ${address} is not readable`, { cause });
+      }
     }
     for (const [groupId, s] of Object.entries(state.ownSenderKeys ?? {})) {
       engine.#ownSenderKeys.set(groupId, SenderKeyRecord.deserialize(fromBase64(s)));
@@ -161,21 +174,21 @@ export class CryptoEngine implements E2EEngine {
   }
 
   hasSession(address: DeviceAddress): boolean {
-    return this.#sessions.has(addressKey(address));
+    return this.#sessions.get(addressKey(address))?.current !== undefined;
   }
 
   sessionIdentity(address: DeviceAddress): Uint8Array | undefined {
-    return this.#sessions.get(addressKey(address))?.remoteIdentityKey;
+    return this.#sessions.get(addressKey(address))?.current?.remoteIdentityKey;
   }
 
+  /** A new current session for `address`; the previous ones stay archived in its record. */
   async startSession(address: DeviceAddress, bundle: DeviceBundle): Promise<void> {
-    const session = await Session.initiate(this.#identity, {
+    await this.#record(address).initiate(this.#identity, {
       identityKey: bundle.identityKey,
       signedPreKey: bundle.signedPreKey,
       pqPreKey: bundle.pqPreKey,
       oneTimePreKey: bundle.oneTimePreKey,
     });
-    this.#sessions.set(addressKey(address), session);
   }
 
   dropSession(address: DeviceAddress): void {
@@ -183,21 +196,30 @@ export class CryptoEngine implements E2EEngine {
   }
 
   async encrypt(address: DeviceAddress, plaintext: Uint8Array): Promise<Uint8Array> {
-    const session = this.#sessions.get(addressKey(address));
-    if (session === undefined) throw new PulseError('UNKNOWN_CONTACT', `no session with ${addressKey(address)}`);
-    return session.encrypt(plaintext);
+    const record = this.#sessions.get(addressKey(address));
+    if (record?.current === undefined) {
+      throw new PulseError('UNKNOWN_CONTACT', `no session with ${addressKey(address)}`);
+    }
+    return record.encrypt(plaintext);
   }
 
   async decrypt(
     address: DeviceAddress,
     ciphertext: Uint8Array,
   ): Promise<{ plaintext: Uint8Array; identityKey: Uint8Array }> {
-    const key = addressKey(address);
-    const result = await receiveSessionMessage(this.#identity, this.#preKeys, ciphertext, {
-      session: this.#sessions.get(key),
-    });
-    this.#sessions.set(key, result.session);
+    // The session that decrypts (an archived one, or a new one from an initial message) becomes current.
+    const result = await this.#record(address).decrypt(this.#identity, this.#preKeys, ciphertext);
     return { plaintext: result.plaintext, identityKey: result.session.remoteIdentityKey };
+  }
+
+  #record(address: DeviceAddress): SessionRecord {
+    const key = addressKey(address);
+    let record = this.#sessions.get(key);
+    if (record === undefined) {
+      record = new SessionRecord();
+      this.#sessions.set(key, record);
+    }
+    return record;
   }
 
   async safetyNumber(localAccount: string, remoteAccount: string, remoteIdentityKey: Uint8Array): Promise<string> {
@@ -246,14 +268,16 @@ export class CryptoEngine implements E2EEngine {
 
   async exportState(): Promise<Uint8Array> {
     const state: EngineState = {
-      v: 1,
+      v: 2,
       identity: toBase64(this.#identity.serialize()),
       nextPreKeyId: this.#nextPreKeyId,
       signed: [...this.#preKeys.signed.values()].map((k) => this.#once(k)),
       oneTime: [...this.#preKeys.oneTime.values()].map((k) => this.#once(k)),
       pq: [...this.#preKeys.pq.values()].map((k) => this.#once(k)),
       baseKeys: [...this.#preKeys.baseKeys],
-      sessions: Object.fromEntries([...this.#sessions].map(([address, s]) => [address, toBase64(s.serialize())])),
+      sessions: Object.fromEntries(
+        [...this.#sessions].filter(([, r]) => r.size > 0).map(([address, r]) => [address, toBase64(r.serialize())]),
+      ),
       ownSenderKeys: Object.fromEntries([...this.#ownSenderKeys].map(([id, r]) => [id, toBase64(r.serialize())])),
       peerSenderKeys: Object.fromEntries([...this.#peerSenderKeys].map(([id, r]) => [id, toBase64(r.serialize())])),
     };
@@ -275,6 +299,23 @@ export class CryptoEngine implements E2EEngine {
     this.#nextPreKeyId = ((this.#nextPreKeyId + count - 1) % 0x7fff_ffff) + 1;
     return id;
   }
+}
+
+/**
+ * A v1 profile's single serialized session as a record holding just it. SessionRecord
+ * offers no way to add a restored session, so this writes its serialization (version 1:
+ * u8 version, u32 count, then each session as u32-length-prefixed bytes, big-endian,
+ * crypto/src/ratchet/session-record.ts), read back through SessionRecord.deserialize,
+ * which validates the session as Session.deserialize does.
+ */
+function recordOf(sessionBytes: Uint8Array): SessionRecord {
+  const bytes = new Uint8Array(9 + sessionBytes.length);
+  const view = new DataView(bytes.buffer);
+  view.setUint8(0, 1);
+  view.setUint32(1, 1);
+  view.setUint32(5, sessionBytes.length);
+  bytes.set(sessionBytes, 9);
+  return SessionRecord.deserialize(bytes);
 }
 
 function senderKeyId(sender: DeviceAddress, groupId: string): string {

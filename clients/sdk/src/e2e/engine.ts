@@ -30,16 +30,19 @@ export interface E2EEngine {
   /** Fresh one-time prekeys (EC and PQ, `count` each); with `rotate`, also a new signed and last-resort PQ prekey. */
   generatePreKeys(count: number, rotate: boolean): Promise<PreKeyUpload>;
 
-  /** True when a session with `address` exists. */
+  /** True when a current session with `address` exists. */
   hasSession(address: DeviceAddress): boolean;
-  /** The identity key a session with `address` was built with. */
+  /** The identity key the current session with `address` was built with. */
   sessionIdentity(address: DeviceAddress): Uint8Array | undefined;
-  /** Builds a session from a bundle (PQXDH initiator); replaces any previous one. */
+  /** Builds a session from a bundle (PQXDH initiator) and makes it current; earlier ones stay archived. */
   startSession(address: DeviceAddress, bundle: DeviceBundle): Promise<void>;
-  /** Forgets the session (device removed or identity changed). */
+  /** Forgets every session with `address` (device removed or identity changed). */
   dropSession(address: DeviceAddress): void;
   encrypt(address: DeviceAddress, plaintext: Uint8Array): Promise<Uint8Array>;
-  /** Decrypts; builds the session as responder when the message is an initial (prekey) message. */
+  /**
+   * Decrypts with whichever session the message belongs to (current or archived), which becomes
+   * current; builds a session as responder when the message is a new initial (prekey) message.
+   */
   decrypt(address: DeviceAddress, ciphertext: Uint8Array): Promise<{ plaintext: Uint8Array; identityKey: Uint8Array }>;
 
   /** The numeric safety number for this account and a contact (libsignal Fingerprint, displayable string). */
