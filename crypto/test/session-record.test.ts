@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CryptoError, CryptoErrorCode, SessionRecord } from '../src/index.ts';
+import { CryptoError, CryptoErrorCode, Session, SessionRecord } from '../src/index.ts';
 import { dec, enc, makeDevice } from './helpers.ts';
 
 describe('SessionRecord: current and archived sessions with one peer', () => {
@@ -56,5 +56,22 @@ describe('SessionRecord: current and archived sessions with one peer', () => {
     expect(() => SessionRecord.deserialize(record.serialize(), { limits: { maxArchivedSessions: 1 } })).toThrow(
       CryptoError,
     );
+  });
+
+  it('wraps a session saved before records existed, which then keeps working and serializes as a record', async () => {
+    const alice = makeDevice();
+    const bob = makeDevice();
+    const session = await Session.initiate(alice.identity, bob.bundle());
+    const first = await session.encrypt(enc('before'));
+    const atBob = new SessionRecord();
+    expect(dec((await atBob.decrypt(bob.identity, bob.store, first)).plaintext)).toBe('before');
+
+    const restored = SessionRecord.deserialize(
+      SessionRecord.fromSession(Session.deserialize(session.serialize())).serialize(),
+    );
+    expect(restored.size).toBe(1);
+    expect(restored.current!.baseKey).toEqual(session.baseKey);
+    const next = await restored.encrypt(enc('after'));
+    expect(dec((await atBob.decrypt(bob.identity, bob.store, next)).plaintext)).toBe('after');
   });
 });

@@ -30,6 +30,13 @@ export class SessionRecord {
     this.#limits = resolveLimits(options.limits);
   }
 
+  /** A record holding `session` as its current (and only) session: for state saved before records existed. */
+  static fromSession(session: Session, options: { limits?: Partial<CryptoLimits> } = {}): SessionRecord {
+    const record = new SessionRecord(options);
+    record.#sessions.push(session);
+    return record;
+  }
+
   /** The session new messages are encrypted with, if any. */
   get current(): Session | undefined {
     return this.#sessions[0];

@@ -7,6 +7,7 @@ import {
   PqPreKey,
   type PrekeyStore,
   SenderKeyRecord,
+  Session,
   SessionRecord,
   SignedPreKey,
   safetyNumber,
@@ -301,21 +302,9 @@ export class CryptoEngine implements E2EEngine {
   }
 }
 
-/**
- * A v1 profile's single serialized session as a record holding just it. SessionRecord
- * offers no way to add a restored session, so this writes its serialization (version 1:
- * u8 version, u32 count, then each session as u32-length-prefixed bytes, big-endian,
- * crypto/src/ratchet/session-record.ts), read back through SessionRecord.deserialize,
- * which validates the session as Session.deserialize does.
- */
+/** A v1 profile's single serialized session as a record holding just it. */
 function recordOf(sessionBytes: Uint8Array): SessionRecord {
-  const bytes = new Uint8Array(9 + sessionBytes.length);
-  const view = new DataView(bytes.buffer);
-  view.setUint8(0, 1);
-  view.setUint32(1, 1);
-  view.setUint32(5, sessionBytes.length);
-  bytes.set(sessionBytes, 9);
-  return SessionRecord.deserialize(bytes);
+  return SessionRecord.fromSession(Session.deserialize(sessionBytes));
 }
 
 function senderKeyId(sender: DeviceAddress, groupId: string): string {
