@@ -18,16 +18,20 @@ export class ConnectionClock {
     this.#onTimeout = onTimeout;
   }
 
-  /** Follows quiche's next deadline (call after every send). */
-  arm(): void {
+  /**
+   * Follows quiche's next deadline (call after every send). False when quiche has
+   * none, which is the case once the connection is closed (quiche's timeout() is
+   * None then): callers ask isClosed() only in that case.
+   */
+  arm(): boolean {
     const timeout = this.#quic.timeout();
     if (timeout === null) {
       this.#stopTimer();
-      return;
+      return false;
     }
     // Re-arming a Node timer on every packet is measurable: keep it when the deadline barely moved.
     const deadline = performance.now() + timeout;
-    if (this.#timer !== undefined && Math.abs(deadline - this.#deadline) < 1) return;
+    if (this.#timer !== undefined && Math.abs(deadline - this.#deadline) < 1) return true;
     this.#stopTimer();
     this.#deadline = deadline;
     this.#timer = setTimeout(() => {
@@ -35,6 +39,7 @@ export class ConnectionClock {
       this.#quic.onTimeout();
       this.#onTimeout();
     }, timeout);
+    return true;
   }
 
   /**

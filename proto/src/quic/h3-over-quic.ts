@@ -304,18 +304,21 @@ export class H3OverQuic implements SessionPort {
     if (this.#flushQueued) return;
     this.#flushQueued = true;
     // After the current I/O phase: writes made while handling this batch of packets share packets.
-    setImmediate(() => {
-      if (this.#flushQueued) this.flush();
-    });
+    setImmediate(this.#flushIfQueued);
   }
 
+  /** Bound once: no closure per scheduled flush. */
+  readonly #flushIfQueued = (): void => {
+    if (this.#flushQueued) this.flush();
+  };
+
   #armTimer(): void {
+    // A closed connection has no deadline: isClosed() (a napi call) is asked only when arm() found none.
+    if (!this.#disposed && this.#clock.arm()) return;
     if (this.#disposed || this.quic.isClosed()) {
       this.#clock.stop();
       if (!this.#disposed) this.#notifyClosed();
-      return;
     }
-    this.#clock.arm();
   }
 
   #notifyClosed(): void {
@@ -347,8 +350,8 @@ export class H3OverQuic implements SessionPort {
         }
       }
       if (this.#established && !this.quic.isClosed()) {
-        this.#poller.poll(this.#readStreamBound, fullScan);
-        this.#readDatagrams();
+        // isReadable() false (the usual case after an echo's bytes were read) also means no datagrams wait.
+        if (this.#poller.poll(this.#readStreamBound, fullScan)) this.#readDatagrams();
         this.#writer.retry();
         this.#wakeOpenWaiters();
       }
@@ -368,10 +371,10 @@ export class H3OverQuic implements SessionPort {
     this.close(h3Error.wireCode, h3Error.message.slice(0, 100));
   }
 
-  /** Reads one stream; false when its bytes stay in QUIC because nobody wants them yet. */
+  /** Reads one stream the poller found readable; false when its bytes stay in QUIC because nobody wants them yet. */
   #readStream(streamId: number): boolean {
     if (this.#streamSession.has(streamId)) {
-      this.#readWebTransportStream(streamId);
+      this.#readWebTransportStream(streamId, true);
       return this.#streamSession.get(streamId)?.receiveSide(streamId)?.wanted !== 0;
     }
     if (this.h3.isWebTransportStream(streamId)) {
@@ -404,30 +407,33 @@ export class H3OverQuic implements SessionPort {
   }
 
   /** Reads a WebTransport stream only as far as its reader wants (backpressure). */
-  #readWebTransportStream(streamId: number): void {
+  #readWebTransportStream(streamId: number, knownReadable = false): void {
     // Enqueueing can call the reader's pull() synchronously, which lands here again: one loop per stream.
     if (this.#reading.has(streamId)) return;
     this.#reading.add(streamId);
     try {
-      this.#readWebTransportStreamOnce(streamId);
+      this.#readWebTransportStreamOnce(streamId, knownReadable);
     } finally {
       this.#reading.delete(streamId);
     }
   }
 
-  #readWebTransportStreamOnce(streamId: number): void {
+  /** `knownReadable`: the poller just saw streamReadable() true, so the first check is skipped (one napi call). */
+  #readWebTransportStreamOnce(streamId: number, knownReadable: boolean): void {
     const session = this.#streamSession.get(streamId);
     const receive = session?.receiveSide(streamId);
     if (session === undefined || receive === undefined) return;
     this.#starved.delete(streamId);
     // streamReadable first: a local stream quiche has not created yet (nothing sent) must not be read.
+    let checkReadable = !knownReadable;
     for (;;) {
       if (receive.wanted <= 0) {
         // The reader's queue is full: bytes stay in QUIC until it pulls (resume).
         if (!receive.done) this.#starved.add(streamId);
         return;
       }
-      if (!this.quic.streamReadable(streamId)) return;
+      if (checkReadable && !this.quic.streamReadable(streamId)) return;
+      checkReadable = true;
       let result: [number, boolean] | null;
       try {
         result = this.quic.streamRecv(streamId, this.#readBuffer);

@@ -44,14 +44,18 @@ export class StreamPoller {
     this.#candidates.delete(streamId);
   }
 
-  /** Calls `read` for every stream with bytes; `fullScan` also asks quiche's iterator (after timers). */
-  poll(read: ReadStream, fullScan: boolean): void {
+  /**
+   * Calls `read` for every stream with bytes; `fullScan` also asks quiche's iterator (after timers).
+   * Returns false when quiche said nothing is left to read: isReadable() covers received datagrams
+   * too, so the caller can skip asking for them.
+   */
+  poll(read: ReadStream, fullScan: boolean): boolean {
     const quic = this.#quic;
     // Most packets after the handshake carry ACKs or one stream's bytes: one call tells whether any stream has bytes.
-    if (!fullScan && !quic.isReadable()) return;
+    if (!fullScan && !quic.isReadable()) return false;
     const hot = this.#hot;
     if (!fullScan && hot !== undefined && this.#candidates.has(hot) && quic.streamReadable(hot)) {
-      if (read(hot) && !quic.isReadable()) return;
+      if (read(hot) && !quic.isReadable()) return false;
     }
     for (const direction of [0, 1] as const) {
       let next = this.#nextPeerStream[direction];
@@ -78,5 +82,6 @@ export class StreamPoller {
         read(streamId);
       }
     }
+    return true;
   }
 }
