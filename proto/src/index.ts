@@ -16,7 +16,7 @@ export {
   SIGNING_CONTEXTS,
 } from './signed-messages.ts';
 export { prefixLength, StreamFrameDecoder } from './stream-framing.ts';
-export { encodeVarint, readVarint, VARINT_MAX, varintLength, writeVarint } from './varint.ts';
+export { encodeVarint, readVarint, readVarintLossy, VARINT_MAX, varintLength, writeVarint } from './varint.ts';
 export { CURRENT_PROTOCOL_VERSION, negotiateVersion, PROTOCOL_VERSIONS } from './versions.ts';
 export {
   type WebTransportBidirectionalStream,

@@ -5,8 +5,8 @@
  * unknown capsule types are returned too and the caller ignores them (§3.2).
  */
 
+import { readVarintLossy } from '../varint.ts';
 import { H3Error } from './errors.ts';
-import { readWireVarint } from './wire-varint.ts';
 
 export interface Capsule {
   readonly type: number;
@@ -36,8 +36,8 @@ export class CapsuleReader {
     const capsules: Capsule[] = [];
     let offset = 0;
     for (;;) {
-      const type = readWireVarint(buffer, offset);
-      const length = type === undefined ? undefined : readWireVarint(buffer, type.next);
+      const type = readVarintLossy(buffer, offset);
+      const length = type === undefined ? undefined : readVarintLossy(buffer, type.next);
       if (type === undefined || length === undefined) break;
       if (length.value > this.#maxCapsuleBytes) {
         throw new H3Error('H3_EXCESSIVE_LOAD', `capsule of ${length.value} bytes exceeds limit`);

@@ -11,6 +11,7 @@
  */
 import { decodeFieldSection, encodeFieldSection, type FieldLine } from '../qpack/field-section.ts';
 import { readPrefixedInteger } from '../qpack/prefixed-integer.ts';
+import { readVarintLossy } from '../varint.ts';
 import type { WebTransportLimits } from '../webtransport/limits.ts';
 import { type Capsule, CapsuleReader } from './capsule-reader.ts';
 import { H3_ERROR, H3Error } from './errors.ts';
@@ -18,7 +19,6 @@ import { FrameReader } from './frame-reader.ts';
 import { concatWire, encodeFrame, encodeGoaway, encodeSettings, FRAME, SETTING, UNI_STREAM } from './frames.ts';
 import { decodeSettings } from './settings.ts';
 import { isBidirectional, isLocallyInitiated, StreamIdAllocator } from './stream-ids.ts';
-import { readWireVarint } from './wire-varint.ts';
 
 export type Role = 'client' | 'server';
 
@@ -209,7 +209,7 @@ export class H3Connection {
   }
 
   receiveDatagram(bytes: Uint8Array): H3Event[] {
-    const quarter = readWireVarint(bytes, 0);
+    const quarter = readVarintLossy(bytes, 0);
     // RFC 9297 §2.1: a datagram too short for its quarter stream id is H3_DATAGRAM_ERROR.
     if (quarter === undefined) throw new H3Error('H3_DATAGRAM_ERROR', 'datagram without a quarter stream id');
     const sessionId = quarter.value * 4;
@@ -303,7 +303,7 @@ export class H3Connection {
 
   #classifyUni(streamId: number, state: StreamState, data: Uint8Array, fin: boolean, events: H3Event[]): void {
     const bytes = this.#withPrefix(state, data);
-    const type = readWireVarint(bytes, 0);
+    const type = readVarintLossy(bytes, 0);
     if (type === undefined) {
       state.prefix = bytes;
       return; // RFC 9114 §6.2: a stream that ends before its type is simply ignored
@@ -349,7 +349,7 @@ export class H3Connection {
 
   #classifyBidi(streamId: number, state: StreamState, data: Uint8Array, fin: boolean, events: H3Event[]): void {
     const bytes = this.#withPrefix(state, data);
-    const signal = readWireVarint(bytes, 0);
+    const signal = readVarintLossy(bytes, 0);
     if (signal === undefined) {
       state.prefix = bytes;
       if (fin) state.kind = 'discard';
@@ -374,7 +374,7 @@ export class H3Connection {
     bidirectional: boolean,
     events: H3Event[],
   ): void {
-    const session = readWireVarint(bytes, 0);
+    const session = readVarintLossy(bytes, 0);
     if (session === undefined) {
       // Keep the signal so the next call classifies again.
       const signal = bidirectional ? FRAME.WEBTRANSPORT_STREAM : UNI_STREAM.WEBTRANSPORT;
@@ -412,7 +412,7 @@ export class H3Connection {
         continue;
       }
       if (type === FRAME.GOAWAY && event.kind === 'frame') {
-        const id = readWireVarint(event.payload, 0);
+        const id = readVarintLossy(event.payload, 0);
         if (id === undefined || id.next !== event.payload.length)
           throw new H3Error('H3_FRAME_ERROR', 'malformed GOAWAY');
         events.push({ type: 'goaway', id: id.value });

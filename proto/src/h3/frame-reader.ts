@@ -6,9 +6,9 @@
  * (RFC 9114 §9).
  */
 
+import { readVarintLossy } from '../varint.ts';
 import { H3Error } from './errors.ts';
 import { FRAME } from './frames.ts';
-import { readWireVarint } from './wire-varint.ts';
 
 export type FrameEvent =
   | { readonly kind: 'frame'; readonly type: number; readonly payload: Uint8Array }
@@ -80,8 +80,8 @@ export class FrameReader {
     const window = new Uint8Array(this.#header.length + available);
     window.set(this.#header);
     window.set(bytes.subarray(offset, offset + available), this.#header.length);
-    const type = readWireVarint(window, 0);
-    const length = type === undefined ? undefined : readWireVarint(window, type.next);
+    const type = readVarintLossy(window, 0);
+    const length = type === undefined ? undefined : readVarintLossy(window, type.next);
     if (type === undefined || length === undefined) {
       this.#header = window;
       return offset + available;

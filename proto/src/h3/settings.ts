@@ -1,8 +1,8 @@
 /** SETTINGS frame payload parsing and validation (RFC 9114 §7.2.4). */
 
+import { readVarintLossy } from '../varint.ts';
 import { H3Error } from './errors.ts';
 import { HTTP2_RESERVED_SETTINGS, SETTING } from './frames.ts';
-import { readWireVarint } from './wire-varint.ts';
 
 /** Settings whose only legal values are 0 and 1 (RFC 9220 §3, RFC 9297 §5.1). */
 const BOOLEAN_SETTINGS: ReadonlySet<number> = new Set([
@@ -15,8 +15,8 @@ export function decodeSettings(payload: Uint8Array): Map<number, number> {
   const settings = new Map<number, number>();
   let offset = 0;
   while (offset < payload.length) {
-    const id = readWireVarint(payload, offset);
-    const value = id === undefined ? undefined : readWireVarint(payload, id.next);
+    const id = readVarintLossy(payload, offset);
+    const value = id === undefined ? undefined : readVarintLossy(payload, id.next);
     if (id === undefined || value === undefined) throw new H3Error('H3_FRAME_ERROR', 'truncated SETTINGS frame');
     offset = value.next;
     // GREASE ids beyond 2^53 are unknown by definition; skipping them avoids false duplicates after rounding.
