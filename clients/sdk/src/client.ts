@@ -10,9 +10,11 @@ import {
 import { type Content, decodeContent, parsePayload, randomId } from './content.ts';
 import { addressKey, type DeviceAddress, type E2EEngine, type E2EEngineFactory } from './e2e/engine.ts';
 import { PulseError } from './errors.ts';
+import { type ClientEvents, Emitter, type Listener } from './events.ts';
 import { Groups } from './groups.ts';
 import { type ClientLimits, clientLimits } from './limits.ts';
 import { Outbox } from './outbox.ts';
+import { Channels } from './presence.ts';
 import { type GroupRecord, Profile, pushBounded, type StoredMessage } from './profile.ts';
 import type { StateVault } from './store/vault.ts';
 import type { TransportMemory } from './transport/negotiate.ts';
@@ -55,32 +57,16 @@ export interface SafetyNumber {
   readonly changedDevices: readonly number[];
 }
 
-export interface ClientEvents {
-  message: StoredMessage;
-  receipt: { conversation: string; ids: readonly string[]; from: string };
-  typing: { conversation: string; from: string; typing: boolean };
-  presence: { account: string; online: boolean; devices: readonly number[] };
-  status: ConnectionStatus;
-  group: { group: GroupRecord; change: 'created' | 'updated' | 'removed' };
-  identity_changed: { account: string; deviceId: number };
-  /** A publication on a subscribed channel (live, or replayed after a reconnect). */
-  channel: { channel: string; offset: number; from: DeviceAddress; serverTime: number; payload: Uint8Array };
-  /** A resubscription could not replay what was missed (history gone or epoch changed). */
-  channel_reset: { channel: string };
-  /** A message that could not be processed (undecryptable, malformed); nothing to show, but worth a note. */
-  problem: { from: string; reason: string };
-}
-
 /** How long `close()` lets pending acknowledgements and receipts finish. */
 const CLOSE_GRACE_MS = 2_000;
 
 /** Message ids per receipt (content.ts accepts up to 1000). */
 const RECEIPT_BATCH = 500;
 
+export type { ClientEvents } from './events.ts';
+
 /** The server a client uses when neither the caller nor the profile names one (`npm start`'s default). */
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
-
-type Listener<K extends keyof ClientEvents> = (event: ClientEvents[K]) => void;
 
 /**
  * A Pulse account on this device: connects (WebTransport first, WebSocket as
@@ -94,13 +80,8 @@ export class PulseClient {
   readonly #profile: Profile;
   readonly #engine: E2EEngine;
   readonly #connection: PulseConnection;
-  readonly #listeners = new Map<keyof ClientEvents, Set<(event: never) => void>>();
-  readonly #presence = new Map<string, Set<number>>();
-  readonly #watched = new Set<string>();
-  /** Subscribed channels and the last {epoch, offset} seen on each (undefined until the first answer). */
-  readonly #channels = new Map<string, { epoch: string; offset: number } | undefined>();
-  /** Channels subscribed with presence (the `user:` channels of this account and watched contacts). */
-  readonly #presenceChannels = new Set<string>();
+  readonly #events = new Emitter();
+  readonly #channels: Channels;
   #inbox: Promise<void> = Promise.resolve();
   /** Every operation that touches sessions or the profile runs alone, in call order. */
   #lock: Promise<unknown> = Promise.resolve();
@@ -163,6 +144,7 @@ export class PulseClient {
       refreshOwnDevices,
       persist,
     });
+    this.#channels = new Channels({ connection: this.#connection, emit: (event, value) => this.#emit(event, value) });
     this.#connection.onPush((frame) => this.#onPush(frame));
     this.#connection.onStatus((status) => this.#emit('status', status));
   }
@@ -202,13 +184,7 @@ export class PulseClient {
   }
 
   on<K extends keyof ClientEvents>(event: K, listener: Listener<K>): () => void {
-    let set = this.#listeners.get(event);
-    if (set === undefined) {
-      set = new Set();
-      this.#listeners.set(event, set);
-    }
-    set.add(listener as (event: never) => void);
-    return () => set.delete(listener as (event: never) => void);
+    return this.#events.on(event, listener);
   }
 
   /** Conversations with their last message, newest first. */
@@ -256,7 +232,7 @@ export class PulseClient {
   }
 
   isOnline(account: string): boolean {
-    return (this.#presence.get(account)?.size ?? 0) > 0;
+    return this.#channels.isOnline(account);
   }
 
   // ---- connection and account ---------------------------------------------------------
@@ -579,10 +555,7 @@ export class PulseClient {
 
   /** Follows `account`'s presence (`presence` events). */
   async watchPresence(account: string): Promise<void> {
-    if (this.#watched.has(account) && this.#channels.has(`user:${account}`)) return;
-    this.#watched.add(account);
-    this.#presenceChannels.add(`user:${account}`);
-    if (this.status.state === 'connected') await this.#subscribe(`user:${account}`);
+    await this.#channels.watchPresence(account, this.status.state === 'connected');
   }
 
   // ---- channels -------------------------------------------------------------------------
@@ -594,24 +567,16 @@ export class PulseClient {
    * caller's business (Pulse's own chat uses envelopes, see README "Groups").
    */
   async subscribeChannel(channel: string): Promise<void> {
-    if (this.#channels.has(channel)) return;
-    this.#channels.set(channel, undefined);
-    try {
-      await this.#subscribe(channel);
-    } catch (error) {
-      this.#channels.delete(channel);
-      throw error;
-    }
+    await this.#channels.subscribe(channel);
   }
 
   async unsubscribeChannel(channel: string): Promise<void> {
-    if (!this.#channels.delete(channel)) return;
-    await this.#connection.request({ type: 'unsubscribe', channel });
+    await this.#channels.unsubscribe(channel);
   }
 
   /** Publishes opaque bytes on a channel; resolves with the publication's offset. */
   async publish(channel: string, payload: Uint8Array): Promise<number> {
-    return (await this.#connection.request({ type: 'publish', channel, payload })).offset;
+    return this.#channels.publish(channel, payload);
   }
 
   // ---- internals: connection lifecycle ----------------------------------------------------
@@ -642,14 +607,7 @@ export class PulseClient {
     }
     const devices = await session.request({ type: 'device_list' });
     this.#ownDevices = devices.devices.map((d) => d.deviceId);
-    if (this.#options.presence === true) {
-      for (const channel of [`user:${state.account}`, ...[...this.#watched].map((a) => `user:${a}`)]) {
-        this.#channels.set(channel, this.#channels.get(channel));
-        this.#presenceChannels.add(channel);
-      }
-    }
-    // Resume channels from the last offset seen (PROTOCOL.md "Channels").
-    for (const channel of this.#channels.keys()) await this.#subscribe(channel, session);
+    await this.#channels.resume(session, state.account!, this.#options.presence === true);
   }
 
   async #authenticate(session: HandshakeSession, account: string, deviceId: number): Promise<void> {
@@ -667,25 +625,6 @@ export class PulseClient {
     const signature = this.#engine.sign(authSignedMessage(session.welcome.challenge, account, deviceId));
     const ok = await session.request({ type: 'auth', account, deviceId, signature });
     this.#token = { token: ok.token, expiresAt: ok.tokenExpiresAt };
-  }
-
-  /**
-   * (Re)subscribes from the last offset seen: when the server still holds what
-   * followed, it replays it after `subscribed` and the offset advances as those
-   * messages arrive; otherwise `channel_reset` tells the caller history was lost.
-   */
-  async #subscribe(channel: string, session?: HandshakeSession): Promise<void> {
-    const since = this.#channels.get(channel);
-    const frame: RequestFrame<'subscribe'> = {
-      type: 'subscribe',
-      channel,
-      presence: this.#presenceChannels.has(channel),
-      ...(since === undefined ? {} : { since }),
-    };
-    const answer = session !== undefined ? await session.request(frame) : await this.#connection.request(frame);
-    const resumed = since !== undefined && answer.recovered && since.epoch === answer.epoch;
-    this.#channels.set(channel, resumed ? since : { epoch: answer.epoch, offset: answer.offset });
-    if (since !== undefined && !resumed) this.#emit('channel_reset', { channel });
   }
 
   async #uploadPreKeys(rotate: boolean, session?: HandshakeSession): Promise<void> {
@@ -712,38 +651,14 @@ export class PulseClient {
       case 'prekeys_low':
         this.#inbox = this.#inbox.then(() => this.#exclusive(() => this.#uploadPreKeys(false))).catch(() => {});
         return;
-      case 'presence_snapshot': {
-        const account = frame.channel.startsWith('user:') ? frame.channel.slice(5) : undefined;
-        if (account === undefined) return;
-        const devices = new Set(frame.members.filter((m) => m.account === account).map((m) => m.deviceId));
-        this.#presence.set(account, devices);
-        this.#emit('presence', { account, online: devices.size > 0, devices: [...devices] });
-        return;
-      }
+      case 'presence_snapshot':
       case 'presence_join':
-      case 'presence_leave': {
-        const account = frame.channel.startsWith('user:') ? frame.channel.slice(5) : undefined;
-        if (account === undefined || frame.member.account !== account) return;
-        const devices = this.#presence.get(account) ?? new Set<number>();
-        if (frame.type === 'presence_join') devices.add(frame.member.deviceId);
-        else devices.delete(frame.member.deviceId);
-        this.#presence.set(account, devices);
-        this.#emit('presence', { account, online: devices.size > 0, devices: [...devices] });
+      case 'presence_leave':
+        this.#channels.onPresence(frame);
         return;
-      }
-      case 'channel_message': {
-        const seen = this.#channels.get(frame.channel);
-        if (seen === undefined || frame.offset <= seen.offset) return; // not subscribed, or already seen
-        this.#channels.set(frame.channel, { epoch: seen.epoch, offset: frame.offset });
-        this.#emit('channel', {
-          channel: frame.channel,
-          offset: frame.offset,
-          from: frame.from,
-          serverTime: frame.serverTime,
-          payload: frame.payload,
-        });
+      case 'channel_message':
+        this.#channels.onChannelMessage(frame);
         return;
-      }
       case 'error':
         this.#emit('problem', { from: 'server', reason: `${frame.code}: ${frame.message}` });
         return;
@@ -906,12 +821,6 @@ export class PulseClient {
   }
 
   #emit<K extends keyof ClientEvents>(event: K, value: ClientEvents[K]): void {
-    for (const listener of this.#listeners.get(event) ?? []) {
-      try {
-        (listener as Listener<K>)(value);
-      } catch {
-        // A listener's fault is the listener's.
-      }
-    }
+    this.#events.emit(event, value);
   }
 }

@@ -1,0 +1,49 @@
+import type { ConnectionStatus } from './connection.ts';
+import type { DeviceAddress } from './e2e/engine.ts';
+import type { GroupRecord, StoredMessage } from './profile.ts';
+
+export interface ClientEvents {
+  message: StoredMessage;
+  receipt: { conversation: string; ids: readonly string[]; from: string };
+  typing: { conversation: string; from: string; typing: boolean };
+  presence: { account: string; online: boolean; devices: readonly number[] };
+  status: ConnectionStatus;
+  group: { group: GroupRecord; change: 'created' | 'updated' | 'removed' };
+  identity_changed: { account: string; deviceId: number };
+  /** A publication on a subscribed channel (live, or replayed after a reconnect). */
+  channel: { channel: string; offset: number; from: DeviceAddress; serverTime: number; payload: Uint8Array };
+  /** A resubscription could not replay what was missed (history gone or epoch changed). */
+  channel_reset: { channel: string };
+  /** A message that could not be processed (undecryptable, malformed); nothing to show, but worth a note. */
+  problem: { from: string; reason: string };
+}
+
+export type Listener<K extends keyof ClientEvents> = (event: ClientEvents[K]) => void;
+
+/** How the client's parts report events (the client's `Emitter.emit`). */
+export type Emit = <K extends keyof ClientEvents>(event: K, value: ClientEvents[K]) => void;
+
+/** Listeners per event; a throwing listener never disturbs the client. */
+export class Emitter {
+  readonly #listeners = new Map<keyof ClientEvents, Set<(event: never) => void>>();
+
+  on<K extends keyof ClientEvents>(event: K, listener: Listener<K>): () => void {
+    let set = this.#listeners.get(event);
+    if (set === undefined) {
+      set = new Set();
+      this.#listeners.set(event, set);
+    }
+    set.add(listener as (event: never) => void);
+    return () => set.delete(listener as (event: never) => void);
+  }
+
+  emit<K extends keyof ClientEvents>(event: K, value: ClientEvents[K]): void {
+    for (const listener of this.#listeners.get(event) ?? []) {
+      try {
+        (listener as Listener<K>)(value);
+      } catch {
+        // A listener's fault is the listener's.
+      }
+    }
+  }
+}
