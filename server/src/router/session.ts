@@ -1,22 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import {
-  authSignedMessage,
-  type Frame,
-  type FrameOf,
-  negotiateVersion,
-  ProtoError,
-  registerSignedMessage,
-} from '@pulse/proto';
+import { type Frame, type FrameOf, negotiateVersion, ProtoError } from '@pulse/proto';
 import type { PresenceMember, Subscriber } from '../channels/channel.ts';
 import { PulseError } from '../errors.ts';
 import { TokenBucket } from '../limits/token-bucket.ts';
 import type { Address } from '../storage/store.ts';
 import { type Connection, UNKNOWN_ADDRESS } from '../transport/connection.ts';
+import { authenticateDevice, authenticateToken, authOk, registerAccount, takeAuthAttempt } from './authentication.ts';
 import type { RouterContext } from './context.ts';
 import { EnvelopeDelivery } from './delivery.ts';
 import { linkDevice, listDevices, removeDevice } from './devices.ts';
+import { sendEnvelopes } from './envelopes.ts';
 import type { DeviceSession } from './hub.ts';
+import type { SessionOutput } from './output.ts';
 import { fetchBundles, preKeysLow, uploadPreKeys, warnOwners } from './prekeys.ts';
+import { Subscriptions } from './subscriptions.ts';
 
 type State = 'hello' | 'unauthenticated' | 'authenticated' | 'closed';
 
@@ -27,6 +24,9 @@ const PRE_AUTH = new Set<Frame['type']>(['hello', 'register', 'auth', 'auth_toke
  * One connection's protocol state: handshake, authentication, then requests.
  * It sees only whole frames (bytes in, bytes out through its Connection) and the
  * shared RouterContext; which transport carries it is a metrics label only.
+ * This class is the state machine, the dispatch and the bounded send queue; the
+ * requests themselves are handled in authentication.ts, devices.ts, prekeys.ts,
+ * envelopes.ts, delivery.ts and subscriptions.ts.
  */
 export class Session implements DeviceSession, Subscriber {
   readonly #ctx: RouterContext;
@@ -36,7 +36,14 @@ export class Session implements DeviceSession, Subscriber {
   readonly #authKey = `connection:${randomBytes(8).toString('hex')}`;
   readonly #rate: TokenBucket;
   readonly #openedAt: number;
-  readonly #subscriptions = new Set<string>();
+  /** The handlers' way to answer on this connection. */
+  readonly #out: SessionOutput = {
+    send: (frame) => this.#send(frame),
+    sendBytes: (bytes, ephemeral) => this.#sendBytes(bytes, ephemeral),
+    sendError: (id, code, message, retryAfterMs) => this.#sendError(id, code, message, retryAfterMs),
+    limitHit: (limit) => this.#limitHit(limit),
+  };
+  readonly #subscriptions: Subscriptions;
   #state: State = 'hello';
   #lastReceivedAt: number;
   #pingSent = false;
@@ -57,6 +64,7 @@ export class Session implements DeviceSession, Subscriber {
     this.#openedAt = now;
     this.#lastReceivedAt = now;
     this.#rate = new TokenBucket(ctx.config.limits.rate, ctx.config.limits.rateBurst, now);
+    this.#subscriptions = new Subscriptions(ctx, this, this.#out);
   }
 
   get transport(): string {
@@ -154,13 +162,20 @@ export class Session implements DeviceSession, Subscriber {
         this.#hello(frame, now);
         return;
       case 'register':
-        this.#register(frame, now);
+        this.#checkAuthAttempt(now);
+        this.#authenticated(
+          frame.id,
+          registerAccount(this.#ctx, this.#challenge, frame, now, this.#conn.remoteAddress),
+          now,
+        );
         return;
       case 'auth':
-        this.#auth(frame, now);
+        this.#checkAuthAttempt(now);
+        this.#authenticated(frame.id, authenticateDevice(this.#ctx, this.#challenge, frame), now);
         return;
       case 'auth_token':
-        this.#authToken(frame, now);
+        this.#checkAuthAttempt(now);
+        this.#authenticated(frame.id, authenticateToken(this.#ctx, frame, now), now);
         return;
       case 'ping':
         this.#send({ type: 'pong', nonce: frame.nonce });
@@ -194,7 +209,7 @@ export class Session implements DeviceSession, Subscriber {
         }
         return;
       case 'send':
-        this.#sendEnvelopes(frame, now);
+        sendEnvelopes(this.#ctx, this.#self(), frame, now, this.#out, this.#conn.transport);
         return;
       case 'deliver_ack':
         this.#delivery?.ack(frame.envelopeIds);
@@ -203,13 +218,13 @@ export class Session implements DeviceSession, Subscriber {
         this.#send({ type: 'sync_done', id: frame.id, delivered: this.#delivery?.resync() ?? 0 });
         return;
       case 'subscribe':
-        this.#subscribe(frame);
+        this.#subscriptions.subscribe(frame);
         return;
       case 'unsubscribe':
-        this.#unsubscribe(frame);
+        this.#subscriptions.unsubscribe(frame);
         return;
       case 'publish':
-        this.#publish(frame, now);
+        this.#subscriptions.publish(frame, this.member, now);
         return;
       default:
         // Server-to-client frames sent by a client.
@@ -244,55 +259,16 @@ export class Session implements DeviceSession, Subscriber {
     if (this.#state === 'authenticated') throw new PulseError('FORBIDDEN', 'this connection is already authenticated');
     // Without a peer address the budget is per connection (weaker: see README "Limits").
     const key = this.#conn.remoteAddress === UNKNOWN_ADDRESS ? this.#authKey : this.#conn.remoteAddress;
-    const retryAfterMs = this.#ctx.authBuckets.take(key, now);
-    if (retryAfterMs > 0) {
-      this.#limitHit('auth_attempts');
-      throw new PulseError('AUTH_RATE_LIMITED', 'too many authentication attempts', retryAfterMs);
-    }
+    takeAuthAttempt(this.#ctx, key, now, (limit) => this.#limitHit(limit));
   }
 
-  #register(frame: FrameOf<'register'>, now: number): void {
-    this.#checkAuthAttempt(now);
-    const message = registerSignedMessage(this.#challenge, frame.account, frame.identityKey);
-    if (!this.#ctx.verify(frame.identityKey, message, frame.signature)) {
-      this.#ctx.log.info({ account: frame.account, ip: this.#conn.remoteAddress }, 'register refused: bad signature');
-      throw new PulseError('AUTH_FAILED', 'the signature does not verify');
-    }
-    const device = this.#ctx.store.createAccount(frame.account, frame.deviceName, frame.identityKey, now);
-    this.#ctx.log.info({ account: frame.account }, 'account registered');
-    this.#authenticated(frame.id, device.account, device.deviceId, now);
-  }
-
-  #auth(frame: FrameOf<'auth'>, now: number): void {
-    this.#checkAuthAttempt(now);
-    const device = this.#ctx.store.getDevice(frame.account, frame.deviceId);
-    const message = authSignedMessage(this.#challenge, frame.account, frame.deviceId);
-    // Unknown devices and bad signatures get the same answer: no account probing.
-    if (device === undefined || !this.#ctx.verify(device.identityKey, message, frame.signature)) {
-      this.#ctx.log.info({ account: frame.account, deviceId: frame.deviceId }, 'auth refused');
-      throw new PulseError('AUTH_FAILED', 'unknown device or bad signature');
-    }
-    this.#authenticated(frame.id, frame.account, frame.deviceId, now);
-  }
-
-  #authToken(frame: FrameOf<'auth_token'>, now: number): void {
-    this.#checkAuthAttempt(now);
-    const claims = this.#ctx.tokens.verify(frame.token, now);
-    if (claims === undefined || this.#ctx.store.getDevice(claims.account, claims.deviceId) === undefined) {
-      throw new PulseError('AUTH_FAILED', 'invalid or expired token');
-    }
-    this.#authenticated(frame.id, claims.account, claims.deviceId, now);
-  }
-
-  #authenticated(id: number, account: string, deviceId: number, now: number): void {
+  #authenticated(id: number, device: Address, now: number): void {
+    const { account, deviceId } = device;
     this.#state = 'authenticated';
     this.#account = account;
     this.#deviceId = deviceId;
     this.#connectedAt = now;
-    this.#ctx.store.touchDevice(account, deviceId, now);
-    const expiresAt = now + this.#ctx.config.limits.tokenTtl;
-    const token = this.#ctx.tokens.issue({ account, deviceId, expiresAt });
-    this.#send({ type: 'auth_ok', id, account, deviceId, token, tokenExpiresAt: expiresAt });
+    this.#send(authOk(this.#ctx, id, device, now));
     this.#ctx.log.info({ account, deviceId, transport: this.#conn.transport }, 'authenticated');
     this.#delivery = new EnvelopeDelivery(this.#ctx, account, deviceId, {
       send: (frame) => this.#send(frame),
@@ -314,39 +290,7 @@ export class Session implements DeviceSession, Subscriber {
     return { account: this.#account, deviceId: this.#deviceId };
   }
 
-  // ---- envelopes ----------------------------------------------------------------
-
-  #sendEnvelopes(frame: FrameOf<'send'>, now: number): void {
-    const max = this.#ctx.config.limits.maxMessageSize;
-    for (const envelope of frame.envelopes) {
-      if (envelope.payload.length > max) {
-        this.#limitHit('message_size');
-        throw new PulseError('PAYLOAD_TOO_LARGE', `a payload of ${envelope.payload.length} bytes exceeds ${max}`);
-      }
-    }
-    const started = process.hrtime.bigint();
-    const request = {
-      from: this.#self(),
-      to: frame.to,
-      envelopes: frame.envelopes,
-      now,
-      expiresAt: now + this.#ctx.config.limits.envelopeTtl,
-      queueCap: this.#ctx.config.limits.queuePerDevice,
-    };
-    this.#ctx.commits.submit(request, (result) => {
-      // Runs after the group commit returned: only now may `sent` go out.
-      if (result instanceof PulseError) {
-        if (result.code === 'QUEUE_FULL') this.#limitHit('queue_per_device');
-        this.#sendError(frame.id, result.code, result.message);
-      } else {
-        this.#ctx.metrics.envelopesTotal.labels('stored').inc(result.length);
-        this.#send({ type: 'sent', id: frame.id, envelopeIds: result, serverTime: now });
-        for (const envelope of frame.envelopes) this.#ctx.hub.get(frame.to, envelope.deviceId)?.pump();
-      }
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.#ctx.metrics.latency.labels(this.#conn.transport, 'send_commit').observe(seconds);
-    });
-  }
+  // ---- the hub and channels deliver through the session --------------------------
 
   pump(): void {
     this.#delivery?.pump();
@@ -354,54 +298,6 @@ export class Session implements DeviceSession, Subscriber {
 
   notify(bytes: Uint8Array): void {
     this.#sendBytes(bytes, false);
-  }
-
-  // ---- channels -----------------------------------------------------------------
-
-  #subscribe(frame: FrameOf<'subscribe'>): void {
-    if (this.#subscriptions.has(frame.channel)) {
-      this.#ctx.channels.unsubscribe(frame.channel, this);
-      this.#subscriptions.delete(frame.channel);
-    }
-    if (this.#subscriptions.size >= this.#ctx.config.limits.maxChannels) {
-      this.#limitHit('max_channels');
-      throw new PulseError('TOO_MANY_CHANNELS', `at most ${this.#ctx.config.limits.maxChannels} channels`);
-    }
-    const presence = frame.presence === true;
-    const result = this.#ctx.channels.subscribe(frame.channel, this, { presence, since: frame.since });
-    this.#subscriptions.add(frame.channel);
-    this.#send({
-      type: 'subscribed',
-      id: frame.id,
-      channel: frame.channel,
-      epoch: result.channel.epoch,
-      offset: result.channel.offset,
-      recovered: result.recovered,
-    });
-    for (const bytes of result.missed) this.#sendBytes(bytes, false);
-    if (presence) {
-      // A snapshot holds at most maxArrayLength members: more would not decode at a client.
-      const members = result.channel.members().slice(0, this.#ctx.codec.limits.maxArrayLength);
-      this.#send({ type: 'presence_snapshot', channel: frame.channel, members });
-    }
-  }
-
-  #unsubscribe(frame: FrameOf<'unsubscribe'>): void {
-    if (!this.#subscriptions.delete(frame.channel)) {
-      throw new PulseError('NOT_FOUND', `not subscribed to ${frame.channel}`);
-    }
-    this.#ctx.channels.unsubscribe(frame.channel, this);
-    this.#send({ type: 'ok', id: frame.id });
-  }
-
-  #publish(frame: FrameOf<'publish'>, now: number): void {
-    const max = this.#ctx.config.limits.maxMessageSize;
-    if (frame.payload.length > max) {
-      this.#limitHit('message_size');
-      throw new PulseError('PAYLOAD_TOO_LARGE', `a payload of ${frame.payload.length} bytes exceeds ${max}`);
-    }
-    const offset = this.#ctx.channels.publish(frame.channel, this.member, frame.payload, now);
-    this.#send({ type: 'published', id: frame.id, offset });
   }
 
   /** Subscriber: channel bytes (encoded once for all subscribers). */
@@ -488,8 +384,7 @@ export class Session implements DeviceSession, Subscriber {
     const wasAuthenticated = this.#state === 'authenticated';
     this.#state = 'closed';
     this.#conn.close(code, reason);
-    for (const channel of this.#subscriptions) this.#ctx.channels.unsubscribe(channel, this);
-    this.#subscriptions.clear();
+    this.#subscriptions.leaveAll();
     if (wasAuthenticated) this.#ctx.hub.detach(this.#account, this.#deviceId, this);
     this.#ctx.log.debug({ code, account: this.#account || undefined }, 'session ended');
     this.onEnded();
