@@ -1,33 +1,19 @@
 import { ProtoError, prefixLength, StreamFrameDecoder } from '@pulse/proto';
-import type { SessionRequest } from '@pulse/proto/quic';
+import type {
+  ListenOptions,
+  ServerWebTransportSession,
+  SessionRequest,
+  WebTransportBidirectionalStream,
+  WebTransportServer,
+} from '@pulse/proto/quic';
 import type { Connection, ConnectionAcceptor, TransportServer } from './connection.ts';
 
 /**
- * The shapes this adapter needs from `@pulse/proto/quic` (W3C WebTransport on
- * the session side). Kept structural so the adapter also runs over any
- * implementation with the same shape.
+ * Starts an HTTP/3 WebTransport listener: `listenWebTransport` of
+ * `@pulse/proto/quic`, passed in (quic-loader.ts loads it lazily) so a
+ * WebSocket-only server never loads the native QUIC module.
  */
-export interface WtBidirectionalStream {
-  readonly readable: ReadableStream<Uint8Array>;
-  readonly writable: WritableStream<Uint8Array>;
-}
-export interface WtSession {
-  readonly incomingBidirectionalStreams: ReadableStream<WtBidirectionalStream>;
-  readonly closed: Promise<unknown>;
-  close(info?: { closeCode?: number; reason?: string }): void;
-}
-export interface WtListenOptions {
-  host: string;
-  port: number;
-  certificate: { certPem: string; keyPem: string };
-  paths: string[];
-  onSession(session: WtSession, request: SessionRequest): undefined;
-}
-export interface WtServer {
-  readonly port: number;
-  close(): Promise<void> | void;
-}
-export type ListenWebTransport = (options: WtListenOptions) => Promise<WtServer>;
+export type ListenWebTransport = (options: ListenOptions) => Promise<WebTransportServer>;
 
 /**
  * Fan-out hands the same encoded frame to every subscriber: prefix it once too,
@@ -59,12 +45,12 @@ function wtCloseCode(code: string): number {
 class WebTransportConnection implements Connection {
   readonly transport = 'webtransport' as const;
   readonly remoteAddress: string;
-  readonly #session: WtSession;
+  readonly #session: ServerWebTransportSession;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   #buffered = 0;
   #closed = false;
 
-  constructor(session: WtSession, stream: WtBidirectionalStream, remoteAddress: string) {
+  constructor(session: ServerWebTransportSession, stream: WebTransportBidirectionalStream, remoteAddress: string) {
     this.#session = session;
     this.#writer = stream.writable.getWriter();
     this.remoteAddress = remoteAddress;
@@ -129,7 +115,7 @@ export async function listenPulseWebTransport(
   },
 ): Promise<TransportServer & { readonly port: number }> {
   let accepting = true;
-  const onSession = (session: WtSession, request: SessionRequest): undefined => {
+  const onSession = (session: ServerWebTransportSession, request: SessionRequest): undefined => {
     if (!accepting) {
       session.close({ closeCode: 1, reason: 'SERVER_SHUTDOWN' });
       return undefined;
@@ -160,14 +146,14 @@ export async function listenPulseWebTransport(
 }
 
 async function serveSession(
-  session: WtSession,
+  session: ServerWebTransportSession,
   remoteAddress: string,
   options: { maxFrameBytes: number; streamTimeoutMs: number; accept: ConnectionAcceptor },
 ): Promise<void> {
   session.closed.catch(() => {});
   const streams = session.incomingBidirectionalStreams.getReader();
   const timer = setTimeout(() => session.close({ closeCode: 1, reason: 'no stream opened' }), options.streamTimeoutMs);
-  let first: ReadableStreamReadResult<WtBidirectionalStream>;
+  let first: ReadableStreamReadResult<WebTransportBidirectionalStream>;
   try {
     first = await streams.read();
   } catch {
