@@ -1,4 +1,4 @@
-import { authSignedMessage, deviceLinkSignedMessage, type FrameOf, registerSignedMessage } from '@pulse/proto';
+import { authSignedMessage, deviceLinkSignedMessage, registerSignedMessage } from '@pulse/proto';
 import { fromBase64 } from './base64.ts';
 import {
   type ConnectionStatus,
@@ -7,15 +7,16 @@ import {
   type PushFrame,
   type RequestFrame,
 } from './connection.ts';
-import { type Content, decodeContent, parsePayload, randomId } from './content.ts';
-import { addressKey, type DeviceAddress, type E2EEngine, type E2EEngineFactory } from './e2e/engine.ts';
+import { type Content, randomId } from './content.ts';
+import type { E2EEngine, E2EEngineFactory } from './e2e/engine.ts';
 import { PulseError } from './errors.ts';
 import { type ClientEvents, Emitter, type Listener } from './events.ts';
 import { Groups } from './groups.ts';
+import { Inbox } from './inbox.ts';
 import { type ClientLimits, clientLimits } from './limits.ts';
 import { Outbox } from './outbox.ts';
 import { Channels } from './presence.ts';
-import { type GroupRecord, Profile, pushBounded, type StoredMessage } from './profile.ts';
+import { type GroupRecord, Profile, rememberMessage, type StoredMessage } from './profile.ts';
 import type { StateVault } from './store/vault.ts';
 import type { TransportMemory } from './transport/negotiate.ts';
 import type { TransportFactories, TransportPreference } from './transport/types.ts';
@@ -60,9 +61,6 @@ export interface SafetyNumber {
 /** How long `close()` lets pending acknowledgements and receipts finish. */
 const CLOSE_GRACE_MS = 2_000;
 
-/** Message ids per receipt (content.ts accepts up to 1000). */
-const RECEIPT_BATCH = 500;
-
 export type { ClientEvents } from './events.ts';
 
 /** The server a client uses when neither the caller nor the profile names one (`npm start`'s default). */
@@ -82,7 +80,7 @@ export class PulseClient {
   readonly #connection: PulseConnection;
   readonly #events = new Emitter();
   readonly #channels: Channels;
-  #inbox: Promise<void> = Promise.resolve();
+  readonly #inbox: Inbox;
   /** Every operation that touches sessions or the profile runs alone, in call order. */
   #lock: Promise<unknown> = Promise.resolve();
   #challenge: Uint8Array | undefined;
@@ -92,9 +90,6 @@ export class PulseClient {
   readonly #outbox: Outbox;
   readonly #groups: Groups;
   #pendingRegistration: string | undefined;
-  readonly #pendingReceipts = new Map<string, string[]>();
-  #receiptFlush: Promise<void> | undefined;
-  readonly #background = new Set<Promise<void>>();
   readonly #server: string;
 
   private constructor(options: PulseClientOptions, profile: Profile, engine: E2EEngine) {
@@ -143,6 +138,18 @@ export class PulseClient {
       self,
       refreshOwnDevices,
       persist,
+    });
+    this.#inbox = new Inbox({
+      profile,
+      engine,
+      connection: this.#connection,
+      trust: this.#trust,
+      groups: this.#groups,
+      limits: this.limits,
+      emit: (event, value) => this.#emit(event, value),
+      exclusive: (operation) => this.#exclusive(operation),
+      persist,
+      sendInBackground: (to, content) => this.#sendInBackground(to, content),
     });
     this.#channels = new Channels({ connection: this.#connection, emit: (event, value) => this.#emit(event, value) });
     this.#connection.onPush((frame) => this.#onPush(frame));
@@ -320,7 +327,7 @@ export class PulseClient {
     let total = 0;
     for (let round = 0; round < 100; round++) {
       const answer = await this.#connection.request({ type: 'sync' });
-      await this.#inbox;
+      await this.#inbox.drained;
       total += answer.delivered;
       if (answer.delivered === 0) break;
     }
@@ -329,12 +336,7 @@ export class PulseClient {
 
   /** Waits until every envelope received so far has been processed and its receipts sent. */
   async idle(): Promise<void> {
-    for (;;) {
-      await this.#inbox;
-      if (this.#receiptFlush !== undefined) await this.#receiptFlush;
-      else if (this.#background.size > 0) await Promise.all(this.#background);
-      else return;
-    }
+    await this.#inbox.idle();
   }
 
   /** Finishes what is in hand (briefly: acknowledgements and receipts), then closes the connection and the profile. */
@@ -348,7 +350,7 @@ export class PulseClient {
       clearTimeout(timer);
     }
     this.#connection.close();
-    await this.#inbox.catch(() => {});
+    await this.#inbox.drained.catch(() => {});
     await this.#profile.close();
   }
 
@@ -403,34 +405,6 @@ export class PulseClient {
       if (!PulseError.is(error, 'DEVICES_MISMATCH')) throw error;
       await this.#exclusive(() => this.#outbox.send(to, content, true));
     }
-  }
-
-  /**
-   * Receipts for a burst of messages go out as one receipt per sender: ids are
-   * gathered while deliveries keep arriving, then sent once the inbox is idle.
-   */
-  #queueReceipt(account: string, messageId: string): void {
-    const ids = this.#pendingReceipts.get(account) ?? [];
-    ids.push(messageId);
-    this.#pendingReceipts.set(account, ids);
-    this.#receiptFlush ??= new Promise((resolve) => setTimeout(resolve, 0))
-      .then(() => this.#inbox)
-      .then(() => {
-        this.#receiptFlush = undefined;
-        const batches = [...this.#pendingReceipts];
-        this.#pendingReceipts.clear();
-        for (const [to, all] of batches) {
-          for (let i = 0; i < all.length; i += RECEIPT_BATCH) {
-            this.#inBackground(this.#sendInBackground(to, { t: 'receipt', ids: all.slice(i, i + RECEIPT_BATCH) }));
-          }
-        }
-      });
-  }
-
-  /** Tracks work nobody awaits (receipts), so `idle()` can wait for it. */
-  #inBackground(work: Promise<void>): void {
-    const tracked = work.catch(() => {}).finally(() => this.#background.delete(tracked));
-    this.#background.add(tracked);
   }
 
   /** A send that holds the lock only while encrypting, then settles on its own (receipts). */
@@ -640,16 +614,15 @@ export class PulseClient {
     this.#ownDevices = answer.devices.map((d) => d.deviceId);
   }
 
-  // ---- internals: receiving ----------------------------------------------------------------
+  // ---- internals: pushes (deliveries to the inbox; presence and publications to the channels)
 
   #onPush(frame: PushFrame): void {
     switch (frame.type) {
       case 'deliver':
-        // One at a time, in arrival order: sessions and dedupe state are sequential.
-        this.#inbox = this.#inbox.then(() => this.#exclusive(() => this.#receive(frame))).catch(() => {});
+        this.#inbox.deliver(frame);
         return;
       case 'prekeys_low':
-        this.#inbox = this.#inbox.then(() => this.#exclusive(() => this.#uploadPreKeys(false))).catch(() => {});
+        this.#inbox.enqueue(() => this.#uploadPreKeys(false));
         return;
       case 'presence_snapshot':
       case 'presence_join':
@@ -665,129 +638,6 @@ export class PulseClient {
     }
   }
 
-  async #receive(frame: FrameOf<'deliver'>): Promise<void> {
-    const state = this.#profile.state;
-    const ack = () => this.#connection.send({ type: 'deliver_ack', envelopeIds: [frame.envelopeId] });
-    if (state.seenEnvelopes.includes(frame.envelopeId)) {
-      ack(); // delivered again (at least once): already processed
-      return;
-    }
-    const from: DeviceAddress = frame.from;
-    let content: Content | undefined;
-    try {
-      const payload = parsePayload(frame.payload);
-      if (payload.kind === 'session') {
-        const { plaintext, identityKey } = await this.#engine.decrypt(from, payload.ciphertext);
-        // A session's identity key must match what the profile recorded for that device.
-        if (from.account !== this.account) this.#trust.observe(from.account, from.deviceId, identityKey);
-        content = decodeContent(plaintext, this.limits);
-      } else {
-        const group = state.groups[payload.groupId];
-        if (group === undefined || group.left || !group.members.includes(from.account)) {
-          throw new PulseError('NOT_A_MEMBER', `group message from a non-member ${from.account}`);
-        }
-        content = decodeContent(
-          await this.#engine.groupDecrypt(from, payload.groupId, payload.ciphertext),
-          this.limits,
-        );
-        if (content.t !== 'text' && content.t !== 'typing')
-          throw new PulseError('BAD_INPUT', 'unexpected group content');
-        if (content.group !== payload.groupId) throw new PulseError('BAD_INPUT', 'group id mismatch');
-      }
-    } catch (error) {
-      this.#emit('problem', {
-        from: `${from.account}.${from.deviceId}`,
-        reason: error instanceof Error ? error.message : String(error),
-      });
-    }
-    const replies: (() => Promise<void>)[] = [];
-    if (content !== undefined) {
-      try {
-        await this.#apply(from, frame.serverTime, content, replies);
-      } catch (error) {
-        this.#emit('problem', {
-          from: addressKey(from),
-          reason: error instanceof Error ? error.message : String(error),
-        });
-      }
-    }
-    pushBounded(state.seenEnvelopes, frame.envelopeId, this.limits.maxRememberedEnvelopes);
-    // Acknowledge only once a save holding this envelope's effects is stored: a crash in
-    // between means redelivery, never loss. Not awaited here, so a burst of deliveries
-    // shares a few coalesced saves instead of one save each.
-    this.#inBackground(this.#persist().then(ack));
-    for (const reply of replies) await reply().catch(() => {});
-  }
-
-  async #apply(
-    from: DeviceAddress,
-    serverTime: number,
-    content: Content,
-    replies: (() => Promise<void>)[],
-  ): Promise<void> {
-    const state = this.#profile.state;
-    const me = state.account!;
-    const fromSelf = from.account === me;
-    switch (content.t) {
-      case 'text': {
-        const seenKey = `${from.account}/${content.id}`;
-        if (state.seenMessages.includes(seenKey)) return;
-        pushBounded(state.seenMessages, seenKey, this.limits.maxRememberedEnvelopes);
-        let conversation: string;
-        if (content.group !== undefined) {
-          if (state.groups[content.group] === undefined) return;
-          conversation = `group:${content.group}`;
-        } else if (fromSelf) {
-          if (content.to === undefined) return;
-          conversation = `user:${content.to}`;
-        } else {
-          conversation = `user:${from.account}`;
-        }
-        const message: StoredMessage = {
-          id: content.id,
-          conversation,
-          from: from.account,
-          fromDevice: from.deviceId,
-          text: content.text,
-          sentAt: content.sentAt,
-          receivedAt: serverTime,
-          direction: fromSelf ? 'out' : 'in',
-          ...(fromSelf ? { status: 'sent' as const } : {}),
-          ...(content.group === undefined ? {} : { group: content.group }),
-        };
-        this.#remember(message);
-        pushBounded(state.unread, `${conversation}|${message.id}`, this.limits.maxRememberedEnvelopes);
-        this.#emit('message', message);
-        if (!fromSelf && content.group === undefined) {
-          replies.push(async () => this.#queueReceipt(from.account, content.id));
-        }
-        return;
-      }
-      case 'receipt': {
-        const conversation = `user:${from.account}`;
-        const list = state.conversations[conversation] ?? [];
-        const ids = new Set(content.ids);
-        for (const message of list)
-          if (message.direction === 'out' && ids.has(message.id)) message.status = 'delivered';
-        this.#emit('receipt', { conversation, ids: content.ids, from: from.account });
-        return;
-      }
-      case 'typing': {
-        const conversation = content.group === undefined ? `user:${from.account}` : `group:${content.group}`;
-        this.#emit('typing', { conversation, from: from.account, typing: content.typing });
-        return;
-      }
-      case 'group': {
-        const applied = await this.#groups.applyUpdate(from, content, replies);
-        if (applied !== undefined) this.#emit('group', applied);
-        return;
-      }
-      case 'sender_key':
-        await this.#groups.applySenderKey(from, content);
-        return;
-    }
-  }
-
   // ---- internals: helpers -------------------------------------------------------------------
 
   #exclusive<T>(operation: () => Promise<T>): Promise<T> {
@@ -797,10 +647,7 @@ export class PulseClient {
   }
 
   #remember(message: StoredMessage): void {
-    const conversations = this.#profile.state.conversations;
-    const list = conversations[message.conversation] ?? [];
-    conversations[message.conversation] = list;
-    pushBounded(list, message, this.limits.maxHistoryPerConversation);
+    rememberMessage(this.#profile.state, message, this.limits.maxHistoryPerConversation);
   }
 
   async #persist(): Promise<void> {

@@ -171,3 +171,11 @@ export function pushBounded<T>(list: T[], item: T, max: number): void {
   list.push(item);
   if (list.length > max) list.splice(0, list.length - max);
 }
+
+/** Appends `message` to its conversation's history, keeping the newest `max`. */
+export function rememberMessage(state: ProfileState, message: StoredMessage, max: number): void {
+  const conversations = state.conversations;
+  const list = conversations[message.conversation] ?? [];
+  conversations[message.conversation] = list;
+  pushBounded(list, message, max);
+}

@@ -1,0 +1,219 @@
+import type { FrameOf } from '@pulse/proto';
+import type { PulseConnection } from './connection.ts';
+import { type Content, decodeContent, parsePayload } from './content.ts';
+import { addressKey, type DeviceAddress, type E2EEngine } from './e2e/engine.ts';
+import { PulseError } from './errors.ts';
+import type { Emit } from './events.ts';
+import type { Groups } from './groups.ts';
+import type { ClientLimits } from './limits.ts';
+import { type Profile, pushBounded, rememberMessage, type StoredMessage } from './profile.ts';
+import type { TrustBook } from './trust.ts';
+
+/** Message ids per receipt (content.ts accepts up to 1000). */
+const RECEIPT_BATCH = 500;
+
+export interface InboxDeps {
+  readonly profile: Profile;
+  readonly engine: E2EEngine;
+  readonly connection: PulseConnection;
+  readonly trust: TrustBook;
+  readonly groups: Groups;
+  readonly limits: ClientLimits;
+  readonly emit: Emit;
+  /** Runs `operation` under the client's lock (sessions and the profile change one operation at a time). */
+  readonly exclusive: <T>(operation: () => Promise<T>) => Promise<T>;
+  readonly persist: () => Promise<void>;
+  /** Sends `content` to `to` without holding the lock while waiting for the answer (receipts). */
+  readonly sendInBackground: (to: string, content: Content) => Promise<void>;
+}
+
+/**
+ * Receiving: deliveries are decrypted, deduplicated, applied to the profile and
+ * acknowledged one at a time in arrival order; receipts for them are batched.
+ */
+export class Inbox {
+  readonly #deps: InboxDeps;
+  #queue: Promise<void> = Promise.resolve();
+  readonly #pendingReceipts = new Map<string, string[]>();
+  #receiptFlush: Promise<void> | undefined;
+  readonly #background = new Set<Promise<void>>();
+
+  constructor(deps: InboxDeps) {
+    this.#deps = deps;
+  }
+
+  /** Settles once everything queued so far has been processed. */
+  get drained(): Promise<void> {
+    return this.#queue;
+  }
+
+  deliver(frame: FrameOf<'deliver'>): void {
+    // One at a time, in arrival order: sessions and dedupe state are sequential.
+    this.enqueue(() => this.#receive(frame));
+  }
+
+  /** Queues `work` behind the deliveries received so far, under the client's lock. */
+  enqueue(work: () => Promise<void>): void {
+    this.#queue = this.#queue.then(() => this.#deps.exclusive(work)).catch(() => {});
+  }
+
+  /** Waits until every envelope received so far has been processed and its receipts sent. */
+  async idle(): Promise<void> {
+    for (;;) {
+      await this.#queue;
+      if (this.#receiptFlush !== undefined) await this.#receiptFlush;
+      else if (this.#background.size > 0) await Promise.all(this.#background);
+      else return;
+    }
+  }
+
+  async #receive(frame: FrameOf<'deliver'>): Promise<void> {
+    const { profile, engine, connection, trust, limits, emit } = this.#deps;
+    const state = profile.state;
+    const ack = () => connection.send({ type: 'deliver_ack', envelopeIds: [frame.envelopeId] });
+    if (state.seenEnvelopes.includes(frame.envelopeId)) {
+      ack(); // delivered again (at least once): already processed
+      return;
+    }
+    const from: DeviceAddress = frame.from;
+    let content: Content | undefined;
+    try {
+      const payload = parsePayload(frame.payload);
+      if (payload.kind === 'session') {
+        const { plaintext, identityKey } = await engine.decrypt(from, payload.ciphertext);
+        // A session's identity key must match what the profile recorded for that device.
+        if (from.account !== state.account) trust.observe(from.account, from.deviceId, identityKey);
+        content = decodeContent(plaintext, limits);
+      } else {
+        const group = state.groups[payload.groupId];
+        if (group === undefined || group.left || !group.members.includes(from.account)) {
+          throw new PulseError('NOT_A_MEMBER', `group message from a non-member ${from.account}`);
+        }
+        content = decodeContent(await engine.groupDecrypt(from, payload.groupId, payload.ciphertext), limits);
+        if (content.t !== 'text' && content.t !== 'typing')
+          throw new PulseError('BAD_INPUT', 'unexpected group content');
+        if (content.group !== payload.groupId) throw new PulseError('BAD_INPUT', 'group id mismatch');
+      }
+    } catch (error) {
+      emit('problem', {
+        from: `${from.account}.${from.deviceId}`,
+        reason: error instanceof Error ? error.message : String(error),
+      });
+    }
+    const replies: (() => Promise<void>)[] = [];
+    if (content !== undefined) {
+      try {
+        await this.#apply(from, frame.serverTime, content, replies);
+      } catch (error) {
+        emit('problem', {
+          from: addressKey(from),
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+    pushBounded(state.seenEnvelopes, frame.envelopeId, limits.maxRememberedEnvelopes);
+    // Acknowledge only once a save holding this envelope's effects is stored: a crash in
+    // between means redelivery, never loss. Not awaited here, so a burst of deliveries
+    // shares a few coalesced saves instead of one save each.
+    this.#inBackground(this.#deps.persist().then(ack));
+    for (const reply of replies) await reply().catch(() => {});
+  }
+
+  async #apply(
+    from: DeviceAddress,
+    serverTime: number,
+    content: Content,
+    replies: (() => Promise<void>)[],
+  ): Promise<void> {
+    const { profile, groups, limits, emit } = this.#deps;
+    const state = profile.state;
+    const me = state.account!;
+    const fromSelf = from.account === me;
+    switch (content.t) {
+      case 'text': {
+        const seenKey = `${from.account}/${content.id}`;
+        if (state.seenMessages.includes(seenKey)) return;
+        pushBounded(state.seenMessages, seenKey, limits.maxRememberedEnvelopes);
+        let conversation: string;
+        if (content.group !== undefined) {
+          if (state.groups[content.group] === undefined) return;
+          conversation = `group:${content.group}`;
+        } else if (fromSelf) {
+          if (content.to === undefined) return;
+          conversation = `user:${content.to}`;
+        } else {
+          conversation = `user:${from.account}`;
+        }
+        const message: StoredMessage = {
+          id: content.id,
+          conversation,
+          from: from.account,
+          fromDevice: from.deviceId,
+          text: content.text,
+          sentAt: content.sentAt,
+          receivedAt: serverTime,
+          direction: fromSelf ? 'out' : 'in',
+          ...(fromSelf ? { status: 'sent' as const } : {}),
+          ...(content.group === undefined ? {} : { group: content.group }),
+        };
+        rememberMessage(state, message, limits.maxHistoryPerConversation);
+        pushBounded(state.unread, `${conversation}|${message.id}`, limits.maxRememberedEnvelopes);
+        emit('message', message);
+        if (!fromSelf && content.group === undefined) {
+          replies.push(async () => this.#queueReceipt(from.account, content.id));
+        }
+        return;
+      }
+      case 'receipt': {
+        const conversation = `user:${from.account}`;
+        const list = state.conversations[conversation] ?? [];
+        const ids = new Set(content.ids);
+        for (const message of list)
+          if (message.direction === 'out' && ids.has(message.id)) message.status = 'delivered';
+        emit('receipt', { conversation, ids: content.ids, from: from.account });
+        return;
+      }
+      case 'typing': {
+        const conversation = content.group === undefined ? `user:${from.account}` : `group:${content.group}`;
+        emit('typing', { conversation, from: from.account, typing: content.typing });
+        return;
+      }
+      case 'group': {
+        const applied = await groups.applyUpdate(from, content, replies);
+        if (applied !== undefined) emit('group', applied);
+        return;
+      }
+      case 'sender_key':
+        await groups.applySenderKey(from, content);
+        return;
+    }
+  }
+
+  /**
+   * Receipts for a burst of messages go out as one receipt per sender: ids are
+   * gathered while deliveries keep arriving, then sent once the inbox is idle.
+   */
+  #queueReceipt(account: string, messageId: string): void {
+    const ids = this.#pendingReceipts.get(account) ?? [];
+    ids.push(messageId);
+    this.#pendingReceipts.set(account, ids);
+    this.#receiptFlush ??= new Promise((resolve) => setTimeout(resolve, 0))
+      .then(() => this.#queue)
+      .then(() => {
+        this.#receiptFlush = undefined;
+        const batches = [...this.#pendingReceipts];
+        this.#pendingReceipts.clear();
+        for (const [to, all] of batches) {
+          for (let i = 0; i < all.length; i += RECEIPT_BATCH) {
+            this.#inBackground(this.#deps.sendInBackground(to, { t: 'receipt', ids: all.slice(i, i + RECEIPT_BATCH) }));
+          }
+        }
+      });
+  }
+
+  /** Tracks work nobody awaits (receipts), so `idle()` can wait for it. */
+  #inBackground(work: Promise<void>): void {
+    const tracked = work.catch(() => {}).finally(() => this.#background.delete(tracked));
+    this.#background.add(tracked);
+  }
+}
