@@ -1,12 +1,6 @@
-import { authSignedMessage, deviceLinkSignedMessage, registerSignedMessage } from '@pulse/proto';
+import { Accounts, type DeviceInfo } from './accounts.ts';
 import { fromBase64 } from './base64.ts';
-import {
-  type ConnectionStatus,
-  type HandshakeSession,
-  PulseConnection,
-  type PushFrame,
-  type RequestFrame,
-} from './connection.ts';
+import { type ConnectionStatus, type HandshakeSession, PulseConnection, type PushFrame } from './connection.ts';
 import { type Content, randomId } from './content.ts';
 import type { E2EEngine, E2EEngineFactory } from './e2e/engine.ts';
 import { PulseError } from './errors.ts';
@@ -41,14 +35,6 @@ export interface PulseClientOptions {
   readonly presence?: boolean;
 }
 
-export interface DeviceInfo {
-  readonly deviceId: number;
-  readonly name: string;
-  readonly createdAt: number;
-  readonly lastSeenAt: number;
-  readonly current: boolean;
-}
-
 export interface SafetyNumber {
   readonly account: string;
   /** 60 digits in groups of five (libsignal's displayable fingerprint), one per device. */
@@ -61,6 +47,7 @@ export interface SafetyNumber {
 /** How long `close()` lets pending acknowledgements and receipts finish. */
 const CLOSE_GRACE_MS = 2_000;
 
+export type { DeviceInfo } from './accounts.ts';
 export type { ClientEvents } from './events.ts';
 
 /** The server a client uses when neither the caller nor the profile names one (`npm start`'s default). */
@@ -83,13 +70,10 @@ export class PulseClient {
   readonly #inbox: Inbox;
   /** Every operation that touches sessions or the profile runs alone, in call order. */
   #lock: Promise<unknown> = Promise.resolve();
-  #challenge: Uint8Array | undefined;
-  #token: { token: Uint8Array; expiresAt: number } | undefined;
-  #ownDevices: number[] = [];
+  readonly #accounts: Accounts;
   readonly #trust: TrustBook;
   readonly #outbox: Outbox;
   readonly #groups: Groups;
-  #pendingRegistration: string | undefined;
   readonly #server: string;
 
   private constructor(options: PulseClientOptions, profile: Profile, engine: E2EEngine) {
@@ -114,18 +98,26 @@ export class PulseClient {
       memory,
       onReady: (session) => this.#onReady(session),
     });
+    const persist = () => this.#persist();
+    this.#accounts = new Accounts({
+      profile,
+      engine,
+      connection: this.#connection,
+      limits: this.limits,
+      server: this.#server,
+      persist,
+    });
     this.#trust = new TrustBook(state.contacts, (account, deviceId) =>
       this.#emit('identity_changed', { account, deviceId }),
     );
     const self = () => ({ account: this.#requireAccount(), deviceId: state.deviceId! });
-    const persist = () => this.#persist();
-    const refreshOwnDevices = () => this.#refreshOwnDevices();
+    const refreshOwnDevices = () => this.#accounts.refreshOwnDevices();
     this.#outbox = new Outbox({
       engine,
       connection: this.#connection,
       trust: this.#trust,
       self,
-      ownDevices: () => this.#ownDevices,
+      ownDevices: () => this.#accounts.ownDevices,
       refreshOwnDevices,
       persist,
     });
@@ -246,28 +238,12 @@ export class PulseClient {
 
   /** Connects and authenticates an already registered profile. */
   async connect(): Promise<void> {
-    if (this.account === undefined)
-      throw new PulseError('NOT_REGISTERED', 'this profile has no account: register first');
-    await this.#connection.connect();
+    await this.#accounts.connect();
   }
 
   /** Creates the account with this device as device 1, then uploads prekeys. */
   async register(account: string): Promise<void> {
-    if (this.account !== undefined) {
-      throw new PulseError('ALREADY_REGISTERED', `this profile is already registered as ${this.account}`);
-    }
-    if (!/^[a-z0-9][a-z0-9._-]{2,31}$/.test(account)) {
-      throw new PulseError('BAD_INPUT', 'account names are 3-32 characters: a-z, 0-9, dot, dash, underscore');
-    }
-    this.#pendingRegistration = account;
-    try {
-      await this.#connection.connect();
-    } catch (error) {
-      this.#pendingRegistration = undefined;
-      // No account, so nothing to reconnect to; another name may be tried.
-      this.#connection.reset(error instanceof Error ? error.message : String(error));
-      throw error;
-    }
+    await this.#accounts.register(account);
   }
 
   /**
@@ -275,48 +251,15 @@ export class PulseClient {
    * account: the new device signs this connection's challenge, proving it holds its key.
    */
   async linkDevice(newDevice: PulseClient, deviceName: string): Promise<number> {
-    const account = this.#requireAccount();
-    if (newDevice.account !== undefined)
-      throw new PulseError('ALREADY_REGISTERED', 'that profile already has an account');
-    await this.#connection.connect();
-    const challenge = this.#challenge!;
-    const signature = newDevice.#engine.sign(deviceLinkSignedMessage(challenge, account, newDevice.identityKey));
-    const answer = await this.#connection.request({
-      type: 'device_link',
-      deviceName,
-      identityKey: newDevice.identityKey,
-      signature,
-    });
-    newDevice.#profile.state.account = account;
-    newDevice.#profile.state.deviceId = answer.deviceId;
-    newDevice.#profile.state.server = this.#profile.state.server;
-    newDevice.#profile.state.deviceName = deviceName;
-    // The new device starts with what this one knows (filled in place: its helpers hold these objects).
-    Object.assign(newDevice.#profile.state.groups, structuredClone(this.#profile.state.groups));
-    for (const group of Object.values(newDevice.#profile.state.groups)) group.distributedTo = [];
-    Object.assign(newDevice.#profile.state.contacts, structuredClone(this.#profile.state.contacts));
-    await newDevice.#profile.save();
-    await newDevice.connect();
-    await newDevice.#uploadPreKeys(true);
-    await this.#refreshOwnDevices();
-    return answer.deviceId;
+    return this.#accounts.linkDevice(newDevice.#accounts, deviceName);
   }
 
   async devices(): Promise<DeviceInfo[]> {
-    this.#requireAccount();
-    const answer = await this.#connection.request({ type: 'device_list' });
-    return answer.devices.map((d) => ({
-      deviceId: d.deviceId,
-      name: d.deviceName,
-      createdAt: d.createdAt,
-      lastSeenAt: d.lastSeenAt,
-      current: d.deviceId === this.deviceId,
-    }));
+    return this.#accounts.devices();
   }
 
   async removeDevice(deviceId: number): Promise<void> {
-    await this.#connection.request({ type: 'device_remove', deviceId });
-    await this.#refreshOwnDevices();
+    await this.#accounts.removeDevice(deviceId);
   }
 
   /**
@@ -556,62 +499,8 @@ export class PulseClient {
   // ---- internals: connection lifecycle ----------------------------------------------------
 
   async #onReady(session: HandshakeSession): Promise<void> {
-    this.#challenge = session.welcome.challenge;
-    const state = this.#profile.state;
-    if (state.account === undefined) {
-      const account = this.#pendingRegistration;
-      if (account === undefined) throw new PulseError('NOT_REGISTERED', 'this profile has no account: register first');
-      const signature = this.#engine.sign(registerSignedMessage(this.#challenge, account, this.identityKey));
-      const ok = await session.request({
-        type: 'register',
-        account,
-        deviceName: state.deviceName,
-        identityKey: this.identityKey,
-        signature,
-      });
-      this.#pendingRegistration = undefined;
-      state.account = ok.account;
-      state.deviceId = ok.deviceId;
-      state.server = this.#server;
-      this.#token = { token: ok.token, expiresAt: ok.tokenExpiresAt };
-      await this.#persist();
-      await this.#uploadPreKeys(true, session);
-    } else {
-      await this.#authenticate(session, state.account, state.deviceId!);
-    }
-    const devices = await session.request({ type: 'device_list' });
-    this.#ownDevices = devices.devices.map((d) => d.deviceId);
-    await this.#channels.resume(session, state.account!, this.#options.presence === true);
-  }
-
-  async #authenticate(session: HandshakeSession, account: string, deviceId: number): Promise<void> {
-    const token = this.#token;
-    if (token !== undefined && token.expiresAt > Date.now() + 60_000) {
-      try {
-        const ok = await session.request({ type: 'auth_token', token: token.token });
-        this.#token = { token: ok.token, expiresAt: ok.tokenExpiresAt };
-        return;
-      } catch (error) {
-        if (!PulseError.is(error, 'AUTH_FAILED')) throw error;
-        this.#token = undefined;
-      }
-    }
-    const signature = this.#engine.sign(authSignedMessage(session.welcome.challenge, account, deviceId));
-    const ok = await session.request({ type: 'auth', account, deviceId, signature });
-    this.#token = { token: ok.token, expiresAt: ok.tokenExpiresAt };
-  }
-
-  async #uploadPreKeys(rotate: boolean, session?: HandshakeSession): Promise<void> {
-    const upload = await this.#engine.generatePreKeys(this.limits.preKeyBatch, rotate);
-    await this.#persist();
-    const frame: RequestFrame<'prekeys_upload'> = { type: 'prekeys_upload', ...upload };
-    if (session !== undefined) await session.request(frame);
-    else await this.#connection.request(frame);
-  }
-
-  async #refreshOwnDevices(): Promise<void> {
-    const answer = await this.#connection.request({ type: 'device_list' });
-    this.#ownDevices = answer.devices.map((d) => d.deviceId);
+    await this.#accounts.onReady(session);
+    await this.#channels.resume(session, this.#profile.state.account!, this.#options.presence === true);
   }
 
   // ---- internals: pushes (deliveries to the inbox; presence and publications to the channels)
@@ -622,7 +511,7 @@ export class PulseClient {
         this.#inbox.deliver(frame);
         return;
       case 'prekeys_low':
-        this.#inbox.enqueue(() => this.#uploadPreKeys(false));
+        this.#inbox.enqueue(() => this.#accounts.uploadPreKeys(false));
         return;
       case 'presence_snapshot':
       case 'presence_join':
@@ -655,9 +544,7 @@ export class PulseClient {
   }
 
   #requireAccount(): string {
-    const account = this.account;
-    if (account === undefined) throw new PulseError('NOT_REGISTERED', 'this profile has no account: register first');
-    return account;
+    return this.#accounts.requireAccount();
   }
 
   #checkText(text: string): void {
