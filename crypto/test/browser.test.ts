@@ -6,9 +6,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { launchChromium } from '../../scripts/testing/chromium.ts';
+import { bundleForBrowser, launchChromium } from '../../scripts/testing/chromium.ts';
 import { fromHex, toHex } from '../src/bytes.ts';
 import { generateIdentityKeyPair, safetyNumber, xeddsaVerify } from '../src/index.ts';
 
@@ -59,15 +58,7 @@ const scenario = `
 
 describe('crypto/ in Chromium', () => {
   it('runs sessions, groups and XEdDSA in the browser (WebCrypto over http://127.0.0.1, noble on an insecure page), interoperating with Node', async () => {
-    const bundle = await build({
-      stdin: { contents: scenario, resolveDir: fileURLToPath(new URL('..', import.meta.url)), loader: 'js' },
-      bundle: true,
-      platform: 'browser',
-      format: 'iife',
-      write: false,
-      logLevel: 'silent',
-    });
-    const script = bundle.outputFiles[0]?.text ?? '';
+    const script = await bundleForBrowser(scenario, fileURLToPath(new URL('..', import.meta.url)));
     expect(script).not.toContain('require("node:');
 
     const nodeIdentity = generateIdentityKeyPair();

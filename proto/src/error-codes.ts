@@ -16,7 +16,6 @@ export const APP_ERROR_CODES = [
   'PAYLOAD_TOO_LARGE', // payload above the server's max_message_size
   'RATE_LIMITED', // per-connection message rate exceeded; retryAfterMs says when to retry
   'TOO_MANY_CHANNELS', // subscribe beyond max_channels per connection
-  'HISTORY_UNRECOVERABLE', // subscribe since an offset the channel no longer holds
   'PREKEYS_EXHAUSTED', // a device has no signed prekey to hand out
   'BAD_SIGNATURE', // an uploaded prekey's signature does not verify
   'SLOW_CONSUMER', // close: the connection's send queue overflowed

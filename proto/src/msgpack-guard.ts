@@ -19,7 +19,6 @@ export function guardMessagePack(bytes: Uint8Array, limits: ProtoLimits): void {
   const remaining: number[] = [];
   const isMap: boolean[] = [];
   let offset = 0;
-  let values = 0;
 
   const need = (count: number): void => {
     if (offset + count > end)
@@ -109,7 +108,6 @@ export function guardMessagePack(bytes: Uint8Array, limits: ProtoLimits): void {
           throw new ProtoError('PROTO_MALFORMED', `MessagePack type 0x${b.toString(16)} is not allowed`);
       }
     }
-    values++;
     // Close every container that this value completed.
     while (remaining.length > 0 && remaining[remaining.length - 1] === 0) {
       remaining.pop();
@@ -118,7 +116,6 @@ export function guardMessagePack(bytes: Uint8Array, limits: ProtoLimits): void {
   } while (remaining.length > 0);
 
   if (offset !== end) throw new ProtoError('PROTO_TRAILING_BYTES', `${end - offset} bytes after the frame`);
-  if (values === 0) throw new ProtoError('PROTO_MALFORMED', 'empty frame');
 
   function readLength(size: 1 | 2 | 4): number {
     need(size);

@@ -1,9 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { launchChromium } from '../testing/chromium.ts';
+import { bundleForBrowser, launchChromium } from '../testing/chromium.ts';
 
 /**
  * The workspace's architecture rules, checked on the sources:
@@ -68,15 +67,7 @@ describe('architecture', () => {
       const frame = codec.decode(codec.encode({ type: 'ping', nonce: 42 }));
       window.result = { nonce: frame.nonce, cryptoExports: Object.keys(crypto).length };
     `;
-    const bundle = await build({
-      stdin: { contents: entry, resolveDir: root, loader: 'ts' },
-      bundle: true,
-      platform: 'browser',
-      format: 'iife',
-      write: false,
-      logLevel: 'silent',
-    });
-    const script = bundle.outputFiles[0]?.text ?? '';
+    const script = await bundleForBrowser(entry, root);
     expect(script.length).toBeGreaterThan(0);
 
     const browser = await launchChromium();

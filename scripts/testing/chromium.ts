@@ -1,3 +1,4 @@
+import { build } from 'esbuild';
 import { type Browser, chromium } from 'playwright-core';
 
 /**
@@ -22,4 +23,21 @@ export const CHROMIUM_ARGS: readonly string[] = [
 /** Launches headless Chromium with the standard flags plus `extraArgs`. */
 export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, ...extraArgs] });
+}
+
+/**
+ * Bundles `source` (ES module text importing workspace packages) for the browser as
+ * one classic script, the way a web client would ship it. esbuild's browser
+ * platform fails on any `node:` import the source reaches.
+ */
+export async function bundleForBrowser(source: string, resolveDir: string): Promise<string> {
+  const result = await build({
+    stdin: { contents: source, resolveDir, loader: 'ts' },
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    write: false,
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0]?.text ?? '';
 }

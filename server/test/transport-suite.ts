@@ -35,6 +35,18 @@ export function transportSuite(
   serverOptions: Parameters<typeof startTestServer>[1] = {},
 ): void {
   const start = (overrides: Parameters<typeof startTestServer>[0] = {}) => startTestServer(overrides, serverOptions);
+  /** Runs `body` against a server started with `overrides`, and always stops it. */
+  const withServer = async (
+    overrides: Parameters<typeof startTestServer>[0],
+    body: (server: Awaited<ReturnType<typeof start>>) => Promise<void>,
+  ): Promise<void> => {
+    const server = await start(overrides);
+    try {
+      await body(server);
+    } finally {
+      await server.stop();
+    }
+  };
 
   describe(`${transport}: handshake and authentication`, () => {
     let server: TestServer;
@@ -468,6 +480,18 @@ export function transportSuite(
       expect(await owner.client.next('prekeys_low')).toMatchObject({ oneTimePreKeys: 0, pqOneTimePreKeys: 0 });
     });
 
+    it('answers PREKEYS_EXHAUSTED for an account that uploaded no prekeys, NOT_FOUND for no account', async () => {
+      const owner = await register(dial);
+      const fetcher = await register(dial);
+      const none = await fetcher.client.request({ type: 'bundle_fetch', id: 0, account: owner.account });
+      expect(none).toMatchObject({ type: 'error', code: 'PREKEYS_EXHAUSTED' });
+      const missing = await fetcher.client.request({ type: 'bundle_fetch', id: 0, account: 'nobody-here' });
+      expect(missing).toMatchObject({ type: 'error', code: 'NOT_FOUND' });
+      // Once the owner uploads, the same fetch succeeds.
+      await owner.client.expect(upload(owner), 'ok');
+      await fetcher.client.expect({ type: 'bundle_fetch', id: 0, account: owner.account }, 'bundles');
+    });
+
     it('rate-limits fetches per requester (RATE_LIMITED)', async () => {
       const owner = await register(dial);
       await owner.client.expect(upload(owner), 'ok');
@@ -601,8 +625,7 @@ export function transportSuite(
 
   describe(`${transport}: limits`, () => {
     it('refuses payloads above max_message_size (PAYLOAD_TOO_LARGE)', async () => {
-      const server = await start({ limits: { maxMessageSize: 1000 } });
-      try {
+      await withServer({ limits: { maxMessageSize: 1000 } }, async (server) => {
         const dial = makeDial(server);
         const a = await register(dial);
         const big = await a.client.request({
@@ -619,41 +642,32 @@ export function transportSuite(
           envelopes: [{ deviceId: 1, payload: bytes(1001) }],
         });
         expect(send).toMatchObject({ type: 'error', code: 'PAYLOAD_TOO_LARGE' });
-      } finally {
-        await server.stop();
-      }
+      });
     });
 
     it('rate-limits frames per connection (RATE_LIMITED with retryAfterMs)', async () => {
-      const server = await start({ limits: { rate: 1, rateBurst: 5 } });
-      try {
+      await withServer({ limits: { rate: 1, rateBurst: 5 } }, async (server) => {
         const dial = makeDial(server);
         const client = await TestClient.open(dial); // hello used one token
         const answers = await Promise.all(Array.from({ length: 6 }, () => client.request({ type: 'sync', id: 0 })));
         const limited = answers.filter((a) => a.type === 'error' && a.code === 'RATE_LIMITED');
         expect(limited.length).toBeGreaterThanOrEqual(2);
         expect((limited[0] as { retryAfterMs?: number }).retryAfterMs).toBeGreaterThan(0);
-      } finally {
-        await server.stop();
-      }
+      });
     });
 
     it('cuts off a connection that keeps flooding past the limit (close RATE_LIMITED)', async () => {
-      const server = await start({ limits: { rate: 1, rateBurst: 3 } });
-      try {
+      await withServer({ limits: { rate: 1, rateBurst: 3 } }, async (server) => {
         const client = await TestClient.open(makeDial(server));
         for (let i = 0; i < 20; i++) client.send({ type: 'ping', nonce: i });
         await expectClose(client, 'RATE_LIMITED');
         const other = await TestClient.open(makeDial(server));
         expect((await other.exchange({ type: 'ping', nonce: 7 }, 'pong')).nonce).toBe(7);
-      } finally {
-        await server.stop();
-      }
+      });
     });
 
     it('limits authentication attempts per address (AUTH_RATE_LIMITED)', async () => {
-      const server = await start({ limits: { authAttempts: 3 } });
-      try {
+      await withServer({ limits: { authAttempts: 3 } }, async (server) => {
         const dial = makeDial(server);
         const client = await TestClient.open(dial);
         const key = generateIdentityKeyPair();
@@ -671,14 +685,11 @@ export function transportSuite(
         }
         expect(answers.slice(0, 3).every((a) => a.type === 'error' && a.code === 'AUTH_FAILED')).toBe(true);
         expect(answers[3]).toMatchObject({ type: 'error', code: 'AUTH_RATE_LIMITED' });
-      } finally {
-        await server.stop();
-      }
+      });
     });
 
     it('limits connections per address (SERVER_BUSY)', async () => {
-      const server = await start({ limits: { maxConnectionsPerIp: 2 } });
-      try {
+      await withServer({ limits: { maxConnectionsPerIp: 2 } }, async (server) => {
         const dial = makeDial(server);
         const a = await TestClient.open(dial);
         const b = await TestClient.open(dial);
@@ -691,9 +702,7 @@ export function transportSuite(
         const d = await TestClient.open(dial);
         d.close();
         b.close();
-      } finally {
-        await server.stop();
-      }
+      });
     });
 
     it('limits connections in total (SERVER_BUSY)', async () => {
@@ -710,46 +719,42 @@ export function transportSuite(
     });
 
     it('closes a consumer that stops reading once its send queue overflows (SLOW_CONSUMER)', async () => {
-      const server = await start({ limits: { sendQueueBytes: 64 * 1024, maxMessageSize: 60_000, rateBurst: 5_000 } });
-      try {
-        const dial = makeDial(server);
-        const slow = await register(dial);
-        const publisher = await register(dial);
-        await slow.client.expect({ type: 'subscribe', id: 0, channel: 'public:firehose' }, 'subscribed');
-        slow.client.link.pauseReading();
-        const violations = async () =>
-          (await server.server.metrics.limitViolations.get()).values.find((v) => v.labels.limit === 'send_queue')
-            ?.value ?? 0;
-        const payload = bytes(50_000);
-        let published = 0;
-        while ((await violations()) === 0 && published < 2_000) {
+      await withServer(
+        { limits: { sendQueueBytes: 64 * 1024, maxMessageSize: 60_000, rateBurst: 5_000 } },
+        async (server) => {
+          const dial = makeDial(server);
+          const slow = await register(dial);
+          const publisher = await register(dial);
+          await slow.client.expect({ type: 'subscribe', id: 0, channel: 'public:firehose' }, 'subscribed');
+          slow.client.link.pauseReading();
+          const violations = async () =>
+            (await server.server.metrics.limitViolations.get()).values.find((v) => v.labels.limit === 'send_queue')
+              ?.value ?? 0;
+          const payload = bytes(50_000);
+          let published = 0;
+          while ((await violations()) === 0 && published < 2_000) {
+            await publisher.client.expect({ type: 'publish', id: 0, channel: 'public:firehose', payload }, 'published');
+            published++;
+          }
+          expect(await violations()).toBe(1);
+          expect(server.server.sessionCount).toBe(1);
+          // The publisher is unaffected.
           await publisher.client.expect({ type: 'publish', id: 0, channel: 'public:firehose', payload }, 'published');
-          published++;
-        }
-        expect(await violations()).toBe(1);
-        expect(server.server.sessionCount).toBe(1);
-        // The publisher is unaffected.
-        await publisher.client.expect({ type: 'publish', id: 0, channel: 'public:firehose', payload }, 'published');
-      } finally {
-        await server.stop();
-      }
+        },
+      );
     });
 
     it('closes a connection that does not authenticate within the heartbeat timeout (AUTH_REQUIRED)', async () => {
-      const server = await start({ heartbeat: { interval: 100, timeout: 300 } });
-      try {
+      await withServer({ heartbeat: { interval: 100, timeout: 300 } }, async (server) => {
         const client = await TestClient.open(makeDial(server));
         // Answering pings keeps it alive, but not unauthenticated forever.
         client.send({ type: 'ping', nonce: 1 });
         await expectClose(client, 'AUTH_REQUIRED');
-      } finally {
-        await server.stop();
-      }
+      });
     });
 
     it('pings an idle connection and closes a silent one (HEARTBEAT_TIMEOUT), removing its presence', async () => {
-      const server = await start({ heartbeat: { interval: 100, timeout: 300 } });
-      try {
+      await withServer({ heartbeat: { interval: 100, timeout: 300 } }, async (server) => {
         const dial = makeDial(server);
         const watcher = await register(dial);
         const silent = await register(dial);
@@ -774,9 +779,7 @@ export function transportSuite(
         } finally {
           clearInterval(answerPings);
         }
-      } finally {
-        await server.stop();
-      }
+      });
     });
   });
 
@@ -825,8 +828,7 @@ export function transportSuite(
 
   describe(`${transport}: metrics and shutdown`, () => {
     it('counts connections and messages labelled by transport', async () => {
-      const server = await start();
-      try {
+      await withServer({}, async (server) => {
         const dial = makeDial(server);
         const device = await register(dial);
         await device.client.expect({ type: 'subscribe', id: 0, channel: 'public:m' }, 'subscribed');
@@ -840,9 +842,7 @@ export function transportSuite(
         const after = await server.server.metrics.registry.metrics();
         expect(after).toMatch(/pulse_channels_active\{transport="all"\} 0/);
         expect(text).toMatch(new RegExp(`pulse_latency_seconds_count\\{transport="${transport}",type="register"\\} 1`));
-      } finally {
-        await server.stop();
-      }
+      });
     });
 
     it('tells connected clients SERVER_SHUTDOWN on stop', async () => {

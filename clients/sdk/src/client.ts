@@ -410,19 +410,11 @@ export class PulseClient {
 
   /** Creates a group with `members` (accounts; this one is added) and tells each of them. */
   async createGroup(name: string, members: readonly string[]): Promise<GroupRecord> {
-    return this.#exclusive(async () => {
-      const group = await this.#groups.create(name, members);
-      this.#emit('group', { group, change: 'created' });
-      return group;
-    });
+    return this.#changeGroup('created', () => this.#groups.create(name, members));
   }
 
   async addMember(groupId: string, account: string): Promise<GroupRecord> {
-    return this.#exclusive(async () => {
-      const group = await this.#groups.add(groupId, account);
-      this.#emit('group', { group, change: 'updated' });
-      return group;
-    });
+    return this.#changeGroup('updated', () => this.#groups.add(groupId, account));
   }
 
   /**
@@ -431,9 +423,14 @@ export class PulseClient {
    * cannot read what follows.
    */
   async removeMember(groupId: string, account: string): Promise<GroupRecord> {
+    return this.#changeGroup('updated', () => this.#groups.remove(groupId, account));
+  }
+
+  /** Runs a membership change under the client's lock, then tells listeners. */
+  #changeGroup(change: 'created' | 'updated', apply: () => Promise<GroupRecord>): Promise<GroupRecord> {
     return this.#exclusive(async () => {
-      const group = await this.#groups.remove(groupId, account);
-      this.#emit('group', { group, change: 'updated' });
+      const group = await apply();
+      this.#emit('group', { group, change });
       return group;
     });
   }
