@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // never by a test's duration.
 export default defineConfig({
   test: {
-    include: ['{proto,crypto,server,clients,scripts}/**/*.test.ts'],
+    include: ['{proto,webtransport,crypto,server,clients,testing,scripts}/**/*.test.ts'],
     exclude: ['**/node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -1,12 +1,12 @@
 /**
- * @pulse/proto: the Pulse wire protocol. Browser-safe: no Node-only APIs here.
- * The Node-only QUIC edge lives behind `@pulse/proto/quic`.
+ * @pulse/proto: the Pulse wire protocol (frames, codec, stream framing, versions,
+ * limits, signed messages). Browser-safe: no Node-only APIs here. Which transport
+ * carries the frames (WebSocket, WebTransport) is not proto's concern.
  */
 export { FrameCodec } from './codec.ts';
 export { APP_ERROR_CODES, type AppErrorCode } from './error-codes.ts';
 export { PROTO_ERROR_CODES, ProtoError, type ProtoErrorCode } from './errors.ts';
 export { FRAME_TYPES, type Frame, type FrameOf, type FrameType, frameSchema } from './frames.ts';
-export { H3_ERROR, H3Error } from './h3/errors.ts';
 export { DEFAULT_PROTO_LIMITS, type ProtoLimits, protoLimits } from './limits.ts';
 export { guardMessagePack } from './msgpack-guard.ts';
 export {
@@ -16,12 +16,5 @@ export {
   SIGNING_CONTEXTS,
 } from './signed-messages.ts';
 export { prefixLength, StreamFrameDecoder } from './stream-framing.ts';
-export { encodeVarint, readVarint, readVarintLossy, VARINT_MAX, varintLength, writeVarint } from './varint.ts';
+export { encodeVarint, readVarint, VARINT_MAX, varintLength, writeVarint } from './varint.ts';
 export { CURRENT_PROTOCOL_VERSION, negotiateVersion, PROTOCOL_VERSIONS } from './versions.ts';
-export {
-  type WebTransportBidirectionalStream,
-  type WebTransportCloseInfo,
-  type WebTransportDatagramDuplexStream,
-  WebTransportError,
-  type WebTransportLike,
-} from './webtransport/types.ts';

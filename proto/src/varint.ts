@@ -1,7 +1,8 @@
 /**
  * QUIC variable-length integers (RFC 9000 §16): the two high bits of the first
- * byte give the length (1, 2, 4 or 8 bytes). Used by Pulse's stream framing and by
- * HTTP/3. Values are limited to Number.MAX_SAFE_INTEGER (2^53 - 1).
+ * byte give the length (1, 2, 4 or 8 bytes). Pulse's stream framing prefixes each
+ * frame with one (PROTOCOL.md "Stream framing"). Values are limited to
+ * Number.MAX_SAFE_INTEGER (2^53 - 1).
  */
 export const VARINT_MAX = 2 ** 62 - 1;
 
@@ -67,24 +68,12 @@ export interface VarintRead {
  * never sends them, and a peer that does is misbehaving.
  */
 export function readVarint(source: Uint8Array, offset: number): VarintRead | undefined {
-  const read = readVarintLossy(source, offset);
-  if (read !== undefined && !Number.isSafeInteger(read.value)) throw new RangeError('varint exceeds 2^53 - 1');
-  return read;
-}
-
-/**
- * Reads a varint without refusing values above 2^53 - 1. HTTP/3 needs this: GREASE
- * frame, stream, setting and capsule types (0x1f * N + 0x21, RFC 9114 §7.2.8) reach
- * 2^62 and browsers send them. Such values come back rounded, still above
- * Number.MAX_SAFE_INTEGER, which is all a caller needs: no type Pulse handles is that
- * large, and any length that large fails its limit check.
- */
-export function readVarintLossy(source: Uint8Array, offset: number): VarintRead | undefined {
   if (offset >= source.length) return undefined;
   const first = source[offset] as number;
   const length = 1 << (first >>> 6);
   if (offset + length > source.length) return undefined;
   let value = first & 0x3f;
   for (let i = 1; i < length; i++) value = value * 256 + (source[offset + i] as number);
+  if (!Number.isSafeInteger(value)) throw new RangeError('varint exceeds 2^53 - 1');
   return { value, next: offset + length };
 }

@@ -6,12 +6,13 @@ import { bundleForBrowser, launchChromium } from '../testing/chromium.ts';
 
 /**
  * The workspace's architecture rules, checked on the sources:
- * - imports run one way: server and clients import proto and crypto, never the reverse,
- *   and proto and crypto do not import each other;
- * - proto's and crypto's main entry points run unchanged in a browser. Node-only
- *   code lives in files the main entries never reach: `@pulse/proto/quic`
- *   (proto/src/quic/) and files named `node.ts` (e.g. crypto's node:crypto fast
- *   path); the browser bundle below proves the main entries do not reach them.
+ * - imports run one way: server and clients import proto, webtransport and crypto,
+ *   never the reverse, and those three import none of each other (webtransport
+ *   knows nothing of Pulse);
+ * - their main entry points run unchanged in a browser. Node-only code lives in
+ *   files the main entries never reach: `@pulse/webtransport/node`
+ *   (webtransport/src/node/) and files named `node.ts` (e.g. crypto's node:crypto
+ *   fast path); the browser bundle below proves the main entries do not reach them.
  */
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -30,42 +31,44 @@ function importsOf(file: string): string[] {
   );
 }
 
-const FORBIDDEN: Record<string, RegExp> = {
-  proto: /^@pulse\/(crypto|server|sdk|cli|web)/,
-  crypto: /^@pulse\/(proto|server|sdk|cli|web)/,
-};
+/** A leaf package imports no other workspace package. */
+const WORKSPACE_PACKAGE = /^@pulse\//;
+const LEAF_PACKAGES = ['proto', 'webtransport', 'crypto'] as const;
 
 describe('architecture', () => {
-  for (const pkg of ['proto', 'crypto'] as const) {
-    it(`${pkg}/src imports neither server, clients nor its sibling`, () => {
+  for (const pkg of LEAF_PACKAGES) {
+    it(`${pkg}/src imports no other workspace package`, () => {
       const offenders = sourceFiles(join(root, pkg, 'src')).flatMap((file) =>
         importsOf(file)
-          .filter((spec) => FORBIDDEN[pkg]?.test(spec) || spec.includes('../server') || spec.includes('../clients'))
+          .filter((spec) => WORKSPACE_PACKAGE.test(spec) || /^(\.\.\/){2,}/.test(spec))
           .map((spec) => `${relative(root, file)} imports ${spec}`),
       );
       expect(offenders).toEqual([]);
     });
 
     it(`${pkg}/src uses Node APIs only in its Node-only files`, () => {
-      const nodeOnly = (file: string) => file.includes(join('proto', 'src', 'quic')) || file.endsWith('/node.ts');
+      const nodeOnly = (file: string) =>
+        file.includes(join('webtransport', 'src', 'node')) || file.endsWith('/node.ts');
       const offenders = sourceFiles(join(root, pkg, 'src'))
         .filter((file) => !nodeOnly(file))
         .flatMap((file) =>
           importsOf(file)
-            .filter((spec) => spec.startsWith('node:') || spec === '@pulse/proto/quic')
+            .filter((spec) => spec.startsWith('node:') || spec.startsWith('@matrixai/'))
             .map((spec) => `${relative(root, file)} imports ${spec}`),
         );
       expect(offenders).toEqual([]);
     });
   }
 
-  it('proto and crypto entry points bundle for the browser and run in Chromium', async () => {
+  it('proto, webtransport and crypto entry points bundle for the browser and run in Chromium', async () => {
     const entry = `
       import { FrameCodec } from '@pulse/proto';
       import * as crypto from '@pulse/crypto';
+      import { encodeFieldSection, decodeFieldSection } from '@pulse/webtransport';
       const codec = new FrameCodec();
       const frame = codec.decode(codec.encode({ type: 'ping', nonce: 42 }));
-      window.result = { nonce: frame.nonce, cryptoExports: Object.keys(crypto).length };
+      const fields = decodeFieldSection(encodeFieldSection([{ name: ':method', value: 'CONNECT' }]), 1024);
+      window.result = { nonce: frame.nonce, method: fields[0].value, cryptoExports: Object.keys(crypto).length };
     `;
     const script = await bundleForBrowser(entry, root);
     expect(script.length).toBeGreaterThan(0);
@@ -79,7 +82,7 @@ describe('architecture', () => {
       await page.addScriptTag({ content: script });
       const result = await page.evaluate(() => (window as unknown as { result: unknown }).result);
       expect(errors).toEqual([]);
-      expect(result).toMatchObject({ nonce: 42 });
+      expect(result).toMatchObject({ nonce: 42, method: 'CONNECT' });
     } finally {
       await browser.close();
     }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { createDevCertificate, listenWebTransport } from '@pulse/proto/quic';
+import { createDevCertificate, listenWebTransport } from '@pulse/webtransport/node';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../scripts/testing/chromium.ts';

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../src/config/config.ts';
-import { DEFAULT_LIMITS } from '../src/config/limits.ts';
+import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../src/edge/config/config.ts';
+import { DEFAULT_LIMITS } from '../src/edge/config/limits.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pulse-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

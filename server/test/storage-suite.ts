@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PulseError } from '../src/errors.ts';
-import type { Store } from '../src/storage/store.ts';
+import { PulseError } from '../src/core/errors.ts';
+import type { Store } from '../src/core/store.ts';
 
 const key = (n: number) => new Uint8Array(33).fill(n);
 const sig = (n: number) => new Uint8Array(64).fill(n);

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS } from '../src/storage/schema.ts';
-import { SqliteStore } from '../src/storage/sqlite-store.ts';
+import { MIGRATIONS } from '../src/edge/storage/schema.ts';
+import { SqliteStore } from '../src/edge/storage/sqlite-store.ts';
 import { storageSuite } from './storage-suite.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pulse-store-'));

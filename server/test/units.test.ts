@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authSignedMessage, deviceLinkSignedMessage, FrameCodec, registerSignedMessage } from '@pulse/proto';
 import { describe, expect, it } from 'vitest';
-import { loadOrCreateSecret, TokenIssuer } from '../src/auth/tokens.ts';
-import { safeVerifier } from '../src/auth/verifier.ts';
-import { authorizeChannel } from '../src/channels/acl.ts';
-import type { Subscriber } from '../src/channels/channel.ts';
-import { ChannelRegistry } from '../src/channels/registry.ts';
-import { PulseError } from '../src/errors.ts';
-import { KeyedBuckets, TokenBucket } from '../src/limits/token-bucket.ts';
+import { loadOrCreateSecret, TokenIssuer } from '../src/core/auth/tokens.ts';
+import { safeVerifier } from '../src/core/auth/verifier.ts';
+import { authorizeChannel } from '../src/core/channels/acl.ts';
+import type { Subscriber } from '../src/core/channels/channel.ts';
+import { ChannelRegistry } from '../src/core/channels/registry.ts';
+import { PulseError } from '../src/core/errors.ts';
+import { KeyedBuckets, TokenBucket } from '../src/core/limits/token-bucket.ts';
 
 describe('signed messages (proto/src/signed-messages.ts)', () => {
   const challenge = new Uint8Array(32).fill(0xcc);

@@ -1,4 +1,4 @@
-import { createDevCertificate, listenWebTransport } from '@pulse/proto/quic';
+import { createDevCertificate, listenWebTransport } from '@pulse/webtransport/node';
 import { describe, expect, it } from 'vitest';
 import { TestClient } from './helpers/client.ts';
 import { startTestServer } from './helpers/server.ts';

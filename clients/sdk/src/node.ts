@@ -1,6 +1,6 @@
 /**
  * @pulse/sdk/node — Node-only parts: the `ws` WebSocket, the QUIC WebTransport
- * client from `@pulse/proto/quic`, and the passphrase-sealed profile directory.
+ * client from `@pulse/webtransport/node`, and the passphrase-sealed profile directory.
  */
 import { WebSocket } from 'ws';
 import { PulseClient, type PulseClientOptions } from './client.ts';
@@ -17,11 +17,11 @@ interface QuicClientModule {
   ): unknown;
 }
 
-/** WebSocket through `ws`; WebTransport through `@pulse/proto/quic` when it loads (its native part may be missing). */
+/** WebSocket through `ws`; WebTransport through `@pulse/webtransport/node` when it loads (its native part may be missing). */
 export async function nodeTransportFactories(): Promise<TransportFactories> {
   let webTransport: WebTransportFactory | undefined;
   try {
-    const specifier = '@pulse/proto/quic';
+    const specifier = '@pulse/webtransport/node';
     const quic = (await import(specifier)) as Partial<QuicClientModule>;
     const connect = quic.connectWebTransport;
     if (typeof connect === 'function') {

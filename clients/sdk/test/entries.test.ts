@@ -30,14 +30,14 @@ describe('the SDK entries', () => {
     ]);
   });
 
-  it('Node-only imports (node:*, ws, @pulse/proto/quic) appear only in node.ts and the file vault', () => {
+  it('Node-only imports (node:*, ws, @pulse/webtransport/node) appear only in node.ts and the file vault', () => {
     const nodeOnly = new Set(['node.ts', join('store', 'file-vault.ts')]);
     const offenders = sourceFiles(src)
       .filter((file) => !nodeOnly.has(relative(src, file)))
       .flatMap((file) =>
         [...readFileSync(file, 'utf8').matchAll(/from\s+['"]([^'"]+)['"]/g)]
           .map((match) => match[1]!)
-          .filter((spec) => spec.startsWith('node:') || spec === 'ws' || spec === '@pulse/proto/quic')
+          .filter((spec) => spec.startsWith('node:') || spec === 'ws' || spec === '@pulse/webtransport/node')
           .map((spec) => `${relative(src, file)} imports ${spec}`),
       );
     expect(offenders).toEqual([]);

@@ -19,7 +19,7 @@ export interface RunningServer {
 }
 
 /**
- * Starts the real server (`node --import tsx server/src/main.ts`) as a child
+ * Starts the real server (`node --import tsx server/src/edge/main.ts`) as a child
  * process on free ports with a temporary data directory; `stop()` ends it by pid.
  */
 export async function startServer(
@@ -62,7 +62,7 @@ export async function startServer(
   const log = createWriteStream(logFile);
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', 'server/src/main.ts', '--config', configFile],
+    ['--import', 'tsx', 'server/src/edge/main.ts', '--config', configFile],
     {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -25,9 +25,9 @@ export function writeChildConfig(dataDir: string, extra = '', transport = 'webtr
   return path;
 }
 
-/** Spawns `node --import tsx server/src/main.ts --config FILE` and waits for its PULSE_LISTENING line. */
+/** Spawns `node --import tsx server/src/edge/main.ts --config FILE` and waits for its PULSE_LISTENING line. */
 export function spawnServer(configPath: string): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts', '--config', configPath], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/edge/main.ts', '--config', configPath], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PULSE_CONFIG: '' },

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { xeddsaVerify } from '@pulse/crypto';
 import pino from 'pino';
-import { loadConfig } from '../../src/config/config.ts';
-import { PulseServer, type PulseServerOptions } from '../../src/server.ts';
+import { loadConfig } from '../../src/edge/config/config.ts';
+import { PulseServer, type PulseServerOptions } from '../../src/edge/server.ts';
 
 export interface TestServer {
   readonly server: PulseServer;

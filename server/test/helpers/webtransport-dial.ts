@@ -1,5 +1,5 @@
 import { prefixLength, StreamFrameDecoder } from '@pulse/proto';
-import { connectWebTransport } from '@pulse/proto/quic';
+import { connectWebTransport } from '@pulse/webtransport/node';
 import type { Dial, RawLink } from './client.ts';
 
 /**

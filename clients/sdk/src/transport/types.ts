@@ -37,7 +37,7 @@ export interface WebSocketLike {
 
 export type WebSocketFactory = (url: string) => WebSocketLike;
 
-/** The part of the W3C WebTransport interface the SDK uses (browser `WebTransport`, `@pulse/proto/quic`'s client). */
+/** The part of the W3C WebTransport interface the SDK uses (browser `WebTransport`, `@pulse/webtransport/node`'s client). */
 export interface WebTransportLike {
   readonly ready: Promise<unknown>;
   readonly closed: Promise<unknown>;

@@ -1,0 +1,180 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { DEFAULT_LIMITS, type ServerLimits } from './limits.ts';
+
+/**
+ * Server configuration in three layers: embedded defaults < TOML file
+ * (`--config FILE` or `PULSE_CONFIG`) < environment (`PULSE_<SECTION>_<KEY>`).
+ * Any unknown key or ill-typed value stops the start with a ConfigError naming it.
+ */
+export interface ServerConfig {
+  readonly server: { readonly host: string; readonly port: number };
+  readonly transport: {
+    readonly websocket: boolean;
+    readonly webtransport: boolean;
+    readonly webtransportPort: number;
+  };
+  readonly limits: ServerLimits;
+  readonly heartbeat: { readonly interval: number; readonly timeout: number };
+  readonly storage: { readonly path: string };
+  readonly tls: { readonly cert: string; readonly key: string };
+  readonly web: { readonly root: string; readonly entry: string };
+  readonly log: { readonly level: string };
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  /** `section.key` (or the file) the error is about. */
+  readonly key: string;
+  constructor(key: string, message: string) {
+    super(`config ${key}: ${message}`);
+    this.key = key;
+  }
+}
+
+type Kind = 'string' | 'port' | 'uint' | 'positive' | 'bool' | 'level';
+
+/** Every accepted key: section → snake_case key → [camelCase field, kind]. */
+const SCHEMA: Record<string, Record<string, Kind>> = {
+  server: { host: 'string', port: 'port' },
+  transport: { websocket: 'bool', webtransport: 'bool', webtransport_port: 'port' },
+  limits: Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((name) => [snake(name), 'positive' as Kind])),
+  heartbeat: { interval: 'positive', timeout: 'positive' },
+  storage: { path: 'string' },
+  tls: { cert: 'string', key: 'string' },
+  web: { root: 'string', entry: 'string' },
+  log: { level: 'level' },
+};
+
+const REPO_ROOT = join(import.meta.dirname, '..', '..', '..', '..');
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  server: { host: '127.0.0.1', port: 8080 },
+  transport: { websocket: true, webtransport: true, webtransportPort: 8443 },
+  limits: DEFAULT_LIMITS,
+  heartbeat: { interval: 15_000, timeout: 45_000 },
+  storage: { path: './data' },
+  tls: { cert: '', key: '' },
+  // The web client's defaults are relative to the repository root, wherever the server starts.
+  web: { root: join(REPO_ROOT, 'clients/web/public'), entry: join(REPO_ROOT, 'clients/web/src/main.ts') },
+  log: { level: 'info' },
+};
+
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+function camel(name: string): string {
+  return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function coerce(key: string, kind: Kind, value: unknown, fromEnv: boolean): string | number | boolean {
+  if (fromEnv && typeof value === 'string') {
+    if (kind === 'bool') {
+      if (value === 'true' || value === '1') return true;
+      if (value === 'false' || value === '0') return false;
+      throw new ConfigError(key, `expected true or false, got ${JSON.stringify(value)}`);
+    }
+    if (kind !== 'string' && kind !== 'level') {
+      if (!/^\d+$/.test(value)) throw new ConfigError(key, `expected an integer, got ${JSON.stringify(value)}`);
+      value = Number(value);
+    }
+  }
+  switch (kind) {
+    case 'string':
+      if (typeof value !== 'string') throw new ConfigError(key, `expected a string, got ${typeof value}`);
+      return value;
+    case 'level':
+      if (typeof value !== 'string' || !LOG_LEVELS.includes(value))
+        throw new ConfigError(key, `expected one of ${LOG_LEVELS.join(', ')}`);
+      return value;
+    case 'bool':
+      if (typeof value !== 'boolean') throw new ConfigError(key, `expected true or false, got ${typeof value}`);
+      return value;
+    case 'port':
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65_535)
+        throw new ConfigError(key, `expected a port number 0..65535, got ${JSON.stringify(value)}`);
+      return value;
+    case 'uint':
+    case 'positive': {
+      const min = kind === 'positive' ? 1 : 0;
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min)
+        throw new ConfigError(key, `expected an integer >= ${min}, got ${JSON.stringify(value)}`);
+      return value;
+    }
+  }
+}
+
+type Mutable = Record<string, Record<string, unknown>>;
+
+function apply(target: Mutable, section: string, key: string, value: unknown, fromEnv: boolean, where: string): void {
+  const kinds = SCHEMA[section];
+  if (kinds === undefined) throw new ConfigError(`${where}${section}`, 'unknown section');
+  const kind = kinds[key];
+  if (kind === undefined) throw new ConfigError(`${where}${section}.${key}`, 'unknown key');
+  const sectionValues = target[section]!;
+  sectionValues[camel(key)] = coerce(`${where}${section}.${key}`, kind, value, fromEnv);
+}
+
+export interface LoadOptions {
+  /** Path of a TOML file; absent: `env.PULSE_CONFIG`, else none. */
+  readonly file?: string | undefined;
+  /** Environment (defaults to process.env). */
+  readonly env?: Record<string, string | undefined>;
+  /** Already-parsed overrides applied last (tests). */
+  readonly overrides?: Record<string, Record<string, unknown>>;
+}
+
+/** Builds the configuration from the three layers; throws ConfigError. */
+export function loadConfig(options: LoadOptions = {}): ServerConfig {
+  const env = options.env ?? process.env;
+  const config: Mutable = {};
+  for (const [section, values] of Object.entries(DEFAULT_CONFIG)) config[section] = { ...values };
+
+  const file = options.file ?? env.PULSE_CONFIG;
+  if (file !== undefined && file !== '') {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (cause) {
+      throw new ConfigError(file, `cannot read the file: ${(cause as Error).message}`);
+    }
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = parseToml(text);
+    } catch (cause) {
+      throw new ConfigError(file, `not valid TOML: ${(cause as Error).message}`);
+    }
+    for (const [section, values] of Object.entries(parsed)) {
+      if (typeof values !== 'object' || values === null || Array.isArray(values) || values instanceof Date) {
+        throw new ConfigError(section, 'expected a [section] table');
+      }
+      for (const [key, value] of Object.entries(values)) apply(config, section, key, value, false, '');
+    }
+  }
+
+  // PULSE_<SECTION>_<KEY>: only known sections are ours; PULSE_CONFIG and other
+  // tools' PULSE_* variables are left alone.
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('PULSE_') || value === undefined) continue;
+    const rest = name.slice('PULSE_'.length).toLowerCase();
+    const section = Object.keys(SCHEMA).find((s) => rest.startsWith(`${s}_`));
+    if (section === undefined) continue;
+    apply(config, section, rest.slice(section.length + 1), value, true, `${name} → `);
+  }
+
+  for (const [section, values] of Object.entries(options.overrides ?? {})) {
+    for (const [key, value] of Object.entries(values)) apply(config, section, snake(key), value, false, '');
+  }
+
+  const result = config as unknown as ServerConfig;
+  if (result.heartbeat.timeout <= result.heartbeat.interval) {
+    throw new ConfigError('heartbeat.timeout', 'must be greater than heartbeat.interval');
+  }
+  if (result.limits.maxMessageSize >= result.limits.maxFrameBytes) {
+    throw new ConfigError('limits.max_message_size', 'must be smaller than limits.max_frame_bytes');
+  }
+  return result;
+}

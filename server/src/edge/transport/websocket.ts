@@ -1,0 +1,108 @@
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import type { Connection, ConnectionAcceptor, TransportServer } from '../../core/connection.ts';
+
+export const WEBSOCKET_PATH = '/pulse/ws';
+
+/** WebSocket close codes (RFC 6455 §7.4.1) for the app's close codes. */
+function wsCloseCode(code: string): number {
+  if (code === 'SERVER_SHUTDOWN') return 1001;
+  if (code === 'SERVER_BUSY') return 1013;
+  if (code === 'NORMAL') return 1000;
+  return 1008;
+}
+
+/** A `ws` socket as a Connection: one binary message carries exactly one frame. */
+class WebSocketConnection implements Connection {
+  readonly transport = 'websocket' as const;
+  readonly remoteAddress: string;
+  readonly #socket: WebSocket;
+
+  constructor(socket: WebSocket, remoteAddress: string) {
+    this.#socket = socket;
+    this.remoteAddress = remoteAddress;
+  }
+
+  get bufferedAmount(): number {
+    return this.#socket.bufferedAmount;
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.#socket.readyState === WebSocket.OPEN) this.#socket.send(frame, { binary: true });
+  }
+
+  close(code: string, reason: string): void {
+    if (this.#socket.readyState === WebSocket.OPEN || this.#socket.readyState === WebSocket.CONNECTING) {
+      this.#socket.close(wsCloseCode(code), Buffer.from(reason).subarray(0, 120).toString());
+      // A peer that never answers the closing handshake is cut off.
+      setTimeout(() => this.#socket.terminate(), 5_000).unref();
+    }
+  }
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * Serves WebSocket upgrades on `path` of an existing HTTP server. `maxFrameBytes`
+ * is enforced by `ws` itself (a larger message closes with 1009 before it is buffered).
+ */
+export function attachWebSocket(
+  http: HttpServer,
+  options: { maxFrameBytes: number; path?: string; accept: ConnectionAcceptor },
+): TransportServer {
+  const path = options.path ?? WEBSOCKET_PATH;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false });
+  let accepting = true;
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (!accepting || url.pathname !== path) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    request.socket.setNoDelay(true);
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      const connection = new WebSocketConnection(ws, request.socket.remoteAddress ?? 'unknown');
+      const handler = options.accept(connection);
+      if (handler === undefined) return;
+      let closed = false;
+      const finish = () => {
+        if (closed) return;
+        closed = true;
+        handler.onClose();
+      };
+      ws.on('message', (data, isBinary) => {
+        if (!isBinary) {
+          handler.onFramingError(new Error('text messages are not Pulse frames'));
+          return;
+        }
+        handler.onFrame(toBytes(data));
+      });
+      ws.on('error', (error) => {
+        handler.onFramingError(error);
+        ws.terminate();
+      });
+      ws.on('close', finish);
+    });
+  };
+  http.on('upgrade', onUpgrade);
+
+  return {
+    kind: 'websocket',
+    async stopAccepting() {
+      accepting = false;
+      http.off('upgrade', onUpgrade);
+    },
+    async close(graceMs: number) {
+      const deadline = Date.now() + graceMs;
+      while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,207 @@
+import { ProtoError, prefixLength, StreamFrameDecoder } from '@pulse/proto';
+import type {
+  ListenOptions,
+  ServerWebTransportSession,
+  SessionRequest,
+  WebTransportBidirectionalStream,
+  WebTransportServer,
+} from '@pulse/webtransport/node';
+import type { Connection, ConnectionAcceptor, TransportServer } from '../../core/connection.ts';
+
+/**
+ * Starts an HTTP/3 WebTransport listener: `listenWebTransport` of
+ * `@pulse/webtransport/node`, passed in (quic-loader.ts loads it lazily) so a
+ * WebSocket-only server never loads the native QUIC module.
+ */
+export type ListenWebTransport = (options: ListenOptions) => Promise<WebTransportServer>;
+
+/**
+ * Fan-out hands the same encoded frame to every subscriber: prefix it once too,
+ * so N WebTransport subscribers share one buffer as WebSocket ones do.
+ */
+const prefixed = new WeakMap<Uint8Array, Uint8Array>();
+function prefixedOnce(frame: Uint8Array): Uint8Array {
+  let bytes = prefixed.get(frame);
+  if (bytes === undefined) {
+    bytes = prefixLength(frame);
+    prefixed.set(frame, bytes);
+  }
+  return bytes;
+}
+
+/** How long a closing session waits for the peer to close it before the server does. */
+const CLOSE_GRACE_MS = 1_000;
+
+/** WebTransport close codes are 32-bit application codes; 0 is a normal close. */
+function wtCloseCode(code: string): number {
+  return code === 'NORMAL' ? 0 : 1;
+}
+
+/**
+ * Pulse over WebTransport: the client opens ONE bidirectional stream right
+ * after `ready`; every frame on it is preceded by its length as a QUIC varint
+ * (proto's prefixLength / StreamFrameDecoder).
+ */
+class WebTransportConnection implements Connection {
+  readonly transport = 'webtransport' as const;
+  readonly remoteAddress: string;
+  readonly #session: ServerWebTransportSession;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #buffered = 0;
+  #closed = false;
+
+  constructor(session: ServerWebTransportSession, stream: WebTransportBidirectionalStream, remoteAddress: string) {
+    this.#session = session;
+    this.#writer = stream.writable.getWriter();
+    this.remoteAddress = remoteAddress;
+  }
+
+  get bufferedAmount(): number {
+    return this.#buffered;
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.#closed) return;
+    const bytes = prefixedOnce(frame);
+    this.#buffered += bytes.length;
+    this.#writer.write(bytes).then(
+      () => {
+        this.#buffered -= bytes.length;
+      },
+      () => {
+        this.#buffered -= bytes.length;
+      },
+    );
+  }
+
+  close(code: string, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Closing the session aborts its streams (W3C WebTransport), which may discard
+    // frames not yet on the wire, the `close` frame among them. So: end the stream
+    // (FIN after the queued frames), give the peer a moment to read and close the
+    // session itself, then close it from here.
+    const closeSoon = () => {
+      const timer = setTimeout(() => this.#closeSession(code, reason), CLOSE_GRACE_MS);
+      timer.unref();
+      this.#session.closed.then(
+        () => clearTimeout(timer),
+        () => clearTimeout(timer),
+      );
+    };
+    this.#writer.close().then(closeSoon, closeSoon);
+  }
+
+  #closeSession(code: string, reason: string): void {
+    try {
+      this.#session.close({ closeCode: wtCloseCode(code), reason: reason.slice(0, 100) });
+    } catch {
+      // Already closed by the peer.
+    }
+  }
+}
+
+export async function listenPulseWebTransport(
+  listen: ListenWebTransport,
+  options: {
+    host: string;
+    port: number;
+    certificate: { certPem: string; keyPem: string };
+    path: string;
+    maxFrameBytes: number;
+    /** How long a session may take to open its stream. */
+    streamTimeoutMs: number;
+    accept: ConnectionAcceptor;
+  },
+): Promise<TransportServer & { readonly port: number }> {
+  let accepting = true;
+  const onSession = (session: ServerWebTransportSession, request: SessionRequest): undefined => {
+    if (!accepting) {
+      session.close({ closeCode: 1, reason: 'SERVER_SHUTDOWN' });
+      return undefined;
+    }
+    void serveSession(session, request.remoteAddress, options);
+    return undefined;
+  };
+  const server = await listen({
+    host: options.host,
+    port: options.port,
+    certificate: options.certificate,
+    paths: [options.path],
+    onSession,
+  });
+  return {
+    kind: 'webtransport',
+    port: server.port,
+    async stopAccepting() {
+      accepting = false;
+    },
+    async close(graceMs: number) {
+      accepting = false;
+      // Sessions were told SERVER_SHUTDOWN; give their last frames a moment to leave.
+      await new Promise((r) => setTimeout(r, Math.min(graceMs, 100)));
+      await server.close();
+    },
+  };
+}
+
+async function serveSession(
+  session: ServerWebTransportSession,
+  remoteAddress: string,
+  options: { maxFrameBytes: number; streamTimeoutMs: number; accept: ConnectionAcceptor },
+): Promise<void> {
+  session.closed.catch(() => {});
+  const streams = session.incomingBidirectionalStreams.getReader();
+  const timer = setTimeout(() => session.close({ closeCode: 1, reason: 'no stream opened' }), options.streamTimeoutMs);
+  let first: ReadableStreamReadResult<WebTransportBidirectionalStream>;
+  try {
+    first = await streams.read();
+  } catch {
+    clearTimeout(timer);
+    return;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (first.done) return;
+  // Further streams are not part of Pulse: refuse them by cancelling.
+  void (async () => {
+    try {
+      for (;;) {
+        const extra = await streams.read();
+        if (extra.done) return;
+        void extra.value.readable.cancel().catch(() => {});
+        void extra.value.writable.abort().catch(() => {});
+      }
+    } catch {
+      // The session ended.
+    }
+  })();
+
+  const connection = new WebTransportConnection(session, first.value, remoteAddress);
+  const handler = options.accept(connection);
+  if (handler === undefined) return;
+  const decoder = new StreamFrameDecoder(options.maxFrameBytes);
+  const reader = first.value.readable.getReader();
+  let ended = false;
+  const finish = () => {
+    if (ended) return;
+    ended = true;
+    handler.onClose();
+  };
+  session.closed.then(finish, finish);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        decoder.end();
+        break;
+      }
+      for (const frame of decoder.push(value)) handler.onFrame(frame);
+    }
+  } catch (error) {
+    // A framing violation is the peer's fault and gets a typed close; a reset stream just ends.
+    if (!ended && error instanceof ProtoError) handler.onFramingError(error);
+  } finally {
+    finish();
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * @pulse/webtransport/node — the Node-only QUIC edge: WebTransport over HTTP/3 on
+ * quiche (through @matrixai/quic's raw binding) and node:dgram. Browser code
+ * never imports this entry; the protocol logic it drives is sans-I/O in
+ * ../h3, ../qpack and ../webtransport.
+ */
+
+export { H3_ERROR, H3Error, type H3ErrorName } from '../h3/errors.ts';
+export { DEFAULT_WEBTRANSPORT_LIMITS, type WebTransportLimits, webTransportLimits } from '../webtransport/limits.ts';
+export type {
+  WebTransportBidirectionalStream,
+  WebTransportCloseInfo,
+  WebTransportDatagramDuplexStream,
+  WebTransportLike,
+} from '../webtransport/types.ts';
+export { WebTransportError } from '../webtransport/types.ts';
+export { type CertificateHash, type ConnectOptions, connectWebTransport, type NodeWebTransport } from './client.ts';
+export {
+  createDevCertificate,
+  DEV_CERTIFICATE_VALIDITY_DAYS,
+  type DevCertificate,
+  describeCertificate,
+  loadCertificateFiles,
+  loadOrCreateDevCertificate,
+} from './dev-certificate.ts';
+export {
+  type ListenOptions,
+  listenWebTransport,
+  type ServerWebTransportSession,
+  type SessionRequest,
+  type WebTransportServer,
+} from './server.ts';
