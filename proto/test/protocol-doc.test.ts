@@ -4,13 +4,55 @@ import { APP_ERROR_CODES, FRAME_TYPES, PROTO_ERROR_CODES } from '../src/index.ts
 
 const doc = readFileSync(new URL('../PROTOCOL.md', import.meta.url), 'utf8');
 
+/** The text of one `## heading` section, up to the next heading of the same level. */
+function section(heading: string): string {
+  const start = doc.indexOf(`\n## ${heading}\n`);
+  if (start < 0) throw new Error(`PROTOCOL.md has no "## ${heading}" section`);
+  const end = doc.indexOf('\n## ', start + 1);
+  return doc.slice(start, end < 0 ? undefined : end);
+}
+
+const cellsOf = (line: string) =>
+  line
+    .split('|')
+    .slice(1, -1)
+    .map((cell) => cell.trim());
+
+/** The first cell of every body row of the Markdown tables in `text` whose header row is `header`. */
+function firstCells(text: string, header: readonly string[]): string[] {
+  const cells: string[] = [];
+  let inTable = false;
+  let wanted = false;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('|')) {
+      inTable = false;
+      continue;
+    }
+    const row = cellsOf(line);
+    if (!inTable) {
+      inTable = true;
+      wanted = row.join('|') === header.join('|');
+    } else if (wanted && !/^-+$/.test(row[0] ?? '')) {
+      cells.push(row[0] ?? '');
+    }
+  }
+  return cells;
+}
+
+/** Backticked names in a cell: `ping` / `pong` → ping, pong. */
+const namesIn = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '');
+
 describe('PROTOCOL.md matches the code', () => {
-  it('documents every frame type', () => {
-    expect(FRAME_TYPES.filter((type) => !doc.includes(`\`${type}\``))).toEqual([]);
+  it('has one row in a frame table for every frame type, and none for a type that does not exist', () => {
+    const documented = [
+      ...firstCells(section('Frames'), ['frame', 'dir', 'fields', 'answer']),
+      ...firstCells(section('Frames'), ['frame', 'dir', 'fields']),
+    ].flatMap(namesIn);
+    expect([...documented].sort()).toEqual([...FRAME_TYPES].sort());
   });
 
-  it('documents every error code', () => {
-    const codes = [...PROTO_ERROR_CODES, ...APP_ERROR_CODES];
-    expect(codes.filter((code) => !doc.includes(`\`${code}\``))).toEqual([]);
+  it('lists every error code in the Errors table, and no code the code does not have', () => {
+    const documented = firstCells(section('Errors'), ['code', 'meaning']).flatMap(namesIn);
+    expect([...documented].sort()).toEqual([...PROTO_ERROR_CODES, ...APP_ERROR_CODES].sort());
   });
 });

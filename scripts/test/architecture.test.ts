@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { bundleForBrowser, launchChromium } from '../testing/chromium.ts';
@@ -24,28 +24,50 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
+/** Module specifiers of static imports/exports and dynamic `import('…')` calls. */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]/g)].map(
-    (match) => match[1] ?? '',
-  );
+  const statics = [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]/g)];
+  const dynamics = [...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)];
+  return [...statics, ...dynamics].map((match) => match[1] ?? '');
 }
 
-/** A leaf package imports no other workspace package. */
-const WORKSPACE_PACKAGE = /^@pulse\//;
+/**
+ * The layers, lowest first: which workspace packages each package's sources may
+ * import. proto, webtransport and crypto are leaves (webtransport knows nothing of
+ * Pulse); nothing imports the server or a client it is not built on; @pulse/testing
+ * is for tests only.
+ */
+const LAYERS: Record<string, readonly string[]> = {
+  proto: [],
+  webtransport: [],
+  crypto: [],
+  server: ['@pulse/proto', '@pulse/webtransport', '@pulse/crypto'],
+  'clients/sdk': ['@pulse/proto', '@pulse/webtransport', '@pulse/crypto'],
+  'clients/cli': ['@pulse/sdk'],
+  'clients/web': ['@pulse/sdk'],
+};
 const LEAF_PACKAGES = ['proto', 'webtransport', 'crypto'] as const;
+const packageOf = (spec: string) => spec.split('/').slice(0, 2).join('/');
 
 describe('architecture', () => {
-  for (const pkg of LEAF_PACKAGES) {
-    it(`${pkg}/src imports no other workspace package`, () => {
-      const offenders = sourceFiles(join(root, pkg, 'src')).flatMap((file) =>
+  for (const [pkg, allowed] of Object.entries(LAYERS)) {
+    it(`${pkg}/src imports only ${allowed.length === 0 ? 'no workspace package' : allowed.join(', ')}`, () => {
+      const src = join(root, pkg, 'src');
+      const offenders = sourceFiles(src).flatMap((file) =>
         importsOf(file)
-          .filter((spec) => WORKSPACE_PACKAGE.test(spec) || /^(\.\.\/){2,}/.test(spec))
+          .filter((spec) =>
+            spec.startsWith('.')
+              ? !resolve(dirname(file), spec).startsWith(src + sep)
+              : spec.startsWith('@pulse/') && !allowed.includes(packageOf(spec)),
+          )
           .map((spec) => `${relative(root, file)} imports ${spec}`),
       );
       expect(offenders).toEqual([]);
     });
+  }
 
+  for (const pkg of LEAF_PACKAGES) {
     it(`${pkg}/src uses Node APIs only in its Node-only files`, () => {
       const nodeOnly = (file: string) =>
         file.includes(join('webtransport', 'src', 'node')) || file.endsWith('/node.ts');
