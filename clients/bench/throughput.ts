@@ -10,7 +10,7 @@
 
 import { CryptoEngine, MemoryVault, PulseClient, type TransportKind } from '@pulse/sdk';
 import { nodeTransportFactories } from '@pulse/sdk/node';
-import { startServer } from '../test/helpers/server.ts';
+import { spawnServer } from '@pulse/testing';
 
 const N = Number(process.argv[2] ?? 300);
 const ROUNDS = 3;
@@ -68,7 +68,7 @@ async function cryptoFloor(): Promise<number> {
   return N / ((performance.now() - started) / 1000);
 }
 
-const server = await startServer({ limits: { rate: 100_000, rate_burst: 100_000 } });
+const server = await spawnServer({ limits: { rate: 100_000, rateBurst: 100_000 } });
 try {
   const results: Record<string, number[]> = { webtransport: [], websocket: [] };
   // Interleaved rounds: a busy moment on the shared machine hits both transports alike.

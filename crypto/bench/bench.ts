@@ -5,14 +5,18 @@
  * both and the ratios the issue sets as goals: alternating ≥ 1.0×, burst ≥ 1.5×, setup
  * time ≤ 2× libsignal's.
  */
-import { primitivesInUse, Session } from '../src/index.ts';
-import { makeDevice } from '../test/helpers.ts';
+import { defaultPrimitives, type PrimitivesName, primitivesByName, SessionRecord } from '../src/index.ts';
+import { makeDevice } from '../src/testing/device.ts';
 import { LibsignalParty } from './libsignal-party.ts';
 
 const MESSAGE = new Uint8Array(1024).fill(7) as Uint8Array<ArrayBuffer>;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const CHUNK = Number(process.env.BENCH_CHUNK ?? 200);
 const SETUPS_PER_ROUND = Number(process.env.BENCH_SETUPS ?? 10);
+/** BENCH_PRIMITIVES=noble|webcrypto|node measures another platform path; default: the platform's best. */
+const PRIMITIVES = process.env.BENCH_PRIMITIVES
+  ? primitivesByName(process.env.BENCH_PRIMITIVES as PrimitivesName)
+  : defaultPrimitives();
 
 type Timed = () => Promise<number>;
 
@@ -38,13 +42,25 @@ async function interleaved(ours: Timed, theirs: Timed): Promise<{ ours: number; 
   return { ours: a, theirs: b };
 }
 
+/** Two devices and their records with each other, set up by one exchange: the public 1:1 API as a client uses it. */
 async function oursPair() {
   const alice = makeDevice();
   const bob = makeDevice();
-  const a = await Session.initiate(alice.identity, bob.bundle());
-  const { session: b } = await Session.accept(bob.identity, bob.store, await a.encrypt(MESSAGE));
-  await a.decrypt(await b.encrypt(MESSAGE));
-  return { a, b };
+  const atAlice = new SessionRecord({ primitives: PRIMITIVES });
+  const atBob = new SessionRecord({ primitives: PRIMITIVES });
+  await atAlice.initiate(alice.identity, bob.bundle());
+  await atBob.decrypt(bob.identity, bob.store, await atAlice.encrypt(MESSAGE));
+  await atAlice.decrypt(alice.identity, alice.store, await atBob.encrypt(MESSAGE));
+  return {
+    a: {
+      encrypt: (m: Uint8Array) => atAlice.encrypt(m),
+      decrypt: (m: Uint8Array) => atAlice.decrypt(alice.identity, alice.store, m),
+    },
+    b: {
+      encrypt: (m: Uint8Array) => atBob.encrypt(m),
+      decrypt: (m: Uint8Array) => atBob.decrypt(bob.identity, bob.store, m),
+    },
+  };
 }
 
 async function libsignalPair() {
@@ -117,8 +133,13 @@ async function setup() {
   const oursRun = () =>
     timed(async () => {
       for (const { alice, bob, bundle } of ours.pop()!) {
-        const a = await Session.initiate(alice.identity, bundle);
-        await Session.accept(bob.identity, bob.store, await a.encrypt(MESSAGE));
+        const atAlice = new SessionRecord({ primitives: PRIMITIVES });
+        await atAlice.initiate(alice.identity, bundle);
+        await new SessionRecord({ primitives: PRIMITIVES }).decrypt(
+          bob.identity,
+          bob.store,
+          await atAlice.encrypt(MESSAGE),
+        );
       }
     });
   const theirsRun = () =>
@@ -137,7 +158,7 @@ const rate = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleS
 
 async function main(): Promise<void> {
   console.log(
-    `crypto/ primitives: ${primitivesInUse()}; 1 KiB messages; node ${process.version}; ${ROUNDS} interleaved rounds`,
+    `crypto/ primitives: ${PRIMITIVES.name}; 1 KiB messages; node ${process.version}; ${ROUNDS} interleaved rounds`,
   );
   // Warm-up (JIT, lazy native initialisation) before anything is measured.
   await (async () => {

@@ -3,7 +3,7 @@
  * safety numbers) for every Pulse client. Browser-safe: no node: imports here.
  */
 export { CryptoError, CryptoErrorCode } from './errors.ts';
-export { SenderKeyRecord } from './groups/sender-key.ts';
+export { type SenderKeyOptions, SenderKeyRecord } from './groups/sender-key.ts';
 export {
   DJB_KEY_TYPE,
   deserializePublicKey,
@@ -26,15 +26,17 @@ export {
 } from './keys/prekeys.ts';
 export { type CryptoLimits, DEFAULT_CRYPTO_LIMITS } from './limits.ts';
 // Only the choice of platform path is public; raw DH and AEAD stay internal (misuse resistance).
-export { type PrimitivesName, primitivesInUse, usePrimitives } from './primitives/index.ts';
-export { isPreKeyMessage } from './ratchet/message.ts';
 export {
-  type ReceiveOptions,
-  receiveSessionMessage,
-  Session,
-  type SessionOptions,
-} from './ratchet/session.ts';
-export { SessionRecord } from './ratchet/session-record.ts';
+  type CryptoPrimitives,
+  defaultPrimitives,
+  type PrimitivesName,
+  primitivesByName,
+} from './primitives/index.ts';
+export { isPreKeyMessage } from './ratchet/message.ts';
+export type { SessionInfo } from './ratchet/session-info.ts';
+// The one public way to encrypt and decrypt 1:1 messages; Session itself stays internal.
+export { type DecryptResult, SessionRecord, type SessionRecordOptions } from './ratchet/session-record.ts';
 export { SAFETY_NUMBER_ITERATIONS, type SafetyNumberParty, safetyNumber } from './safety-number.ts';
-export { InMemoryPrekeyStore, type PrekeyStore } from './store.ts';
+export { InMemoryPrekeyStore, type InMemoryPrekeyStoreOptions, type PrekeyStore } from './store.ts';
+export type { AgreementOptions } from './x3dh.ts';
 export { SIGNATURE_LENGTH } from './xeddsa.ts';

@@ -1,7 +1,8 @@
 /**
  * Key agreement: PQXDH (Signal PQXDH spec rev. 3, §3.3 / §3.4) by default, classical X3DH
  * (Signal X3DH spec §3.3 / §3.4) only when the caller opts in. Pure functions of their
- * inputs plus fresh randomness; I/O (fetching bundles, storing keys) stays with the caller.
+ * inputs plus fresh randomness, computed with the primitives they are given; I/O (fetching
+ * bundles, storing keys) stays with the caller.
  */
 import { concatBytes } from './bytes.ts';
 import { dh } from './dh.ts';
@@ -12,7 +13,7 @@ import type { IdentityKeyPair } from './keys/identity.ts';
 import { xeddsaVerify } from './keys/identity.ts';
 import { deserializeKemPublicKey, kemEncapsulate } from './keys/kem.ts';
 import type { PreKeyBundle } from './keys/prekeys.ts';
-import { getPrimitives, type X25519KeyPairBytes } from './primitives/index.ts';
+import type { Primitives, X25519KeyPairBytes } from './primitives/index.ts';
 import type { PrekeyStore } from './store.ts';
 
 /** What the initiator's first messages carry so the responder can repeat the agreement (X3DH §3.3). */
@@ -43,6 +44,7 @@ export interface InitiatorAgreement {
 
 /** Alice's side: verify the bundle, run the DHs and the KEM, derive SK. */
 export async function initiatorAgreement(
+  p: Primitives,
   ourIdentity: IdentityKeyPair,
   bundle: PreKeyBundle,
   options: AgreementOptions = {},
@@ -66,13 +68,13 @@ export async function initiatorAgreement(
   }
   const opkU = bundle.oneTimePreKey ? deserializePublicKey(bundle.oneTimePreKey.publicKey) : undefined;
 
-  const ephemeral = await getPrimitives().generateX25519();
+  const ephemeral = await p.generateX25519();
   const ik = ourIdentity.keyPair.exportBytes();
   const dhs = await Promise.all([
-    dh(ik, spkU), // DH1 = DH(IK_A, SPK_B)
-    dh(ephemeral, identityU), // DH2 = DH(EK_A, IK_B)
-    dh(ephemeral, spkU), // DH3 = DH(EK_A, SPK_B)
-    ...(opkU ? [dh(ephemeral, opkU)] : []), // DH4 = DH(EK_A, OPK_B)
+    dh(p, ik, spkU), // DH1 = DH(IK_A, SPK_B)
+    dh(p, ephemeral, identityU), // DH2 = DH(EK_A, IK_B)
+    dh(p, ephemeral, spkU), // DH3 = DH(EK_A, SPK_B)
+    ...(opkU ? [dh(p, ephemeral, opkU)] : []), // DH4 = DH(EK_A, OPK_B)
   ]);
   let kemCipherText: Uint8Array | undefined;
   if (kemPublicKey) {
@@ -80,7 +82,7 @@ export async function initiatorAgreement(
     kemCipherText = encapsulated.cipherText;
     dhs.push(encapsulated.sharedSecret); // PQXDH §3.3: KM = DH1 || DH2 || DH3 || DH4 || SS
   }
-  const sharedSecret = await kdfSharedSecret(concatBytes(...dhs), kemPublicKey ? PQXDH_INFO : X3DH_INFO);
+  const sharedSecret = await kdfSharedSecret(p, concatBytes(...dhs), kemPublicKey ? PQXDH_INFO : X3DH_INFO);
   return {
     sharedSecret,
     remoteSignedPreKey: spkU,
@@ -105,6 +107,7 @@ export interface ResponderAgreement {
 
 /** Bob's side (X3DH §3.4, PQXDH §3.4): repeat the DHs and decapsulate. Consumes nothing. */
 export async function responderAgreement(
+  p: Primitives,
   ourIdentity: IdentityKeyPair,
   store: PrekeyStore,
   header: PreKeyHeader,
@@ -135,12 +138,12 @@ export async function responderAgreement(
   }
   const spkPair = spk.keyPair.exportBytes();
   const dhs = await Promise.all([
-    dh(spkPair, identityU), // DH1
-    dh(ourIdentity.keyPair.exportBytes(), baseKey), // DH2
-    dh(spkPair, baseKey), // DH3
-    ...(opk ? [dh(opk, baseKey)] : []), // DH4
+    dh(p, spkPair, identityU), // DH1
+    dh(p, ourIdentity.keyPair.exportBytes(), baseKey), // DH2
+    dh(p, spkPair, baseKey), // DH3
+    ...(opk ? [dh(p, opk, baseKey)] : []), // DH4
   ]);
   if (sharedSecretPq) dhs.push(sharedSecretPq);
-  const sharedSecret = await kdfSharedSecret(concatBytes(...dhs), sharedSecretPq ? PQXDH_INFO : X3DH_INFO);
+  const sharedSecret = await kdfSharedSecret(p, concatBytes(...dhs), sharedSecretPq ? PQXDH_INFO : X3DH_INFO);
   return { sharedSecret, signedPreKeyPrivate: spkPair.privateKey, signedPreKeyPublic: spkPair.publicKey };
 }

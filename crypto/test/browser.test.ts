@@ -6,8 +6,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { bundleForBrowser, launchChromium } from '@pulse/testing/browsers';
 import { describe, expect, it } from 'vitest';
-import { bundleForBrowser, launchChromium } from '../../scripts/testing/chromium.ts';
 import { fromHex, toHex } from '../src/bytes.ts';
 import { generateIdentityKeyPair, safetyNumber, xeddsaVerify } from '../src/index.ts';
 
@@ -32,22 +32,32 @@ const scenario = `
       pqPreKey: store.getPqPreKey(2).toPublic(),
       oneTimePreKey: store.getOneTimePreKey(3).toPublic(),
     };
-    const a = await c.Session.initiate(alice, bundle);
-    const first = await c.receiveSessionMessage(bob, store, await a.encrypt(enc('hi bob')));
-    const b = first.session;
-    const reply = dec(await a.decrypt(await b.encrypt(enc('hi alice'))));
-    const restored = c.Session.deserialize(a.serialize());
-    const third = dec(await b.decrypt(await restored.encrypt(enc('after restore'))));
+    const a = new c.SessionRecord();
+    await a.initiate(alice, bundle);
+    const b = new c.SessionRecord();
+    const first = await b.decrypt(bob, store, await a.encrypt(enc('hi bob')));
+    const aliceStore = new c.InMemoryPrekeyStore();
+    const reply = dec((await a.decrypt(alice, aliceStore, await b.encrypt(enc('hi alice')))).plaintext);
+    const restored = c.SessionRecord.deserialize(a.serialize());
+    const third = dec((await b.decrypt(bob, store, await restored.encrypt(enc('after restore')))).plaintext);
+    // Two records in one page on different paths at once: noble beside the default.
+    const viaNoble = new c.SessionRecord({ primitives: c.primitivesByName('noble') });
+    await viaNoble.initiate(alice, { ...bundle, oneTimePreKey: undefined });
+    const [fromNoble, fromDefault] = await Promise.all([viaNoble.encrypt(enc('noble')), restored.encrypt(enc('default'))]);
+    const mixed = [
+      dec((await new c.SessionRecord().decrypt(bob, store, fromNoble)).plaintext),
+      dec((await b.decrypt(bob, store, fromDefault)).plaintext),
+    ];
     const group = c.SenderKeyRecord.createForSending();
     const member = c.SenderKeyRecord.fromDistributionMessage(group.createDistributionMessage());
     const groupText = dec(await member.decrypt(await group.encrypt(enc('to the group'))));
     let duplicate = 'accepted';
     const once = await restored.encrypt(enc('once'));
-    await b.decrypt(once);
-    try { await b.decrypt(once); } catch (e) { duplicate = e.code; }
+    await b.decrypt(bob, store, once);
+    try { await b.decrypt(bob, store, once); } catch (e) { duplicate = e.code; }
     return {
-      primitives: c.primitivesInUse(),
-      first: dec(first.plaintext), reply, third, groupText, duplicate,
+      primitives: c.defaultPrimitives().name,
+      first: dec(first.plaintext), reply, third, mixed, groupText, duplicate,
       verifiesNodeSignature: c.xeddsaVerify(unhex(nodeKey), unhex(nodeMessage), unhex(nodeSignature)),
       browserKey: hex(alice.publicKey),
       safety: c.safetyNumber({ identifier: enc('alice'), identityKey: unhex(nodeKey) }, { identifier: enc('bob'), identityKey: alice.publicKey }),
@@ -96,6 +106,7 @@ describe('crypto/ in Chromium', () => {
           first: 'hi bob',
           reply: 'hi alice',
           third: 'after restore',
+          mixed: ['noble', 'default'],
           groupText: 'to the group',
           duplicate: 'CRYPTO_DUPLICATE_MESSAGE',
           verifiesNodeSignature: true,

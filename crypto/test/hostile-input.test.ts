@@ -11,14 +11,12 @@ import {
   IdentityKeyPair,
   OneTimePreKey,
   PqPreKey,
-  receiveSessionMessage,
   SenderKeyRecord,
-  Session,
   SessionRecord,
   SignedPreKey,
   xeddsaVerify,
 } from '../src/index.ts';
-import { enc, makeDevice } from './helpers.ts';
+import { enc, makeDevice } from '../src/testing/device.ts';
 
 async function refused(run: () => unknown): Promise<void> {
   const outcome = await Promise.resolve()
@@ -62,14 +60,16 @@ function mutations(valid: Uint8Array) {
 }
 
 describe('hostile input to every decoder', () => {
-  it('session messages (initial and normal) and session state', async () => {
+  it('session messages (initial and normal), session records and single stored sessions', async () => {
     const alice = makeDevice();
     const bob = makeDevice();
-    const a = await Session.initiate(alice.identity, bob.bundle());
+    const a = new SessionRecord();
+    await a.initiate(alice.identity, bob.bundle());
     const initial = await a.encrypt(enc('first'));
-    const { session: b } = await receiveSessionMessage(bob.identity, bob.store, initial);
+    const b = new SessionRecord();
+    await b.decrypt(bob.identity, bob.store, initial);
     const normal = await b.encrypt(enc('reply'));
-    const state = b.serialize();
+    const state = b.current!.serialize();
     const record = new SessionRecord();
     await record.initiate(alice.identity, bob.bundle());
     const recordBytes = record.serialize();
@@ -82,16 +82,16 @@ describe('hostile input to every decoder', () => {
         async (m1, m2, st, rec) => {
           await typedOrOk(() => SessionRecord.deserialize(rec));
           // Anything but the genuine bytes is refused, with a typed error.
-          await refused(() => receiveSessionMessage(bob.identity, bob.store, m1, { session: b }));
-          await refused(() => receiveSessionMessage(bob.identity, bob.store, m1));
-          await refused(() => a.decrypt(m2));
-          await typedOrOk(() => Session.deserialize(st));
+          await refused(() => b.decrypt(bob.identity, bob.store, m1));
+          await refused(() => new SessionRecord().decrypt(bob.identity, bob.store, m1));
+          await refused(() => a.decrypt(alice.identity, alice.store, m2));
+          await typedOrOk(() => SessionRecord.fromSerializedSession(st));
         },
       ),
       { numRuns: 150 },
     );
     // The genuine reply still decrypts: nothing above changed Alice's state.
-    expect(new TextDecoder().decode(await a.decrypt(normal))).toBe('reply');
+    expect(new TextDecoder().decode((await a.decrypt(alice.identity, alice.store, normal)).plaintext)).toBe('reply');
   });
 
   it('sender key messages, distribution messages and records', async () => {

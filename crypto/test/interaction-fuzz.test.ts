@@ -19,9 +19,8 @@ import {
   type OneTimePreKey,
   type PqPreKey,
   type PreKeyBundle,
-  receiveSessionMessage,
-  Session,
   SessionRecord,
+  type SessionRecordOptions,
 } from '../src/index.ts';
 
 const PARTIES = 3;
@@ -33,8 +32,7 @@ interface Party {
   oneTime: OneTimePreKey[];
   pqOneTime: PqPreKey[];
   lastResort: PqPreKey;
-  sessions: Map<number, Session>;
-  /** Used in 'record' mode: every party may initiate, SessionRecord reconciles. */
+  /** One record per peer. */
   records: Map<number, SessionRecord>;
   nextBundle: number;
 }
@@ -48,8 +46,11 @@ interface Envelope {
 }
 
 interface World {
-  /** 'session': the lower-numbered party of a pair initiates (one Session each side);
-   * 'record': anyone may initiate, even both at once, and SessionRecord keeps both sessions. */
+  /**
+   * 'session': the lower-numbered party of a pair initiates, and each record holds a single
+   * session (no archive: a new initial message replaces it);
+   * 'record': anyone may initiate, even both at once, and SessionRecord keeps both sessions.
+   */
   mode: 'session' | 'record';
   parties: Party[];
   network: Envelope[];
@@ -67,7 +68,7 @@ function makeParty(): Party {
   const oneTime = generateOneTimePreKeys(1, 4);
   const store = new InMemoryPrekeyStore().addSignedPreKey(signed).addPqPreKey(lastResort).addOneTimePreKeys(oneTime);
   for (const k of pqOneTime) store.addPqPreKey(k);
-  return { identity, store, oneTime, pqOneTime, lastResort, sessions: new Map(), records: new Map(), nextBundle: 0 };
+  return { identity, store, oneTime, pqOneTime, lastResort, records: new Map(), nextBundle: 0 };
 }
 
 /** What a server would hand out: one-time keys while they last, then only the last-resort PQ key. */
@@ -97,36 +98,17 @@ class SendCommand implements fc.AsyncCommand<object, World> {
     const sender = w.parties[this.from]!;
     const id = w.nextId;
     const text = `m${id} ${this.from}->${this.to}`;
-    if (w.mode === 'record') {
-      let record = sender.records.get(this.to);
-      if (!record) {
-        record = new SessionRecord();
-        sender.records.set(this.to, record);
-      }
-      if (!record.current) await record.initiate(sender.identity, bundleOf(w.parties[this.to]!));
-      w.nextId++;
-      w.network.push({
-        id,
-        from: this.from,
-        to: this.to,
-        bytes: await record.encrypt(new TextEncoder().encode(text)),
-        text,
-      });
-      w.log.push(`send ${text}`);
-      return;
-    }
-    let session = sender.sessions.get(this.to);
-    if (!session) {
-      if (!isInitiator(this.from, this.to)) return;
-      session = await Session.initiate(sender.identity, bundleOf(w.parties[this.to]!));
-      sender.sessions.set(this.to, session);
+    const record = recordOf(w, sender, this.to);
+    if (!record.current) {
+      if (w.mode === 'session' && !isInitiator(this.from, this.to)) return;
+      await record.initiate(sender.identity, bundleOf(w.parties[this.to]!));
     }
     w.nextId++;
     w.network.push({
       id,
       from: this.from,
       to: this.to,
-      bytes: await session.encrypt(new TextEncoder().encode(text)),
+      bytes: await record.encrypt(new TextEncoder().encode(text)),
       text,
     });
     w.log.push(`send ${text}`);
@@ -134,21 +116,23 @@ class SendCommand implements fc.AsyncCommand<object, World> {
   toString = () => `send(${this.from}->${this.to})`;
 }
 
+/** 'session' mode keeps no archive: each record then behaves as one session with the peer. */
+function recordOptions(w: World): SessionRecordOptions {
+  return w.mode === 'session' ? { limits: { maxArchivedSessions: 0 } } : {};
+}
+
+function recordOf(w: World, owner: Party, peer: number): SessionRecord {
+  let record = owner.records.get(peer);
+  if (!record) {
+    record = new SessionRecord(recordOptions(w));
+    owner.records.set(peer, record);
+  }
+  return record;
+}
+
 async function deliver(w: World, env: Envelope, bytes: Uint8Array): Promise<Uint8Array> {
   const recipient = w.parties[env.to]!;
-  if (w.mode === 'record') {
-    let record = recipient.records.get(env.from);
-    if (!record) {
-      record = new SessionRecord();
-      recipient.records.set(env.from, record);
-    }
-    return (await record.decrypt(recipient.identity, recipient.store, bytes)).plaintext;
-  }
-  const result = await receiveSessionMessage(recipient.identity, recipient.store, bytes, {
-    session: recipient.sessions.get(env.from),
-  });
-  recipient.sessions.set(env.from, result.session);
-  return result.plaintext;
+  return (await recordOf(w, recipient, env.from).decrypt(recipient.identity, recipient.store, bytes)).plaintext;
 }
 
 class DeliverCommand implements fc.AsyncCommand<object, World> {
@@ -231,15 +215,9 @@ class RestartCommand implements fc.AsyncCommand<object, World> {
     const p = w.parties[this.party]!;
     for (const [peer, record] of p.records) {
       const bytes = record.serialize();
-      const restored = SessionRecord.deserialize(bytes);
+      const restored = SessionRecord.deserialize(bytes, recordOptions(w));
       expect(restored.serialize()).toEqual(bytes);
       p.records.set(peer, restored);
-    }
-    for (const [peer, session] of p.sessions) {
-      const bytes = session.serialize();
-      const restored = Session.deserialize(bytes);
-      expect(restored.serialize()).toEqual(bytes);
-      p.sessions.set(peer, restored);
     }
     w.log.push(`restart ${this.party}`);
   }

@@ -1,15 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../src/bytes.ts';
 import { dh } from '../src/dh.ts';
 import { CryptoError, CryptoErrorCode, deserializePublicKey, xeddsaVerify } from '../src/index.ts';
 import { kdfChainKey } from '../src/kdf.ts';
 import { clampPrivateKey } from '../src/keys/curve.ts';
 import { KemKeyPair } from '../src/keys/kem.ts';
-import { getPrimitives, setPrimitives } from '../src/primitives/index.ts';
+import { ALL_PRIMITIVES } from '../src/testing/primitives.ts';
 import { xeddsaVerifyRaw } from '../src/xeddsa.ts';
-import { ALL_PRIMITIVES } from './primitives-cases.ts';
 
 const load = (name: string) => JSON.parse(readFileSync(new URL(`./vectors/${name}`, import.meta.url), 'utf8'));
 const rfc = load('rfc.json');
@@ -18,8 +17,6 @@ const gcmVectors = load('wycheproof-aes-gcm.json');
 const mlkem = load('ml-kem-1024.json');
 const libsignal = load('libsignal.json');
 const enc = new TextEncoder();
-const original = getPrimitives();
-afterAll(() => setPrimitives(original));
 
 async function pairFor(privateHex: string) {
   const privateKey = clampPrivateKey(fromHex(privateHex));
@@ -30,25 +27,23 @@ async function pairFor(privateHex: string) {
 for (const p of ALL_PRIMITIVES) {
   describe(`published vectors with ${p.name} primitives`, () => {
     it('RFC 7748 §5.2 and §6.1', async () => {
-      setPrimitives(p);
       for (const v of rfc.rfc7748.scalarMult) {
         expect(toHex(await p.x25519(await pairFor(v.scalar), fromHex(v.u)))).toBe(v.out);
       }
       const d = rfc.rfc7748.dh;
       expect(toHex((await pairFor(d.alicePrivate)).publicKey)).toBe(d.alicePublic);
-      expect(toHex(await dh(await pairFor(d.alicePrivate), fromHex(d.bobPublic)))).toBe(d.shared);
-      expect(toHex(await dh(await pairFor(d.bobPrivate), fromHex(d.alicePublic)))).toBe(d.shared);
+      expect(toHex(await dh(p, await pairFor(d.alicePrivate), fromHex(d.bobPublic)))).toBe(d.shared);
+      expect(toHex(await dh(p, await pairFor(d.bobPrivate), fromHex(d.alicePublic)))).toBe(d.shared);
     });
 
     it('Wycheproof X25519: results match; zero shared secrets are refused', async () => {
-      setPrimitives(p);
       for (const t of x25519Vectors.tests) {
         const pair = await pairFor(t.private);
         if (t.flags.includes('ZeroSharedSecret')) {
-          await expect(dh(pair, fromHex(t.public))).rejects.toMatchObject({ code: CryptoErrorCode.LowOrderPoint });
+          await expect(dh(p, pair, fromHex(t.public))).rejects.toMatchObject({ code: CryptoErrorCode.LowOrderPoint });
           expect(() => deserializePublicKey(Uint8Array.of(5, ...fromHex(t.public)))).toThrow(CryptoError);
         } else {
-          expect(toHex(await dh(pair, fromHex(t.public))), `tcId ${t.tcId}`).toBe(t.shared);
+          expect(toHex(await dh(p, pair, fromHex(t.public))), `tcId ${t.tcId}`).toBe(t.shared);
         }
       }
     });
@@ -80,15 +75,14 @@ for (const p of ALL_PRIMITIVES) {
     });
 
     it("libsignal's agreement and chain-key vectors", async () => {
-      setPrimitives(p);
       const a = libsignal.agreement;
       const alice = { privateKey: fromHex(a.alicePrivate), publicKey: fromHex(a.alicePublic).subarray(1) };
-      expect(toHex(await dh(alice, deserializePublicKey(fromHex(a.bobPublic))))).toBe(a.shared);
+      expect(toHex(await dh(p, alice, deserializePublicKey(fromHex(a.bobPublic))))).toBe(a.shared);
       const bob = { privateKey: fromHex(a.bobPrivate), publicKey: fromHex(a.bobPublic).subarray(1) };
-      expect(toHex(await dh(bob, deserializePublicKey(fromHex(a.alicePublic))))).toBe(a.shared);
+      expect(toHex(await dh(p, bob, deserializePublicKey(fromHex(a.alicePublic))))).toBe(a.shared);
 
       const c = libsignal.chainKey;
-      const step = await kdfChainKey(fromHex(c.seed));
+      const step = await kdfChainKey(p, fromHex(c.seed));
       expect(toHex(step.chainKey)).toBe(c.nextChainKey);
       const keys = await p.hkdfSha256(step.messageKey, new Uint8Array(32), enc.encode(c.messageKeysInfo), 80);
       expect(toHex(keys.subarray(0, 32))).toBe(c.cipherKey);

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleForBrowser, launchChromium } from '@pulse/testing/browsers';
 import { describe, expect, it } from 'vitest';
-import { bundleForBrowser, launchChromium } from '../testing/chromium.ts';
 
 /**
  * The workspace's architecture rules, checked on the sources:

@@ -15,11 +15,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Device, dialWebSocket, ListeningServer, register } from '@pulse/testing';
 import Database from 'better-sqlite3';
 import { WebSocket, WebSocketServer } from 'ws';
-import { type Device, register } from '../test/helpers/client.ts';
-import { startTestServer } from '../test/helpers/server.ts';
-import { websocketDial } from '../test/helpers/websocket-dial.ts';
 
 const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 200);
 const PUBLISHES = Number(process.env.PUBLISHES ?? 500);
@@ -68,10 +66,10 @@ async function baselineFanout(): Promise<number> {
 }
 
 async function pulseFanout(): Promise<number> {
-  const server = await startTestServer({
+  const server = await ListeningServer.start({
     limits: { rate: 100_000, rateBurst: 100_000, maxConnectionsPerIp: 100_000, authAttempts: 100_000 },
   });
-  const dial = websocketDial(server.httpPort);
+  const dial = dialWebSocket(server.websocketUrl);
   const total = SUBSCRIBERS * PUBLISHES;
   let received = 0;
   let done: () => void = () => {};
@@ -83,9 +81,9 @@ async function pulseFanout(): Promise<number> {
     const device = await register(dial);
     await device.client.expect({ type: 'subscribe', id: 0, channel: 'public:bench' }, 'subscribed');
     // Count raw frames: the benchmark measures the server, not the test client's decoder.
-    device.client.link.onFrame = () => {
+    device.client.takeUndecoded(() => {
       if (++received === total) done();
-    };
+    });
     subscribers.push(device);
   }
   const publisher = await register(dial);
@@ -120,10 +118,10 @@ function baselineCommits(): number {
 }
 
 async function pulseEnvelopes(): Promise<number> {
-  const server = await startTestServer({
+  const server = await ListeningServer.start({
     limits: { rate: 100_000, rateBurst: 100_000, queuePerDevice: 1_000_000, authAttempts: 100_000 },
   });
-  const dial = websocketDial(server.httpPort);
+  const dial = dialWebSocket(server.websocketUrl);
   const bob = await register(dial);
   bob.client.close();
   const senders = [];
@@ -235,8 +233,10 @@ async function baselineLatency() {
 
 async function pulseLatency() {
   return latencyRun(async () => {
-    const server = await startTestServer({ limits: { rate: 100_000, rateBurst: 100_000, authAttempts: 100_000 } });
-    const dial = websocketDial(server.httpPort);
+    const server = await ListeningServer.start({
+      limits: { rate: 100_000, rateBurst: 100_000, authAttempts: 100_000 },
+    });
+    const dial = dialWebSocket(server.websocketUrl);
     const devices: Device[] = [];
     for (let i = 0; i < LATENCY_SUBSCRIBERS; i++) {
       const device = await register(dial);
@@ -249,7 +249,7 @@ async function pulseLatency() {
       publish: (payload: Uint8Array) =>
         publisher.client.send({ type: 'publish', id: ++id, channel: 'public:latency', payload }),
       subscribers: devices.map((d) => (cb: (bytes: Uint8Array) => void) => {
-        d.client.link.onFrame = cb;
+        d.client.takeUndecoded(cb);
       }),
       close: async () => {
         for (const d of [...devices, publisher]) d.client.close();

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { createDevCertificate, listenWebTransport } from '@pulse/webtransport/node';
+import { ListeningServer } from '@pulse/testing';
+import { launchChromium } from '@pulse/testing/browsers';
+import { createDevCertificate } from '@pulse/webtransport/node';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../../scripts/testing/chromium.ts';
-import { startTestServer, type TestServer } from './helpers/server.ts';
 
 /**
  * A real browser against the real server: Chromium loads the page the server
@@ -11,15 +11,15 @@ import { startTestServer, type TestServer } from './helpers/server.ts';
  * /pulse/info, and speaks Pulse over its own WebTransport and WebSocket.
  */
 let browser: Browser;
-let server: TestServer;
+let server: ListeningServer;
 
 beforeAll(async () => {
   const certificate = await createDevCertificate();
   const here = import.meta.dirname;
-  server = await startTestServer(
-    { web: { root: join(here, 'browser'), entry: join(here, 'browser', 'entry.ts') } },
-    { webtransport: { listen: listenWebTransport, certificate } },
-  );
+  server = await ListeningServer.start({
+    web: { root: join(here, 'browser'), entry: join(here, 'browser', 'entry.ts') },
+    certificate,
+  });
   browser = await launchChromium();
 });
 
@@ -38,7 +38,7 @@ describe('Chromium against the Pulse server', () => {
     const { wtAccount, wsAccount, from } = result as { wtAccount: string; wsAccount: string; from: string };
     expect(wtAccount).toMatch(/^wt-/);
     expect(from).toBe(wsAccount);
-    const metrics = await server.server.metrics.registry.metrics();
+    const metrics = await server.node.metrics.registry.metrics();
     expect(metrics).toMatch(/pulse_connections_total\{transport="webtransport"\} 1/);
     expect(metrics).toMatch(/pulse_connections_total\{transport="websocket"\} 1/);
   });

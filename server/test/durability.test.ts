@@ -1,15 +1,21 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  dialWebSocket,
+  FrameClientError,
+  reconnect,
+  register,
+  type ServerProcess,
+  type SpawnServerOptions,
+  spawnServer as spawn,
+} from '@pulse/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type ChildServer, spawnServer, writeChildConfig } from './helpers/child-server.ts';
-import { type Frame, reconnect, register } from './helpers/client.ts';
-import { websocketDial } from './helpers/websocket-dial.ts';
 
 const dirs: string[] = [];
-const children: ChildServer[] = [];
+const children: ServerProcess[] = [];
 afterAll(() => {
-  for (const child of children) if (child.process.exitCode === null) child.process.kill('SIGKILL');
+  for (const child of children) child.kill('SIGKILL');
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -19,17 +25,22 @@ function tempDir(): string {
   return dir;
 }
 
+/** The server process on `dataDir`, WebSocket only and no web client unless `options` say otherwise; killed after the file. */
+async function spawnServer(dataDir: string, options: SpawnServerOptions = {}): Promise<ServerProcess> {
+  const server = await spawn({ dataDir, webtransport: false, webClient: false, ...options });
+  children.push(server);
+  return server;
+}
+
 describe('durability (server in a child process)', () => {
   it('loses no acknowledged envelope when the server is killed with SIGKILL mid-stream', async () => {
     const dataDir = tempDir();
-    const config = writeChildConfig(dataDir);
-    const first = await spawnServer(config);
-    children.push(first);
-    const dial = websocketDial(first.httpPort);
-    const alice = await register(dial);
-    const bob = await register(dial);
+    const first = await spawnServer(dataDir);
+    const open = dialWebSocket(first.websocketUrl);
+    const alice = await register(open);
+    const bob = await register(open);
     bob.client.close();
-    await bob.client.link.closed;
+    await bob.client.closed();
 
     // Pipelined sends (up to 32 outstanding); `acked` holds every envelope the server confirmed.
     const acked = new Map<string, number>();
@@ -40,28 +51,29 @@ describe('durability (server in a child process)', () => {
         const n = sequence++;
         const payload = new Uint8Array(64).fill(n & 0xff);
         new DataView(payload.buffer).setUint32(0, n);
-        const answer = await Promise.race([
-          alice.client.request({ type: 'send', id: 0, to: bob.account, envelopes: [{ deviceId: 1, payload }] }),
-          alice.client.link.closed.then(() => undefined),
-        ]);
-        if (answer === undefined) return; // the connection died with the server
+        const answer = await alice.client
+          .request({ type: 'send', id: 0, to: bob.account, envelopes: [{ deviceId: 1, payload }] })
+          .catch((error: unknown) => {
+            if (error instanceof FrameClientError && error.code === 'CLOSED') return undefined; // died with the server
+            throw error;
+          });
+        if (answer === undefined) return;
         if (answer.type === 'sent') acked.set(answer.envelopeIds[0]!, n);
       }
     };
     const senders = Array.from({ length: 32 }, sender);
     while (acked.size < 300) await new Promise((r) => setTimeout(r, 5));
-    first.process.kill('SIGKILL');
+    first.kill('SIGKILL');
     await Promise.all(senders);
     killed = true;
     expect(await first.exited).toBe('SIGKILL');
     expect(sequence).toBeGreaterThan(acked.size); // some sends were in flight at the kill
 
-    const second = await spawnServer(config);
-    children.push(second);
-    await reconnect(websocketDial(second.httpPort), bob);
+    const second = await spawnServer(dataDir);
+    await reconnect(dialWebSocket(second.websocketUrl), bob);
     const delivered = new Map<string, number>();
     while (delivered.size < acked.size) {
-      const frame = (await bob.client.next('deliver')) as Extract<Frame, { type: 'deliver' }>;
+      const frame = await bob.client.next('deliver');
       delivered.set(frame.envelopeId, new DataView(frame.payload.buffer, frame.payload.byteOffset).getUint32(0));
       bob.client.send({ type: 'deliver_ack', envelopeIds: [frame.envelopeId] });
     }
@@ -69,56 +81,46 @@ describe('durability (server in a child process)', () => {
     // In order per sender: sequence numbers increase with envelope ids.
     const order = [...delivered.entries()].sort((a, b) => Number(a[0]) - Number(b[0])).map(([, n]) => n);
     expect(order).toEqual([...order].sort((a, b) => a - b));
-    second.process.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
+    expect(await second.stop()).toBe(0);
   });
 
   it('stops gracefully on SIGTERM: clients hear SERVER_SHUTDOWN, exit code 0, data kept', async () => {
     const dataDir = tempDir();
-    const config = writeChildConfig(dataDir);
-    const server = await spawnServer(config);
-    children.push(server);
-    const dial = websocketDial(server.httpPort);
-    const alice = await register(dial);
-    const bob = await register(dial);
+    const server = await spawnServer(dataDir);
+    const open = dialWebSocket(server.websocketUrl);
+    const alice = await register(open);
+    const bob = await register(open);
     await alice.client.expect(
       { type: 'send', id: 0, to: bob.account, envelopes: [{ deviceId: 1, payload: new Uint8Array([1]) }] },
       'sent',
     );
     const closing = alice.client.next('close');
-    server.process.kill('SIGTERM');
+    server.kill('SIGTERM');
     expect((await closing).code).toBe('SERVER_SHUTDOWN');
     expect(await server.exited).toBe(0);
-    const again = await spawnServer(config);
-    children.push(again);
-    await reconnect(websocketDial(again.httpPort), bob);
+    const again = await spawnServer(dataDir);
+    await reconnect(dialWebSocket(again.websocketUrl), bob);
     // The envelope delivered before the restart was never acknowledged: it comes again.
     const frame = await bob.client.next('deliver');
     expect(frame.from.account).toBe(alice.account);
-    again.process.kill('SIGTERM');
-    await again.exited;
+    await again.stop();
   });
 
   it('prints where it listens and the certificate hash that /pulse/info advertises', async () => {
-    const dataDir = tempDir();
-    const config = writeChildConfig(dataDir, '', 'webtransport = true\nwebtransport_port = 0');
-    const server = await spawnServer(config);
-    children.push(server);
-    const printed = server.stdout.join('\n');
+    const server = await spawnServer(tempDir(), { webtransport: true });
+    const printed = server.output();
     expect(printed).toContain(`http://127.0.0.1:${server.httpPort}`);
     const base64 = /certificate sha-256 [0-9a-f]{64} \(base64 ([A-Za-z0-9+/=]+)\)/.exec(printed)?.[1];
-    const info = (await (await fetch(`http://127.0.0.1:${server.httpPort}/pulse/info`)).json()) as {
+    const info = (await (await fetch(`${server.baseUrl}/pulse/info`)).json()) as {
       webtransport: { url: string; serverCertificateHashes: { value: string }[] };
     };
     expect(info.webtransport.serverCertificateHashes[0]!.value).toBe(base64);
     expect(printed).toContain(info.webtransport.url);
-    server.process.kill('SIGTERM');
-    expect(await server.exited).toBe(0);
+    expect(await server.stop()).toBe(0);
   });
 
   it('refuses to start on a wrong configuration key and names it', async () => {
-    const dataDir = tempDir();
-    const config = writeChildConfig(dataDir, '[limits]\nmax_conections = 5\n');
-    await expect(spawnServer(config)).rejects.toThrow(/limits\.max_conections: unknown key/);
+    const wrong = spawnServer(tempDir(), { config: { limits: { max_conections: 5 } } });
+    await expect(wrong).rejects.toThrow(/limits\.max_conections: unknown key/);
   });
 });

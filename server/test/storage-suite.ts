@@ -1,51 +1,70 @@
 import { describe, expect, it } from 'vitest';
-import { PulseError } from '../src/core/errors.ts';
-import type { Store } from '../src/core/store.ts';
+import { type EnvelopeWrite, type Store, StoreConflict } from '../src/core/store.ts';
 
 const key = (n: number) => new Uint8Array(33).fill(n);
 const sig = (n: number) => new Uint8Array(64).fill(n);
 const T0 = 1_700_000_000_000;
 const DAY = 86_400_000;
 
-function codeOf(fn: () => unknown): string | undefined {
+/** True when `fn` throws StoreConflict (and nothing else). */
+function conflicts(fn: () => unknown): boolean {
   try {
     fn();
   } catch (error) {
-    if (error instanceof PulseError) return error.code;
+    if (error instanceof StoreConflict) return true;
     throw error;
   }
-  return undefined;
+  return false;
 }
 
+const device = (n: number, name = `d${n}`) => ({ name, identityKey: key(n), now: T0 });
+
 /**
- * The ONE storage suite: every Store implementation runs it (storage.test.ts).
+ * The ONE storage suite: every Store implementation runs it (storage.test.ts for
+ * SQLite, memory-store.test.ts for the tests' in-memory store). It checks reads,
+ * writes, atomicity and the preconditions writes carry; the rules themselves
+ * (caps, addressing) are the core's and are tested in test/core/.
  * `open` returns a fresh, empty store.
  */
 export function storageSuite(name: string, open: () => Store): void {
   describe(`${name}: accounts and devices`, () => {
-    it('creates an account with device 1 and refuses a taken name', () => {
+    it('creates an account with device 1 and refuses a taken name (a uniqueness conflict)', () => {
       const store = open();
-      const device = store.createAccount('alice', 'phone', key(1), T0);
-      expect(device).toMatchObject({ account: 'alice', deviceId: 1, name: 'phone', createdAt: T0 });
-      expect(device.identityKey).toEqual(key(1));
-      expect(codeOf(() => store.createAccount('alice', 'x', key(2), T0))).toBe('ACCOUNT_EXISTS');
+      const created = store.createAccount('alice', 'phone', key(1), T0);
+      expect(created).toMatchObject({ account: 'alice', deviceId: 1, name: 'phone', createdAt: T0 });
+      expect(created.identityKey).toEqual(key(1));
+      expect(conflicts(() => store.createAccount('alice', 'x', key(2), T0))).toBe(true);
+      expect(store.listDevices('alice')).toHaveLength(1);
       store.close();
     });
 
-    it('adds devices with increasing ids that are never reused, up to the maximum', () => {
+    it('adds devices with increasing ids that are never reused', () => {
       const store = open();
       store.createAccount('alice', 'phone', key(1), T0);
-      expect(store.addDevice('alice', 'laptop', key(2), T0, 3).deviceId).toBe(2);
-      expect(codeOf(() => store.addDevice('alice', 'dup', key(2), T0, 3))).toBe('FORBIDDEN');
-      expect(store.removeDevice('alice', 2)).toBe(true);
-      expect(store.addDevice('alice', 'tablet', key(3), T0, 3).deviceId).toBe(3);
-      store.addDevice('alice', 'watch', key(4), T0, 3);
-      expect(codeOf(() => store.addDevice('alice', 'tv', key(5), T0, 3))).toBe('FORBIDDEN');
-      expect(codeOf(() => store.addDevice('nobody', 'x', key(6), T0, 3))).toBe('NOT_FOUND');
+      expect(store.addDevice('alice', device(2, 'laptop'), [1]).deviceId).toBe(2);
+      expect(store.removeDevice('alice', 2, [1, 2])).toBe(true);
+      expect(store.addDevice('alice', device(3, 'tablet'), [1]).deviceId).toBe(3);
+      store.addDevice('alice', device(4, 'watch'), [1, 3]);
       expect(store.listDevices('alice').map((d) => d.deviceId)).toEqual([1, 3, 4]);
+      expect(store.listDevices('nobody')).toEqual([]);
       store.touchDevice('alice', 3, T0 + 5);
       expect(store.getDevice('alice', 3)?.lastSeenAt).toBe(T0 + 5);
       expect(store.getDevice('alice', 2)).toBeUndefined();
+      expect(store.removeDevice('alice', 9, [1, 3, 4])).toBe(false);
+      store.close();
+    });
+
+    it('writes devices only while the device ids are those the decision saw (else a conflict, nothing written)', () => {
+      const store = open();
+      store.createAccount('alice', 'phone', key(1), T0);
+      // Decided on [1], but device 2 was added meanwhile.
+      store.addDevice('alice', device(2), [1]);
+      expect(conflicts(() => store.addDevice('alice', device(3), [1]))).toBe(true);
+      expect(conflicts(() => store.removeDevice('alice', 2, [1]))).toBe(true);
+      expect(conflicts(() => store.addDevice('nobody', device(5), []))).toBe(true);
+      expect(store.listDevices('alice').map((d) => d.deviceId)).toEqual([1, 2]);
+      // The next id was not used up by the refused write.
+      expect(store.addDevice('alice', device(3), [1, 2]).deviceId).toBe(3);
       store.close();
     });
   });
@@ -55,27 +74,29 @@ export function storageSuite(name: string, open: () => Store): void {
       const store = open();
       store.createAccount('alice', 'a', key(1), T0);
       store.createAccount('bob', 'b1', key(2), T0);
-      store.addDevice('bob', 'b2', key(3), T0, 10);
+      store.addDevice('bob', device(3, 'b2'), [1]);
       return store;
     };
     const from = { account: 'alice', deviceId: 1 };
-    const toBob = (payload: number, extra: Partial<Parameters<Store['enqueue']>[0]> = {}) => ({
+    const toBob = (payload: number, extra: Partial<EnvelopeWrite> = {}): EnvelopeWrite => ({
       from,
       to: 'bob',
       envelopes: [
         { deviceId: 1, payload: new Uint8Array([payload]) },
         { deviceId: 2, payload: new Uint8Array([payload, 2]) },
       ],
-      now: T0,
+      serverTime: T0,
       expiresAt: T0 + DAY,
-      queueCap: 100,
+      deviceIds: [1, 2],
+      queuedAtMost: [100, 100],
       ...extra,
     });
+    const append = (store: Store, write: EnvelopeWrite) => store.appendEnvelopes([write])[0]!;
 
     it('stores one envelope per device and returns them in order, with sender metadata', () => {
       const store = setup();
-      const first = store.enqueue(toBob(1));
-      const second = store.enqueue(toBob(2));
+      const first = append(store, toBob(1));
+      const second = append(store, toBob(2));
       expect(first).toHaveLength(2);
       const pending = store.pending('bob', 1, 0, 10, T0);
       expect(pending.map((e) => e.envelopeId)).toEqual([first[0], second[0]]);
@@ -85,70 +106,79 @@ export function storageSuite(name: string, open: () => Store): void {
       // The cursor continues after an id; the limit bounds a page.
       expect(store.pending('bob', 1, Number(first[0]), 10, T0).map((e) => e.envelopeId)).toEqual([second[0]]);
       expect(store.pending('bob', 1, 0, 1, T0)).toHaveLength(1);
+      expect([store.queueLength('bob', 1), store.queueLength('bob', 2), store.queueLength('alice', 1)]).toEqual([
+        2, 2, 0,
+      ]);
       store.close();
     });
 
-    it('refuses envelopes that do not address exactly the devices, atomically', () => {
+    it('refuses a write whose recipient devices changed since the decision, atomically', () => {
       const store = setup();
-      const partial = { ...toBob(1), envelopes: [{ deviceId: 1, payload: new Uint8Array([1]) }] };
-      expect(codeOf(() => store.enqueue(partial))).toBe('DEVICES_MISMATCH');
-      expect(codeOf(() => store.enqueue({ ...toBob(1), to: 'carol' }))).toBe('NOT_FOUND');
+      expect(conflicts(() => append(store, toBob(1, { deviceIds: [1] })))).toBe(true);
+      expect(conflicts(() => append(store, toBob(1, { to: 'carol' })))).toBe(true);
       expect(store.pending('bob', 1, 0, 10, T0)).toEqual([]);
-      // Writing to one's own account addresses the other devices only.
-      const own = store.enqueue({
+      // A write to one's own account names all of its devices in the precondition.
+      const own = append(store, {
         from: { account: 'bob', deviceId: 1 },
         to: 'bob',
         envelopes: [{ deviceId: 2, payload: new Uint8Array([9]) }],
-        now: T0,
+        serverTime: T0,
         expiresAt: T0 + DAY,
-        queueCap: 100,
+        deviceIds: [1, 2],
+        queuedAtMost: [0],
       });
       expect(own).toHaveLength(1);
       store.close();
     });
 
-    it('refuses beyond the queue cap with QUEUE_FULL and stores nothing of that send', () => {
+    it('refuses a write to a queue that grew past what the decision saw, storing nothing of it', () => {
       const store = setup();
-      store.enqueue(toBob(1, { queueCap: 2 }));
-      store.enqueue(toBob(2, { queueCap: 2 }));
-      expect(codeOf(() => store.enqueue(toBob(3, { queueCap: 2 })))).toBe('QUEUE_FULL');
+      append(store, toBob(1, { queuedAtMost: [0, 0] }));
+      append(store, toBob(2, { queuedAtMost: [1, 1] }));
+      // Decided on queues of 1: they hold 2 now.
+      expect(conflicts(() => append(store, toBob(3, { queuedAtMost: [1, 5] })))).toBe(true);
       expect(store.pending('bob', 1, 0, 10, T0)).toHaveLength(2);
       expect(store.pending('bob', 2, 0, 10, T0)).toHaveLength(2);
+      // Fewer than seen (acknowledged meanwhile) is fine.
+      const [forB1] = store.pending('bob', 1, 0, 1, T0);
+      store.ack('bob', 1, [forB1!.envelopeId]);
+      expect(append(store, toBob(4, { queuedAtMost: [2, 2] }))).toHaveLength(2);
       store.close();
     });
 
-    it('group commit: a batch stores each request on its own, refusing only the bad ones', () => {
+    it('group commit: a batch is written in one step, each write after the ones before it, or not at all', () => {
       const store = setup();
-      const results = store.enqueueBatch([
-        toBob(1),
-        { ...toBob(2), envelopes: [{ deviceId: 1, payload: new Uint8Array([2]) }] },
-        toBob(3, { queueCap: 1 }),
-        toBob(4),
+      const ids = store.appendEnvelopes([
+        toBob(1, { queuedAtMost: [0, 0] }),
+        toBob(2, { queuedAtMost: [1, 1] }),
+        toBob(3, { queuedAtMost: [2, 2] }),
       ]);
-      expect(results[0]).toHaveLength(2);
-      expect(results[1]).toBeInstanceOf(PulseError);
-      expect((results[1] as PulseError).code).toBe('DEVICES_MISMATCH');
-      expect((results[2] as PulseError).code).toBe('QUEUE_FULL');
-      expect(results[3]).toHaveLength(2);
-      expect(store.pending('bob', 1, 0, 10, T0).map((e) => e.payload[0])).toEqual([1, 4]);
-      expect(store.pending('bob', 2, 0, 10, T0).map((e) => e.payload[0])).toEqual([1, 4]);
+      expect(ids.map((write) => write.length)).toEqual([2, 2, 2]);
+      expect(Number(ids[1]![0])).toBeGreaterThan(Number(ids[0]![0]));
+      expect(store.pending('bob', 1, 0, 10, T0).map((e) => e.payload[0])).toEqual([1, 2, 3]);
+      // The last write's precondition fails: none of the batch is stored.
+      const failing = [toBob(4, { queuedAtMost: [3, 3] }), toBob(5, { queuedAtMost: [3, 3] })];
+      expect(conflicts(() => store.appendEnvelopes(failing))).toBe(true);
+      expect(store.pending('bob', 1, 0, 10, T0).map((e) => e.payload[0])).toEqual([1, 2, 3]);
+      expect(store.appendEnvelopes([])).toEqual([]);
       store.close();
     });
 
     it('acknowledgement deletes only the device’s own envelopes', () => {
       const store = setup();
-      const [forB1, forB2] = store.enqueue(toBob(1));
+      const [forB1, forB2] = append(store, toBob(1));
       expect(store.ack('bob', 1, [forB2!])).toBe(0);
       expect(store.ack('bob', 1, [forB1!, 'not-a-number', '999999'])).toBe(1);
       expect(store.pending('bob', 1, 0, 10, T0)).toEqual([]);
       expect(store.pending('bob', 2, 0, 10, T0)).toHaveLength(1);
+      expect(store.queueLength('bob', 1)).toBe(0);
       store.close();
     });
 
     it('expires envelopes after their TTL', () => {
       const store = setup();
-      store.enqueue(toBob(1, { expiresAt: T0 + 10 }));
-      store.enqueue(toBob(2, { expiresAt: T0 + DAY }));
+      append(store, toBob(1, { expiresAt: T0 + 10 }));
+      append(store, toBob(2, { expiresAt: T0 + DAY }));
       expect(store.pending('bob', 1, 0, 10, T0 + 10).map((e) => e.payload[0])).toEqual([2]);
       const expired = store.purgeExpired(T0 + 10);
       expect(expired).toHaveLength(2);
@@ -160,11 +190,12 @@ export function storageSuite(name: string, open: () => Store): void {
 
     it('removing a device drops its queue and prekeys', () => {
       const store = setup();
-      store.enqueue(toBob(1));
-      store.storePreKeys('bob', 2, { oneTimePreKeys: [{ keyId: 1, publicKey: key(9) }] }, 100);
-      store.removeDevice('bob', 2);
+      append(store, toBob(1));
+      store.storePreKeys('bob', 2, { oneTimePreKeys: [{ keyId: 1, publicKey: key(9) }] }, { ec: [], pq: [] });
+      store.removeDevice('bob', 2, [1, 2]);
       expect(store.pending('bob', 2, 0, 10, T0)).toEqual([]);
       expect(store.preKeyCounts('bob', 2)).toEqual({ oneTimePreKeys: 0, pqOneTimePreKeys: 0 });
+      expect(store.queueLength('bob', 2)).toBe(0);
       expect(store.pending('bob', 1, 0, 10, T0)).toHaveLength(1);
       store.close();
     });
@@ -172,11 +203,12 @@ export function storageSuite(name: string, open: () => Store): void {
 
   describe(`${name}: prekeys`, () => {
     const signed = (keyId: number) => ({ keyId, publicKey: key(keyId), signature: sig(keyId) });
+    const none = { ec: [], pq: [] };
 
-    it('hands out each one-time prekey once, then the last-resort PQ key', () => {
+    it('hands out each one-time prekey once, with the signed and last-resort keys', () => {
       const store = open();
       store.createAccount('bob', 'b1', key(1), T0);
-      store.addDevice('bob', 'b2', key(2), T0, 10);
+      store.addDevice('bob', device(2, 'b2'), [1]);
       const counts = store.storePreKeys(
         'bob',
         1,
@@ -186,38 +218,70 @@ export function storageSuite(name: string, open: () => Store): void {
           oneTimePreKeys: [{ keyId: 10, publicKey: key(10) }],
           pqOneTimePreKeys: [signed(20)],
         },
-        100,
+        none,
       );
       expect(counts).toEqual({ oneTimePreKeys: 1, pqOneTimePreKeys: 1 });
-      const first = store.takeBundles('bob');
-      // Device 2 has no signed prekey: it gets no bundle.
+      const first = store.takePreKeys('bob');
+      // Device 2 has no signed prekey: nothing is taken for it.
       expect(first.map((b) => b.deviceId)).toEqual([1]);
       expect(first[0]).toMatchObject({
         oneTimePreKey: { keyId: 10 },
-        pqPreKey: { keyId: 20 },
-        pqPreKeyIsLastResort: false,
+        pqOneTimePreKey: { keyId: 20 },
+        pqLastResortPreKey: { keyId: 2 },
         remaining: { oneTimePreKeys: 0, pqOneTimePreKeys: 0 },
       });
       expect(first[0]!.identityKey).toEqual(key(1));
-      const second = store.takeBundles('bob');
+      expect(first[0]!.pqOneTimePreKey!.signature).toEqual(sig(20));
+      const second = store.takePreKeys('bob');
       expect(second[0]!.oneTimePreKey).toBeUndefined();
-      expect(second[0]).toMatchObject({
-        pqPreKey: { keyId: 2 },
-        pqPreKeyIsLastResort: true,
-        signedPreKey: { keyId: 1 },
-      });
+      expect(second[0]!.pqOneTimePreKey).toBeUndefined();
+      expect(second[0]).toMatchObject({ pqLastResortPreKey: { keyId: 2 }, signedPreKey: { keyId: 1 } });
+      expect(store.takePreKeys('nobody')).toEqual([]);
       store.close();
     });
 
-    it('replaces the signed prekey and refuses more one-time keys than allowed (all or nothing)', () => {
+    it('takes the lowest ids first and lists the stored ids in order', () => {
       const store = open();
       store.createAccount('bob', 'b1', key(1), T0);
-      store.storePreKeys('bob', 1, { signedPreKey: signed(1), pqLastResortPreKey: signed(2) }, 2);
-      store.storePreKeys('bob', 1, { signedPreKey: signed(3) }, 2);
+      const upload = {
+        signedPreKey: signed(1),
+        pqLastResortPreKey: signed(2),
+        oneTimePreKeys: [7, 3, 5].map((keyId) => ({ keyId, publicKey: key(keyId) })),
+        pqOneTimePreKeys: [signed(9), signed(8)],
+      };
+      store.storePreKeys('bob', 1, upload, none);
+      expect(store.oneTimePreKeyIds('bob', 1)).toEqual({ ec: [3, 5, 7], pq: [8, 9] });
+      expect(store.takePreKeys('bob')[0]).toMatchObject({ oneTimePreKey: { keyId: 3 }, pqOneTimePreKey: { keyId: 8 } });
+      expect(store.oneTimePreKeyIds('bob', 1)).toEqual({ ec: [5, 7], pq: [9] });
+      store.close();
+    });
+
+    it('replaces the signed prekey and stored ids; writes only while the ids are those the decision saw', () => {
+      const store = open();
+      store.createAccount('bob', 'b1', key(1), T0);
+      store.storePreKeys('bob', 1, { signedPreKey: signed(1), pqLastResortPreKey: signed(2) }, none);
+      store.storePreKeys('bob', 1, { signedPreKey: signed(3) }, none);
       const many = [1, 2, 3].map((keyId) => ({ keyId, publicKey: key(keyId) }));
-      expect(codeOf(() => store.storePreKeys('bob', 1, { oneTimePreKeys: many }, 2))).toBe('FORBIDDEN');
-      expect(store.preKeyCounts('bob', 1).oneTimePreKeys).toBe(0);
-      expect(store.takeBundles('bob')[0]!.signedPreKey.keyId).toBe(3);
+      expect(store.storePreKeys('bob', 1, { oneTimePreKeys: many }, none)).toEqual({
+        oneTimePreKeys: 3,
+        pqOneTimePreKeys: 0,
+      });
+      // Id 3 again replaces the stored key 3.
+      const again = [{ keyId: 3, publicKey: key(30) }];
+      expect(store.storePreKeys('bob', 1, { oneTimePreKeys: again }, { ec: [1, 2, 3], pq: [] }).oneTimePreKeys).toBe(3);
+      // Decided on no keys, but three are stored: nothing of the upload is written, signed key included.
+      expect(
+        conflicts(() =>
+          store.storePreKeys(
+            'bob',
+            1,
+            { signedPreKey: signed(4), oneTimePreKeys: [{ keyId: 9, publicKey: key(9) }] },
+            none,
+          ),
+        ),
+      ).toBe(true);
+      expect(store.oneTimePreKeyIds('bob', 1)).toEqual({ ec: [1, 2, 3], pq: [] });
+      expect(store.takePreKeys('bob')[0]!.signedPreKey.keyId).toBe(3);
       store.close();
     });
   });

@@ -3,25 +3,43 @@
  * browsers speak it), sans-I/O and browser-safe. HTTP/3 (RFC 9114), QPACK without
  * a dynamic table (RFC 9204), capsules (RFC 9297) and the W3C-shaped session are
  * state machines fed bytes; the Node-only QUIC edge that drives them over quiche
- * and node:dgram is `@pulse/webtransport/node`. Nothing here knows Pulse.
+ * and node:dgram is `@pulse/webtransport/node`. Nothing here knows the
+ * application above it.
  */
 export { type Capsule, CapsuleReader } from './h3/capsule-reader.ts';
-export { type H3Action, H3Connection, type H3ConnectionOptions, type H3Event, type Role } from './h3/connection.ts';
+export { H3Connection, type H3ConnectionOptions } from './h3/connection.ts';
 export { H3_ERROR, H3Error, type H3ErrorName, type H3ErrorScope, h3ErrorName } from './h3/errors.ts';
+export type { H3Action, H3Event } from './h3/events.ts';
 export { CAPSULE, FRAME, SETTING, UNI_STREAM } from './h3/frames.ts';
-export {
-  parseProtocolList,
-  parseRequestHead,
-  parseResponseHead,
-  type RequestHead,
-  type ResponseHead,
-  serializeSfString,
-} from './h3/message.ts';
+export { parseRequestHead, parseResponseHead, type RequestHead, type ResponseHead } from './h3/message.ts';
+export type { Role } from './h3/stream-ids.ts';
 export { decodeFieldSection, encodeFieldSection, type FieldLine } from './qpack/field-section.ts';
 export { encodeVarint, readVarint, readVarintLossy, VARINT_MAX, varintLength, writeVarint } from './varint.ts';
+export {
+  type Acceptance,
+  type AcceptDecision,
+  type AcceptedResponse,
+  type AcceptPolicy,
+  acceptedResponse,
+  decideAccept,
+  type Refusal,
+  type RefusalStatus,
+  refusal,
+  type SessionHead,
+} from './webtransport/accept-policy.ts';
 export { decodeCloseCapsuleValue, encodeCloseCapsuleValue } from './webtransport/close-capsule.ts';
 export { http3CodeToWebTransport, webTransportCodeToHttp3 } from './webtransport/error-codes.ts';
 export { DEFAULT_WEBTRANSPORT_LIMITS, type WebTransportLimits, webTransportLimits } from './webtransport/limits.ts';
+export {
+  parseAvailableProtocols,
+  /** @deprecated Former name of `parseAvailableProtocols`. */
+  parseAvailableProtocols as parseProtocolList,
+  parseSelectedProtocol,
+  serializeAvailableProtocols,
+  serializeSelectedProtocol,
+  /** @deprecated Former name of `serializeSelectedProtocol`. */
+  serializeSelectedProtocol as serializeSfString,
+} from './webtransport/protocol-fields.ts';
 export { type SessionPort, WebTransportSession } from './webtransport/session.ts';
 export {
   type WebTransportBidirectionalStream,

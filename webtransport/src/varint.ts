@@ -1,7 +1,8 @@
 /**
  * QUIC variable-length integers (RFC 9000 §16): the two high bits of the first
- * byte give the length (1, 2, 4 or 8 bytes). Used by Pulse's stream framing and by
- * HTTP/3. Values are limited to Number.MAX_SAFE_INTEGER (2^53 - 1).
+ * byte give the length (1, 2, 4 or 8 bytes). Used by HTTP/3 and WebTransport, and
+ * exported for application framing. Values are limited to Number.MAX_SAFE_INTEGER
+ * (2^53 - 1).
  */
 export const VARINT_MAX = 2 ** 62 - 1;
 
@@ -63,8 +64,8 @@ export interface VarintRead {
 
 /**
  * Reads a varint at `offset`; returns undefined when the bytes end before it does
- * (the caller waits for more). Values above 2^53 - 1 throw a RangeError: Pulse
- * never sends them, and a peer that does is misbehaving.
+ * (the caller waits for more). Values above 2^53 - 1 throw a RangeError: this
+ * package never sends them, and a peer that does is misbehaving.
  */
 export function readVarint(source: Uint8Array, offset: number): VarintRead | undefined {
   const read = readVarintLossy(source, offset);
@@ -76,8 +77,8 @@ export function readVarint(source: Uint8Array, offset: number): VarintRead | und
  * Reads a varint without refusing values above 2^53 - 1. HTTP/3 needs this: GREASE
  * frame, stream, setting and capsule types (0x1f * N + 0x21, RFC 9114 §7.2.8) reach
  * 2^62 and browsers send them. Such values come back rounded, still above
- * Number.MAX_SAFE_INTEGER, which is all a caller needs: no type Pulse handles is that
- * large, and any length that large fails its limit check.
+ * Number.MAX_SAFE_INTEGER, which is all a caller needs: no type this package handles
+ * is that large, and any length that large fails its limit check.
  */
 export function readVarintLossy(source: Uint8Array, offset: number): VarintRead | undefined {
   if (offset >= source.length) return undefined;

@@ -1,6 +1,6 @@
 import { clearLine, createInterface, cursorTo, emitKeypressEvents } from 'node:readline';
 import type { PulseClient, StoredMessage } from '@pulse/sdk';
-import { PulseError } from '@pulse/sdk';
+import { ConversationId, PulseError } from '@pulse/sdk';
 import { describeError } from './exit-codes.ts';
 import { messageLine } from './format.ts';
 
@@ -14,13 +14,19 @@ Anything else is sent as a message.`;
 /** Typing stops being shown this long after the last keystroke (and is re-sent at most this often). */
 const TYPING_MS = 3_000;
 
+/** The conversation the prompt talks to: an account, or a group (by its name, for display). */
+interface Target {
+  readonly conversation: ConversationId;
+  readonly name: string;
+}
+
 /**
  * The interactive conversation view: incoming messages appear above the input
  * line as they arrive, with presence, typing and the transport in the prompt.
  */
 export async function runChat(client: PulseClient, initial: string | undefined): Promise<void> {
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdout.isTTY });
-  let target: { kind: 'user' | 'group'; name: string; conversation: string } | undefined;
+  let target: Target | undefined;
   const typingFrom = new Map<string, ReturnType<typeof setTimeout>>();
   let typingSentAt = 0;
 
@@ -36,9 +42,10 @@ export async function runChat(client: PulseClient, initial: string | undefined):
   const refreshPrompt = () => {
     const transport = client.status.state === 'connected' ? client.status.transport : client.status.state;
     let where = 'no conversation';
-    if (target?.kind === 'user') where = `${target.name}${client.isOnline(target.name) ? ' ●' : ' ○'}`;
-    if (target?.kind === 'group') where = `#${target.name}`;
-    const typing = [...typingFrom.keys()].filter((key) => key.startsWith(`${target?.conversation}|`));
+    if (target?.conversation.kind === 'user') where = `${target.name}${client.isOnline(target.name) ? ' ●' : ' ○'}`;
+    if (target?.conversation.kind === 'group') where = `#${target.name}`;
+    const here = target === undefined ? undefined : ConversationId.key(target.conversation);
+    const typing = [...typingFrom.keys()].filter((key) => key.startsWith(`${here}|`));
     const typingNote = typing.length > 0 ? ` (${typing.map((k) => k.split('|')[1]).join(', ')} typing…)` : '';
     rl.setPrompt(`[${transport}] ${where}${typingNote} > `);
     rl.prompt(true);
@@ -46,17 +53,17 @@ export async function runChat(client: PulseClient, initial: string | undefined):
   const select = async (name: string) => {
     const group = client.findGroup(name);
     if (group !== undefined) {
-      target = { kind: 'group', name: group.name, conversation: `group:${group.id}` };
+      target = { conversation: ConversationId.group(group.id), name: group.name };
     } else {
-      target = { kind: 'user', name, conversation: `user:${name}` };
+      target = { conversation: ConversationId.user(name), name };
       await client.watchPresence(name).catch(() => {});
     }
-    print(`— conversation with ${target.kind === 'group' ? `#${target.name}` : target.name} —`);
+    print(`— conversation with ${target.conversation.kind === 'group' ? `#${target.name}` : target.name} —`);
     for (const m of client.messages(target.conversation).slice(-20)) print(messageLine(m, groupName(m.group)));
   };
 
   client.on('message', (m: StoredMessage) => {
-    const here = m.conversation === target?.conversation;
+    const here = target !== undefined && m.conversation === ConversationId.key(target.conversation);
     const key = `${m.conversation}|${m.from}`;
     clearTimeout(typingFrom.get(key));
     typingFrom.delete(key);
@@ -82,7 +89,8 @@ export async function runChat(client: PulseClient, initial: string | undefined):
     refreshPrompt();
   });
   client.on('presence', ({ account, online }) => {
-    if (target?.kind === 'user' && account === target.name) print(`  ${account} is ${online ? 'online' : 'offline'}`);
+    if (target?.conversation.kind === 'user' && account === target.name)
+      print(`  ${account} is ${online ? 'online' : 'offline'}`);
   });
   client.on('status', (status) => {
     if (status.state === 'reconnecting') print(`  connection lost (${status.lastError ?? 'unknown'}); reconnecting…`);
@@ -99,7 +107,7 @@ export async function runChat(client: PulseClient, initial: string | undefined):
       const now = Date.now();
       if (target === undefined || now - typingSentAt < TYPING_MS) return;
       typingSentAt = now;
-      void client.setTyping(target.kind === 'group' ? target.conversation : target.name, true);
+      void client.setTyping(target.conversation, true);
     });
   }
 
@@ -133,7 +141,7 @@ export async function runChat(client: PulseClient, initial: string | undefined):
       }
       typingSentAt = 0;
       const sent =
-        target.kind === 'group'
+        target.conversation.kind === 'group'
           ? await client.sendGroupText(target.name, text)
           : await client.sendText(target.name, text);
       if (process.stdout.isTTY) process.stdout.write('\x1b[1A'); // replace the echoed input with the chat line
@@ -164,10 +172,13 @@ export async function runChat(client: PulseClient, initial: string | undefined):
         for (const c of client.conversations()) print(`  ${c.title}${c.last ? `: ${c.last.text.slice(0, 40)}` : ''}`);
         return;
       case '/history':
-        if (target !== undefined) await select(target.kind === 'group' ? target.conversation.slice(6) : target.name);
+        if (target !== undefined) {
+          await select(target.conversation.kind === 'group' ? target.conversation.groupId : target.name);
+        }
         return;
       case '/verify': {
-        if (target?.kind !== 'user') throw new PulseError('BAD_INPUT', '/verify works in a 1:1 conversation');
+        if (target?.conversation.kind !== 'user')
+          throw new PulseError('BAD_INPUT', '/verify works in a 1:1 conversation');
         const safety = await client.safetyNumber(target.name);
         for (const { deviceId, number } of safety.numbers) print(`  device ${deviceId}: ${number}`);
         print(

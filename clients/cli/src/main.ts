@@ -6,7 +6,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { PulseClient, StoredMessage, TransportPreference } from '@pulse/sdk';
-import { PulseError } from '@pulse/sdk';
+import { ConversationId, PulseError } from '@pulse/sdk';
 import { openNodeClient } from '@pulse/sdk/node';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runChat } from './chat.ts';
@@ -214,7 +214,7 @@ program
   .action(async (name: string) => {
     await withClient({ connect: false }, async (client) => {
       const groupRecord = client.findGroup(name);
-      const conversation = groupRecord === undefined ? `user:${name}` : `group:${groupRecord.id}`;
+      const conversation = groupRecord === undefined ? ConversationId.user(name) : ConversationId.group(groupRecord.id);
       for (const m of client.messages(conversation)) console.log(messageLine(m, groupRecord?.name));
     });
   });

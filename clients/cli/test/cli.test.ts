@@ -2,18 +2,18 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { REPO_ROOT, type ServerProcess, spawnServer } from '@pulse/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { REPO_ROOT, type RunningServer, startServer } from '../../test/helpers/server.ts';
-import { jsonLines, runCli } from './run-cli.ts';
+import { jsonLines, runCli, spawnCli } from './run-cli.ts';
 
-// Real servers, real processes: generous when the machine is busy (the 2 cores are shared).
+// The real server process, real CLI processes: generous when the machine is busy (the 2 cores are shared).
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
-let server: RunningServer;
+let server: ServerProcess;
 const dir = mkdtempSync(join(tmpdir(), 'pulse-cli-'));
 
 beforeAll(async () => {
-  server = await startServer();
+  server = await spawnServer();
 });
 afterAll(async () => {
   await server?.stop();
@@ -23,64 +23,51 @@ function cli(profile: string, ...args: string[]) {
   return runCli(['--server', server.baseUrl, '--profile', join(dir, profile), ...args]);
 }
 
-describe.each(['webtransport', 'websocket'] as const)('two CLI users over %s', (transport) => {
-  const tag = transport === 'webtransport' ? 'wt' : 'ws';
-  const alice = `alice-${tag}`;
-  const bob = `bob-${tag}`;
+// These scenarios use their own accounts and profiles: they run at once, each step in order.
+describe.concurrent('pulse-chat against a real server', () => {
+  it.each(['webtransport', 'websocket'] as const)(
+    'two CLI users over %s register and exchange messages both ways',
+    async (transport) => {
+      const tag = transport === 'webtransport' ? 'wt' : 'ws';
+      const alice = `alice-${tag}`;
+      const bob = `bob-${tag}`;
+      expect((await cli(alice, '--transport', transport, 'register', alice)).code).toBe(0);
+      expect((await cli(bob, '--transport', transport, 'register', bob)).code).toBe(0);
 
-  it('register and exchange messages both ways', async () => {
-    expect((await cli(alice, '--transport', transport, 'register', alice)).code).toBe(0);
-    expect((await cli(bob, '--transport', transport, 'register', bob)).code).toBe(0);
+      const sent = await cli(alice, '--transport', transport, 'send', bob, `hello ${bob}, from ${alice}`);
+      expect(sent.stderr).toBe('');
+      expect(sent.code).toBe(0);
+      const received = await cli(bob, '--transport', transport, 'recv', '--json');
+      expect(received.code).toBe(0);
+      expect(jsonLines(received.stdout)).toMatchObject([
+        { sender: alice, text: `hello ${bob}, from ${alice}`, group: null },
+      ]);
 
-    const sent = await cli(alice, '--transport', transport, 'send', bob, `hello ${bob}, from ${alice}`);
-    expect(sent.stderr).toBe('');
-    expect(sent.code).toBe(0);
-    const received = await cli(bob, '--transport', transport, 'recv', '--json');
-    expect(received.code).toBe(0);
-    expect(jsonLines(received.stdout)).toMatchObject([
-      { sender: alice, text: `hello ${bob}, from ${alice}`, group: null },
-    ]);
+      expect((await cli(bob, '--transport', transport, 'send', alice, 'and hello back')).code).toBe(0);
+      const back = await cli(alice, '--transport', transport, 'recv', '--json');
+      expect(jsonLines(back.stdout)).toMatchObject([{ sender: bob, text: 'and hello back' }]);
+      // Bob's device confirmed the first message: alice's history shows it delivered.
+      const history = await cli(alice, 'history', bob);
+      expect(history.stdout).toContain(`${alice}: hello ${bob}, from ${alice} ✓✓`);
 
-    expect((await cli(bob, '--transport', transport, 'send', alice, 'and hello back')).code).toBe(0);
-    const back = await cli(alice, '--transport', transport, 'recv', '--json');
-    expect(jsonLines(back.stdout)).toMatchObject([{ sender: bob, text: 'and hello back' }]);
-    // Bob's device confirmed the first message: alice's history shows it delivered.
-    const history = await cli(alice, 'history', bob);
-    expect(history.stdout).toContain(`${alice}: hello ${bob}, from ${alice} ✓✓`);
+      // Everything was shown once: a second recv prints nothing.
+      expect(jsonLines((await cli(bob, '--transport', transport, 'recv', '--json')).stdout)).toEqual([]);
 
-    // Everything was shown once: a second recv prints nothing.
-    expect(jsonLines((await cli(bob, '--transport', transport, 'recv', '--json')).stdout)).toEqual([]);
+      // recv --wait keeps listening: what arrives meanwhile is printed too.
+      const waiting = cli(bob, '--transport', transport, 'recv', '--wait', '4', '--json');
+      expect((await cli(alice, '--transport', transport, 'send', bob, 'while you wait')).code).toBe(0);
+      const waited = await waiting;
+      expect(waited.code).toBe(0);
+      expect(jsonLines(waited.stdout).map((m) => m.text)).toEqual(['while you wait']);
+    },
+  );
 
-    // recv --wait keeps listening: what arrives meanwhile is printed too.
-    const waiting = cli(bob, '--transport', transport, 'recv', '--wait', '4', '--json');
-    expect((await cli(alice, '--transport', transport, 'send', bob, 'while you wait')).code).toBe(0);
-    const waited = await waiting;
-    expect(waited.code).toBe(0);
-    expect(jsonLines(waited.stdout).map((m) => m.text)).toEqual(['while you wait']);
-  });
-});
-
-describe('interactive chat', () => {
-  it('shows incoming messages as they arrive and sends what is typed', async () => {
+  it('the interactive chat shows incoming messages as they arrive and sends what is typed', async () => {
     expect((await cli('chat-ann', 'register', 'chat-ann')).code).toBe(0);
     expect((await cli('chat-ben', 'register', 'chat-ben')).code).toBe(0);
     expect((await cli('chat-ben', 'send', 'chat-ann', 'are you there?')).code).toBe(0);
 
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'clients/cli/src/main.ts',
-        '--server',
-        server.baseUrl,
-        '--profile',
-        join(dir, 'chat-ann'),
-        'chat',
-        'chat-ben',
-      ],
-      { cwd: REPO_ROOT, env: { ...process.env, PULSE_PASSPHRASE: 'correct horse' }, stdio: ['pipe', 'pipe', 'pipe'] },
-    );
+    const child = await spawnCli(['--server', server.baseUrl, '--profile', join(dir, 'chat-ann'), 'chat', 'chat-ben']);
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
@@ -110,15 +97,13 @@ describe('interactive chat', () => {
       if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
     }
   });
-});
 
-describe('the pulse-chat command', () => {
   // `npx pulse-chat` from the repository runs node_modules/.bin/pulse-chat, which npm
   // links to the wrapper because the root package depends on @pulse/cli.
   it.each([
     ['its bin wrapper', 'clients/cli/bin/pulse-chat.js'],
     ['the npm-linked bin (npx pulse-chat)', 'node_modules/.bin/pulse-chat'],
-  ])('runs through %s from any directory', async (_name, path) => {
+  ])('the pulse-chat command runs through %s from any directory', async (_name, path) => {
     const bin = join(REPO_ROOT, path);
     const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
       const child = spawn(process.execPath, [bin, '--version'], {

@@ -1,9 +1,11 @@
-import { authSignedMessage, deviceLinkSignedMessage, registerSignedMessage } from '@pulse/proto';
-import type { HandshakeSession, PulseConnection, RequestFrame } from './connection.ts';
+import { deviceLinkSignedMessage } from '@pulse/proto';
+import type { PulseConnection } from './connection/connection.ts';
+import { Authenticator, type HandshakeSession } from './connection/handshake.ts';
+import type { RequestFrame } from './connection/requests.ts';
 import type { E2EEngine } from './e2e/engine.ts';
 import { PulseError } from './errors.ts';
 import type { ClientLimits } from './limits.ts';
-import type { Profile } from './profile.ts';
+import type { AccountRecord } from './profile.ts';
 
 export interface DeviceInfo {
   readonly deviceId: number;
@@ -13,8 +15,17 @@ export interface DeviceInfo {
   readonly current: boolean;
 }
 
+/** The server a client uses when neither the caller nor the profile names one (`npm start`'s default). */
+export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
+
+/** The server to talk to: the one asked for, else the one the profile registered with, else DEFAULT_SERVER. */
+export function serverFor(record: AccountRecord, requested: string | undefined): string {
+  return requested ?? record.server ?? DEFAULT_SERVER;
+}
+
 export interface AccountsDeps {
-  readonly profile: Profile;
+  /** This device's part of the profile (owned here). */
+  readonly record: AccountRecord;
   readonly engine: E2EEngine;
   readonly connection: PulseConnection;
   readonly limits: ClientLimits;
@@ -24,29 +35,38 @@ export interface AccountsDeps {
 }
 
 /**
- * This device's account: registration, authentication on every (re)connect (token
- * first, else a signed challenge), linking and removing devices, prekey uploads,
- * and the list of this account's devices.
+ * This device's account: registration, authentication on every (re)connect
+ * (handshake.ts), linking and removing devices, prekey uploads, and the list of
+ * this account's devices. Owns the profile's account record.
  */
 export class Accounts {
-  readonly #profile: Profile;
+  readonly #record: AccountRecord;
   readonly #engine: E2EEngine;
   readonly #connection: PulseConnection;
   readonly #limits: ClientLimits;
   readonly #server: string;
   readonly #persist: () => Promise<void>;
+  readonly #authenticator: Authenticator;
   #challenge: Uint8Array | undefined;
-  #token: { token: Uint8Array; expiresAt: number } | undefined;
   #ownDevices: number[] = [];
   #pendingRegistration: string | undefined;
 
   constructor(deps: AccountsDeps) {
-    this.#profile = deps.profile;
+    this.#record = deps.record;
     this.#engine = deps.engine;
     this.#connection = deps.connection;
     this.#limits = deps.limits;
     this.#server = deps.server;
     this.#persist = deps.persist;
+    this.#authenticator = new Authenticator(deps.engine);
+  }
+
+  get account(): string | undefined {
+    return this.#record.account;
+  }
+
+  get deviceId(): number | undefined {
+    return this.#record.deviceId;
   }
 
   /** This account's devices, as of the last device list. */
@@ -55,21 +75,26 @@ export class Accounts {
   }
 
   requireAccount(): string {
-    const account = this.#profile.state.account;
+    const account = this.#record.account;
     if (account === undefined) throw new PulseError('NOT_REGISTERED', 'this profile has no account: register first');
     return account;
   }
 
+  /** This account and device; NOT_REGISTERED before registration. */
+  self(): { account: string; deviceId: number } {
+    return { account: this.requireAccount(), deviceId: this.#record.deviceId! };
+  }
+
   /** Connects and authenticates an already registered profile. */
   async connect(): Promise<void> {
-    if (this.#profile.state.account === undefined)
+    if (this.#record.account === undefined)
       throw new PulseError('NOT_REGISTERED', 'this profile has no account: register first');
     await this.#connection.connect();
   }
 
   /** Creates the account with this device as device 1, then uploads prekeys. */
   async register(account: string): Promise<void> {
-    const current = this.#profile.state.account;
+    const current = this.#record.account;
     if (current !== undefined) {
       throw new PulseError('ALREADY_REGISTERED', `this profile is already registered as ${current}`);
     }
@@ -90,10 +115,11 @@ export class Accounts {
   /**
    * Links `newDevice` (a fresh profile in this process) as another device of this
    * account: the new device signs this connection's challenge, proving it holds its key.
+   * `handOver` gives the new device what this one knows (contacts, groups) before it is saved.
    */
-  async linkDevice(newDevice: Accounts, deviceName: string): Promise<number> {
+  async linkDevice(newDevice: Accounts, deviceName: string, handOver: () => void): Promise<number> {
     const account = this.requireAccount();
-    if (newDevice.#profile.state.account !== undefined)
+    if (newDevice.#record.account !== undefined)
       throw new PulseError('ALREADY_REGISTERED', 'that profile already has an account');
     await this.#connection.connect();
     const challenge = this.#challenge!;
@@ -105,15 +131,12 @@ export class Accounts {
       identityKey,
       signature,
     });
-    newDevice.#profile.state.account = account;
-    newDevice.#profile.state.deviceId = answer.deviceId;
-    newDevice.#profile.state.server = this.#profile.state.server;
-    newDevice.#profile.state.deviceName = deviceName;
-    // The new device starts with what this one knows (filled in place: its helpers hold these objects).
-    Object.assign(newDevice.#profile.state.groups, structuredClone(this.#profile.state.groups));
-    for (const group of Object.values(newDevice.#profile.state.groups)) group.distributedTo = [];
-    Object.assign(newDevice.#profile.state.contacts, structuredClone(this.#profile.state.contacts));
-    await newDevice.#profile.save();
+    newDevice.#record.account = account;
+    newDevice.#record.deviceId = answer.deviceId;
+    newDevice.#record.server = this.#record.server;
+    newDevice.#record.deviceName = deviceName;
+    handOver();
+    await newDevice.#persist();
     await newDevice.connect();
     await newDevice.uploadPreKeys(true);
     await this.refreshOwnDevices();
@@ -128,7 +151,7 @@ export class Accounts {
       name: d.deviceName,
       createdAt: d.createdAt,
       lastSeenAt: d.lastSeenAt,
-      current: d.deviceId === this.#profile.state.deviceId,
+      current: d.deviceId === this.#record.deviceId,
     }));
   }
 
@@ -143,28 +166,19 @@ export class Accounts {
    */
   async onReady(session: HandshakeSession): Promise<void> {
     this.#challenge = session.welcome.challenge;
-    const state = this.#profile.state;
-    if (state.account === undefined) {
+    const record = this.#record;
+    if (record.account === undefined) {
       const account = this.#pendingRegistration;
       if (account === undefined) throw new PulseError('NOT_REGISTERED', 'this profile has no account: register first');
-      const identityKey = this.#engine.identityKey;
-      const signature = this.#engine.sign(registerSignedMessage(this.#challenge, account, identityKey));
-      const ok = await session.request({
-        type: 'register',
-        account,
-        deviceName: state.deviceName,
-        identityKey,
-        signature,
-      });
+      const ok = await this.#authenticator.register(session, account, record.deviceName);
       this.#pendingRegistration = undefined;
-      state.account = ok.account;
-      state.deviceId = ok.deviceId;
-      state.server = this.#server;
-      this.#token = { token: ok.token, expiresAt: ok.tokenExpiresAt };
+      record.account = ok.account;
+      record.deviceId = ok.deviceId;
+      record.server = this.#server;
       await this.#persist();
       await this.uploadPreKeys(true, session);
     } else {
-      await this.#authenticate(session, state.account, state.deviceId!);
+      await this.#authenticator.authenticate(session, record.account, record.deviceId!);
     }
     const devices = await session.request({ type: 'device_list' });
     this.#ownDevices = devices.devices.map((d) => d.deviceId);
@@ -181,22 +195,5 @@ export class Accounts {
   async refreshOwnDevices(): Promise<void> {
     const answer = await this.#connection.request({ type: 'device_list' });
     this.#ownDevices = answer.devices.map((d) => d.deviceId);
-  }
-
-  async #authenticate(session: HandshakeSession, account: string, deviceId: number): Promise<void> {
-    const token = this.#token;
-    if (token !== undefined && token.expiresAt > Date.now() + 60_000) {
-      try {
-        const ok = await session.request({ type: 'auth_token', token: token.token });
-        this.#token = { token: ok.token, expiresAt: ok.tokenExpiresAt };
-        return;
-      } catch (error) {
-        if (!PulseError.is(error, 'AUTH_FAILED')) throw error;
-        this.#token = undefined;
-      }
-    }
-    const signature = this.#engine.sign(authSignedMessage(session.welcome.challenge, account, deviceId));
-    const ok = await session.request({ type: 'auth', account, deviceId, signature });
-    this.#token = { token: ok.token, expiresAt: ok.tokenExpiresAt };
   }
 }

@@ -1,18 +1,25 @@
-import { Accounts, type DeviceInfo } from './accounts.ts';
-import { fromBase64 } from './base64.ts';
-import { type ConnectionStatus, type HandshakeSession, PulseConnection, type PushFrame } from './connection.ts';
-import { type Content, randomId } from './content.ts';
+import { Accounts, type DeviceInfo, serverFor } from './accounts.ts';
+import {
+  type ConnectionStatus,
+  type HandshakeSession,
+  PulseConnection,
+  type PushFrame,
+} from './connection/connection.ts';
+import { ConversationId } from './conversation-id.ts';
+import { DirectMessages } from './direct-messages.ts';
 import type { E2EEngine, E2EEngineFactory } from './e2e/engine.ts';
-import { PulseError } from './errors.ts';
 import { type ClientEvents, Emitter, type Listener } from './events.ts';
+import { GroupMessages } from './group-messages.ts';
 import { Groups } from './groups.ts';
+import { History } from './history.ts';
 import { Inbox } from './inbox.ts';
 import { type ClientLimits, clientLimits } from './limits.ts';
+import { Lock } from './lock.ts';
 import { Outbox } from './outbox.ts';
 import { Channels } from './presence.ts';
-import { type GroupRecord, Profile, rememberMessage, type StoredMessage } from './profile.ts';
+import { type GroupRecord, Profile, type StoredMessage, transportMemoryIn } from './profile.ts';
+import { type SafetyNumber, SafetyNumbers } from './safety-numbers.ts';
 import type { StateVault } from './store/vault.ts';
-import type { TransportMemory } from './transport/negotiate.ts';
 import type { TransportFactories, TransportPreference } from './transport/types.ts';
 import { TrustBook } from './trust.ts';
 
@@ -35,117 +42,99 @@ export interface PulseClientOptions {
   readonly presence?: boolean;
 }
 
-export interface SafetyNumber {
-  readonly account: string;
-  /** 60 digits in groups of five (libsignal's displayable fingerprint), one per device. */
-  readonly numbers: readonly { deviceId: number; number: string }[];
-  readonly verified: boolean;
-  /** Devices whose identity key changed since it was first seen. */
-  readonly changedDevices: readonly number[];
-}
-
 /** How long `close()` lets pending acknowledgements and receipts finish. */
 const CLOSE_GRACE_MS = 2_000;
 
-export type { DeviceInfo } from './accounts.ts';
+export { DEFAULT_SERVER, type DeviceInfo } from './accounts.ts';
 export type { ClientEvents } from './events.ts';
-
-/** The server a client uses when neither the caller nor the profile names one (`npm start`'s default). */
-export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
+export type { SafetyNumber } from './safety-numbers.ts';
 
 /**
  * A Pulse account on this device: connects (WebTransport first, WebSocket as
  * fallback), authenticates with the device's identity key, and sends and receives
  * end-to-end encrypted messages, 1:1 and in groups. Every secret stays in the
  * profile (sealed by the vault) and in the E2E engine; the server sees ciphertext.
+ *
+ * The facade: it wires the parts, each owning its part of the profile
+ * (profile.ts), and delegates to them.
  */
 export class PulseClient {
   readonly limits: ClientLimits;
   readonly #options: PulseClientOptions;
   readonly #profile: Profile;
   readonly #engine: E2EEngine;
+  readonly #server: string;
   readonly #connection: PulseConnection;
   readonly #events = new Emitter();
-  readonly #channels: Channels;
-  readonly #inbox: Inbox;
   /** Every operation that touches sessions or the profile runs alone, in call order. */
-  #lock: Promise<unknown> = Promise.resolve();
+  readonly #lock = new Lock();
   readonly #accounts: Accounts;
   readonly #trust: TrustBook;
-  readonly #outbox: Outbox;
+  readonly #history: History;
   readonly #groups: Groups;
-  readonly #server: string;
+  readonly #direct: DirectMessages;
+  readonly #groupMessages: GroupMessages;
+  readonly #safetyNumbers: SafetyNumbers;
+  readonly #inbox: Inbox;
+  readonly #channels: Channels;
 
   private constructor(options: PulseClientOptions, profile: Profile, engine: E2EEngine) {
     this.#options = options;
-    this.#server = options.server ?? profile.state.server ?? DEFAULT_SERVER;
     this.limits = clientLimits(options.limits);
     this.#profile = profile;
     this.#engine = engine;
+    const limits = this.limits;
+    const lock = this.#lock;
+    const persist = () => profile.save();
+    const emit = this.#events.emit.bind(this.#events);
+    // Each part gets its own part of the profile state, typed as only that part (profile.ts).
     const state = profile.state;
-    const memory: TransportMemory = {
-      get: (server) => state.transportMemory[server],
-      set: (server, entry) => {
-        state.transportMemory[server] = entry;
-      },
-    };
-    this.#connection = new PulseConnection({
+    this.#server = serverFor(state, options.server);
+    const connection = new PulseConnection({
       server: this.#server,
       transport: options.transport ?? 'auto',
       factories: options.factories,
-      limits: this.limits,
+      limits,
       clientName: options.clientName ?? 'pulse-sdk/0.1',
-      memory,
+      memory: transportMemoryIn(state),
       onReady: (session) => this.#onReady(session),
     });
-    const persist = () => this.#persist();
-    this.#accounts = new Accounts({
-      profile,
-      engine,
-      connection: this.#connection,
-      limits: this.limits,
-      server: this.#server,
-      persist,
-    });
-    this.#trust = new TrustBook(state.contacts, (account, deviceId) =>
-      this.#emit('identity_changed', { account, deviceId }),
-    );
-    const self = () => ({ account: this.#requireAccount(), deviceId: state.deviceId! });
-    const refreshOwnDevices = () => this.#accounts.refreshOwnDevices();
-    this.#outbox = new Outbox({
-      engine,
-      connection: this.#connection,
-      trust: this.#trust,
-      self,
-      ownDevices: () => this.#accounts.ownDevices,
-      refreshOwnDevices,
-      persist,
-    });
-    this.#groups = new Groups({
-      engine,
-      outbox: this.#outbox,
-      trust: this.#trust,
-      limits: this.limits,
-      records: state.groups,
-      self,
-      refreshOwnDevices,
-      persist,
-    });
+    const accounts = new Accounts({ record: state, engine, connection, limits, server: this.#server, persist });
+    const self = () => accounts.self();
+    const refreshOwnDevices = () => accounts.refreshOwnDevices();
+    const trust = new TrustBook(state.contacts, (account, deviceId) => emit('identity_changed', { account, deviceId }));
+    const history = new History(state, limits, persist);
+    const ownDevices = () => accounts.ownDevices;
+    const outbox = new Outbox({ engine, connection, trust, self, ownDevices, refreshOwnDevices, persist });
+    const records = state.groups;
+    const groups = new Groups({ engine, outbox, trust, limits, records, self, refreshOwnDevices, persist });
+    const direct = new DirectMessages({ outbox, history, lock, limits, self, persist });
+    this.#connection = connection;
+    this.#accounts = accounts;
+    this.#trust = trust;
+    this.#history = history;
+    this.#groups = groups;
+    this.#direct = direct;
+    this.#groupMessages = new GroupMessages({ groups, history, lock, limits, self, persist });
+    const account = () => accounts.requireAccount();
+    this.#safetyNumbers = new SafetyNumbers({ engine, trust, outbox, lock, account, persist });
     this.#inbox = new Inbox({
-      profile,
+      record: state,
+      accounts,
       engine,
-      connection: this.#connection,
-      trust: this.#trust,
-      groups: this.#groups,
-      limits: this.limits,
-      emit: (event, value) => this.#emit(event, value),
-      exclusive: (operation) => this.#exclusive(operation),
+      connection,
+      trust,
+      groups,
+      history,
+      limits,
+      emit,
+      lock,
       persist,
-      sendInBackground: (to, content) => this.#sendInBackground(to, content),
+      sendInBackground: (to, content) => direct.sendInBackground(to, content),
     });
-    this.#channels = new Channels({ connection: this.#connection, emit: (event, value) => this.#emit(event, value) });
-    this.#connection.onPush((frame) => this.#onPush(frame));
-    this.#connection.onStatus((status) => this.#emit('status', status));
+    this.#channels = new Channels({ connection, emit });
+    connection.onPush((frame) => this.#onPush(frame));
+    connection.onStatus((status) => emit('status', status));
   }
 
   /** Opens the profile held by `vault` (creating a fresh identity when it is empty). */
@@ -162,11 +151,11 @@ export class PulseClient {
   // ---- accessors --------------------------------------------------------------------
 
   get account(): string | undefined {
-    return this.#profile.state.account;
+    return this.#accounts.account;
   }
 
   get deviceId(): number | undefined {
-    return this.#profile.state.deviceId;
+    return this.#accounts.deviceId;
   }
 
   get status(): ConnectionStatus {
@@ -186,21 +175,21 @@ export class PulseClient {
     return this.#events.on(event, listener);
   }
 
-  /** Conversations with their last message, newest first. */
+  /**
+   * Conversations with their last message, newest first: every conversation
+   * with history, and every group. `id` is the conversation's key
+   * (conversation-id.ts: `user:<account>` or `group:<groupId>`).
+   */
   conversations(): { id: string; title: string; last: StoredMessage | undefined }[] {
-    const { conversations, groups } = this.#profile.state;
-    const ids = new Set([...Object.keys(conversations), ...Object.keys(groups).map((g) => `group:${g}`)]);
-    return [...ids]
-      .map((id) => {
-        const list = conversations[id] ?? [];
-        const title = id.startsWith('group:') ? (groups[id.slice(6)]?.name ?? id) : id.slice(5);
-        return { id, title, last: list[list.length - 1] };
-      })
+    const groupKeys = this.#groups.all().map((group) => ConversationId.key(ConversationId.group(group.id)));
+    return [...new Set([...this.#history.keys(), ...groupKeys])]
+      .map((id) => ({ id, title: this.#titleOf(id), last: this.#history.messages(id).at(-1) }))
       .sort((a, b) => (b.last?.receivedAt ?? 0) - (a.last?.receivedAt ?? 0));
   }
 
-  messages(conversation: string): readonly StoredMessage[] {
-    return this.#profile.state.conversations[conversation] ?? [];
+  /** The stored messages of a conversation (a ConversationId, or its key), oldest first. */
+  messages(conversation: ConversationId | string): readonly StoredMessage[] {
+    return this.#history.messages(conversation);
   }
 
   /**
@@ -208,26 +197,15 @@ export class PulseClient {
    * `recv` prints, whichever earlier command happened to receive them.
    */
   async takeUnread(): Promise<StoredMessage[]> {
-    const state = this.#profile.state;
-    const out: StoredMessage[] = [];
-    for (const key of state.unread) {
-      const bar = key.indexOf('|');
-      const found = state.conversations[key.slice(0, bar)]?.find((m) => m.id === key.slice(bar + 1));
-      if (found !== undefined) out.push(found);
-    }
-    if (state.unread.length > 0) {
-      state.unread = [];
-      await this.#profile.save();
-    }
-    return out;
+    return this.#history.takeUnread();
   }
 
   groups(): readonly GroupRecord[] {
-    return Object.values(this.#profile.state.groups);
+    return this.#groups.all();
   }
 
   contacts(): readonly string[] {
-    return Object.keys(this.#profile.state.contacts);
+    return this.#trust.accounts();
   }
 
   isOnline(account: string): boolean {
@@ -251,7 +229,11 @@ export class PulseClient {
    * account: the new device signs this connection's challenge, proving it holds its key.
    */
   async linkDevice(newDevice: PulseClient, deviceName: string): Promise<number> {
-    return this.#accounts.linkDevice(newDevice.#accounts, deviceName);
+    return this.#accounts.linkDevice(newDevice.#accounts, deviceName, () => {
+      // The new device starts with what this one knows: its contacts' keys and its groups.
+      newDevice.#groups.adopt(this.#groups);
+      newDevice.#trust.adopt(this.#trust);
+    });
   }
 
   async devices(): Promise<DeviceInfo[]> {
@@ -297,113 +279,40 @@ export class PulseClient {
     await this.#profile.close();
   }
 
-  // ---- 1:1 messages -------------------------------------------------------------------
+  // ---- messages -------------------------------------------------------------------------
 
   /** Encrypts `text` for every device of `to` (and this account's other devices) and sends it. */
   async sendText(to: string, text: string): Promise<StoredMessage> {
-    const { stored, content, answer } = await this.#exclusive(async () => {
-      const account = this.#requireAccount();
-      this.#checkText(text);
-      if (to === account) throw new PulseError('BAD_INPUT', 'sending to yourself is not supported');
-      const content: Content = { t: 'text', id: randomId(), text, sentAt: Date.now() };
-      const { answer } = await this.#outbox.start(to, content);
-      const stored: StoredMessage = {
-        id: content.id,
-        conversation: `user:${to}`,
-        from: account,
-        fromDevice: this.deviceId!,
-        text,
-        sentAt: content.sentAt,
-        receivedAt: content.sentAt,
-        direction: 'out',
-        status: 'pending',
-      };
-      this.#remember(stored);
-      await this.#persist();
-      return { stored, content, answer };
-    });
-    try {
-      await this.#settle(to, content, answer);
-    } catch (error) {
-      stored.status = 'failed';
-      await this.#persist();
-      throw error;
-    }
-    if (stored.status === 'pending') stored.status = 'sent';
-    await this.#persist();
-    if (this.#outbox.otherOwnDevices().length > 0) {
-      await this.#exclusive(() => this.#outbox.sendToOwnDevices({ ...content, to }));
-    }
-    return stored;
+    return this.#direct.sendText(to, text);
+  }
+
+  async sendGroupText(groupId: string, text: string): Promise<StoredMessage> {
+    return this.#groupMessages.sendText(groupId, text);
   }
 
   /**
-   * Waits for the answer to a pipelined send; when the recipient's devices
-   * changed meanwhile, sends again to the current device list (under the lock).
+   * Tells `to` whether this user is typing (ephemeral: not stored on either side).
+   * `to` is a ConversationId, an account, or a group's conversation key (`group:<id>`).
    */
-  async #settle(to: string, content: Content, answer: Promise<void>): Promise<void> {
-    try {
-      await answer;
-    } catch (error) {
-      if (!PulseError.is(error, 'DEVICES_MISMATCH')) throw error;
-      await this.#exclusive(() => this.#outbox.send(to, content, true));
-    }
-  }
-
-  /** A send that holds the lock only while encrypting, then settles on its own (receipts). */
-  async #sendInBackground(to: string, content: Content): Promise<void> {
-    const { answer } = await this.#exclusive(() => this.#outbox.start(to, content));
-    await this.#settle(to, content, answer);
-  }
-
-  /** Tells `to` whether this user is typing (ephemeral: not stored on either side). */
-  async setTyping(to: string, typing: boolean): Promise<void> {
-    return this.#exclusive(async () => {
-      if (to.startsWith('group:')) {
-        const group = this.#groups.require(to.slice(6));
-        await this.#groups.send(group, { t: 'typing', typing, group: group.id }).catch(() => {});
-        return;
-      }
-      await this.#outbox.send(to, { t: 'typing', typing }).catch(() => {});
-    });
+  async setTyping(to: ConversationId | string, typing: boolean): Promise<void> {
+    const target = typeof to === 'string' ? typingTarget(to) : to;
+    return this.#lock.run(() =>
+      target.kind === 'group'
+        ? this.#groupMessages.sendTyping(target.groupId, typing)
+        : this.#direct.sendTyping(target.account, typing),
+    );
   }
 
   // ---- trust --------------------------------------------------------------------------
 
   /** Safety numbers for `account` (fetching its keys when the profile has none yet). */
   async safetyNumber(account: string): Promise<SafetyNumber> {
-    return this.#exclusive(async () => {
-      const me = this.#requireAccount();
-      if (this.#trust.knownDevices(account).length === 0) {
-        await this.#outbox.fetchBundles(account).catch((error: unknown) => {
-          if (!PulseError.is(error, 'IDENTITY_CHANGED')) throw error;
-        });
-      }
-      const contact = this.#trust.get(account);
-      if (contact === undefined) throw new PulseError('UNKNOWN_CONTACT', `no account ${account}`);
-      const numbers = [];
-      for (const [deviceId, key] of Object.entries(contact.devices)) {
-        const current = contact.changed[deviceId] ?? key;
-        numbers.push({
-          deviceId: Number(deviceId),
-          number: await this.#engine.safetyNumber(me, account, fromBase64(current)),
-        });
-      }
-      return {
-        account,
-        numbers,
-        verified: contact.verified,
-        changedDevices: Object.keys(contact.changed).map(Number),
-      };
-    });
+    return this.#safetyNumbers.of(account);
   }
 
   /** The user compared safety numbers: accept the current keys (including changed ones) and mark verified. */
   async markVerified(account: string): Promise<void> {
-    return this.#exclusive(async () => {
-      for (const deviceId of this.#trust.accept(account)) this.#engine.dropSession({ account, deviceId });
-      await this.#persist();
-    });
+    return this.#safetyNumbers.markVerified(account);
   }
 
   // ---- groups -------------------------------------------------------------------------
@@ -426,53 +335,26 @@ export class PulseClient {
     return this.#changeGroup('updated', () => this.#groups.remove(groupId, account));
   }
 
-  /** Runs a membership change under the client's lock, then tells listeners. */
-  #changeGroup(change: 'created' | 'updated', apply: () => Promise<GroupRecord>): Promise<GroupRecord> {
-    return this.#exclusive(async () => {
-      const group = await apply();
-      this.#emit('group', { group, change });
-      return group;
-    });
-  }
-
-  async sendGroupText(groupId: string, text: string): Promise<StoredMessage> {
-    return this.#exclusive(async () => {
-      const account = this.#requireAccount();
-      this.#checkText(text);
-      const group = this.#groups.require(groupId);
-      const content: Content = { t: 'text', id: randomId(), text, sentAt: Date.now(), group: group.id };
-      await this.#groups.send(group, content);
-      const stored: StoredMessage = {
-        id: content.id,
-        conversation: `group:${group.id}`,
-        from: account,
-        fromDevice: this.deviceId!,
-        text,
-        sentAt: content.sentAt,
-        receivedAt: content.sentAt,
-        direction: 'out',
-        status: 'sent',
-        group: group.id,
-      };
-      this.#remember(stored);
-      await this.#persist();
-      return stored;
-    });
-  }
-
   /** Finds a group by id or (unique) name. */
   findGroup(idOrName: string): GroupRecord | undefined {
     return this.#groups.find(idOrName);
   }
 
-  // ---- presence -----------------------------------------------------------------------
+  /** Runs a membership change under the client's lock, then tells listeners. */
+  #changeGroup(change: 'created' | 'updated', apply: () => Promise<GroupRecord>): Promise<GroupRecord> {
+    return this.#lock.run(async () => {
+      const group = await apply();
+      this.#events.emit('group', { group, change });
+      return group;
+    });
+  }
+
+  // ---- presence and channels ------------------------------------------------------------
 
   /** Follows `account`'s presence (`presence` events). */
   async watchPresence(account: string): Promise<void> {
     await this.#channels.watchPresence(account, this.status.state === 'connected');
   }
-
-  // ---- channels -------------------------------------------------------------------------
 
   /**
    * Subscribes to a pub/sub channel (server/README.md "Channel rules"); its
@@ -493,15 +375,15 @@ export class PulseClient {
     return this.#channels.publish(channel, payload);
   }
 
-  // ---- internals: connection lifecycle ----------------------------------------------------
+  // ---- internals ------------------------------------------------------------------------
 
+  /** Every (re)connection: authentication first, then the channel subscriptions resume. */
   async #onReady(session: HandshakeSession): Promise<void> {
     await this.#accounts.onReady(session);
-    await this.#channels.resume(session, this.#profile.state.account!, this.#options.presence === true);
+    await this.#channels.resume(session, this.#accounts.account!, this.#options.presence === true);
   }
 
-  // ---- internals: pushes (deliveries to the inbox; presence and publications to the channels)
-
+  /** Deliveries go to the inbox; presence and publications to the channels. */
   #onPush(frame: PushFrame): void {
     switch (frame.type) {
       case 'deliver':
@@ -519,39 +401,24 @@ export class PulseClient {
         this.#channels.onChannelMessage(frame);
         return;
       case 'error':
-        this.#emit('problem', { from: 'server', reason: `${frame.code}: ${frame.message}` });
+        this.#events.emit('problem', { from: 'server', reason: `${frame.code}: ${frame.message}` });
         return;
     }
   }
 
-  // ---- internals: helpers -------------------------------------------------------------------
-
-  #exclusive<T>(operation: () => Promise<T>): Promise<T> {
-    const result = this.#lock.then(operation);
-    this.#lock = result.catch(() => {});
-    return result;
+  /** A conversation's title: the account, or the group's name. */
+  #titleOf(key: string): string {
+    const conversation = ConversationId.parse(key);
+    if (conversation === undefined) return key;
+    if (conversation.kind === 'user') return conversation.account;
+    return this.#groups.byId(conversation.groupId)?.name ?? key;
   }
+}
 
-  #remember(message: StoredMessage): void {
-    rememberMessage(this.#profile.state, message, this.limits.maxHistoryPerConversation);
-  }
-
-  async #persist(): Promise<void> {
-    await this.#profile.save();
-  }
-
-  #requireAccount(): string {
-    return this.#accounts.requireAccount();
-  }
-
-  #checkText(text: string): void {
-    if (text.length === 0) throw new PulseError('BAD_INPUT', 'the message is empty');
-    if (text.length > this.limits.maxTextLength) {
-      throw new PulseError('BAD_INPUT', `the message is longer than ${this.limits.maxTextLength} characters`);
-    }
-  }
-
-  #emit<K extends keyof ClientEvents>(event: K, value: ClientEvents[K]): void {
-    this.#events.emit(event, value);
-  }
+/**
+ * `setTyping`'s string form: `group:<id>` names a group (an unknown or empty id is
+ * refused with UNKNOWN_GROUP by the group path), anything else an account.
+ */
+function typingTarget(to: string): ConversationId {
+  return to.startsWith('group:') ? ConversationId.group(to.slice('group:'.length)) : ConversationId.user(to);
 }

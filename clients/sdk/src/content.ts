@@ -161,6 +161,14 @@ export function parsePayload(payload: Uint8Array): ParsedPayload {
   throw new PulseError('BAD_INPUT', 'unknown envelope payload kind');
 }
 
+/** Refuses text the SDK will not send: empty, or longer than `maxTextLength`. */
+export function checkText(text: string, limits: { maxTextLength: number }): void {
+  if (text.length === 0) throw new PulseError('BAD_INPUT', 'the message is empty');
+  if (text.length > limits.maxTextLength) {
+    throw new PulseError('BAD_INPUT', `the message is longer than ${limits.maxTextLength} characters`);
+  }
+}
+
 /** A random id for messages and groups (URL-safe, 128 bits). */
 export function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));

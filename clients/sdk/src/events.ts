@@ -1,11 +1,12 @@
-import type { ConnectionStatus } from './connection.ts';
+import type { ConnectionStatus } from './connection/connection.ts';
+import type { ConversationKey } from './conversation-id.ts';
 import type { DeviceAddress } from './e2e/engine.ts';
 import type { GroupRecord, StoredMessage } from './profile.ts';
 
 export interface ClientEvents {
   message: StoredMessage;
-  receipt: { conversation: string; ids: readonly string[]; from: string };
-  typing: { conversation: string; from: string; typing: boolean };
+  receipt: { conversation: ConversationKey; ids: readonly string[]; from: string };
+  typing: { conversation: ConversationKey; from: string; typing: boolean };
   presence: { account: string; online: boolean; devices: readonly number[] };
   status: ConnectionStatus;
   group: { group: GroupRecord; change: 'created' | 'updated' | 'removed' };

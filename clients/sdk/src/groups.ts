@@ -26,13 +26,30 @@ export interface GroupsContext {
  * travels to the other member devices over the 1:1 sessions; a group message is
  * encrypted once and the same ciphertext goes in one envelope per member device.
  * Membership changes are encrypted `group` messages with the full member list;
- * a removal makes every remaining member rotate its sender key.
+ * a removal makes every remaining member rotate its sender key. Owns the
+ * profile's `groups`.
  */
 export class Groups {
   readonly #ctx: GroupsContext;
 
   constructor(context: GroupsContext) {
     this.#ctx = context;
+  }
+
+  /** The group with this id (never a name). */
+  byId(groupId: string): GroupRecord | undefined {
+    return this.#ctx.records[groupId];
+  }
+
+  all(): GroupRecord[] {
+    return Object.values(this.#ctx.records);
+  }
+
+  /** A newly linked device of this account starts in `existing`'s groups, holding none of their sender keys yet. */
+  adopt(existing: Groups): void {
+    const copies = structuredClone(existing.#ctx.records);
+    for (const group of Object.values(copies)) group.distributedTo = [];
+    Object.assign(this.#ctx.records, copies);
   }
 
   /** A group by id or (unique, among groups still joined) name. */

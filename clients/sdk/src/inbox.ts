@@ -1,27 +1,34 @@
 import type { FrameOf } from '@pulse/proto';
-import type { PulseConnection } from './connection.ts';
+import type { Accounts } from './accounts.ts';
+import type { PulseConnection } from './connection/connection.ts';
 import { type Content, decodeContent, parsePayload } from './content.ts';
+import { ConversationId } from './conversation-id.ts';
 import { addressKey, type DeviceAddress, type E2EEngine } from './e2e/engine.ts';
 import { PulseError } from './errors.ts';
 import type { Emit } from './events.ts';
 import type { Groups } from './groups.ts';
+import type { History } from './history.ts';
 import type { ClientLimits } from './limits.ts';
-import { type Profile, pushBounded, rememberMessage, type StoredMessage } from './profile.ts';
+import type { Lock } from './lock.ts';
+import { type DedupeRecord, pushBounded, type StoredMessage } from './profile.ts';
 import type { TrustBook } from './trust.ts';
 
 /** Message ids per receipt (content.ts accepts up to 1000). */
 const RECEIPT_BATCH = 500;
 
 export interface InboxDeps {
-  readonly profile: Profile;
+  /** What was already received (owned here). */
+  readonly record: DedupeRecord;
+  readonly accounts: Accounts;
   readonly engine: E2EEngine;
   readonly connection: PulseConnection;
   readonly trust: TrustBook;
   readonly groups: Groups;
+  readonly history: History;
   readonly limits: ClientLimits;
   readonly emit: Emit;
-  /** Runs `operation` under the client's lock (sessions and the profile change one operation at a time). */
-  readonly exclusive: <T>(operation: () => Promise<T>) => Promise<T>;
+  /** Sessions and the profile change one operation at a time. */
+  readonly lock: Lock;
   readonly persist: () => Promise<void>;
   /** Sends `content` to `to` without holding the lock while waiting for the answer (receipts). */
   readonly sendInBackground: (to: string, content: Content) => Promise<void>;
@@ -54,7 +61,7 @@ export class Inbox {
 
   /** Queues `work` behind the deliveries received so far, under the client's lock. */
   enqueue(work: () => Promise<void>): void {
-    this.#queue = this.#queue.then(() => this.#deps.exclusive(work)).catch(() => {});
+    this.#queue = this.#queue.then(() => this.#deps.lock.run(work)).catch(() => {});
   }
 
   /** Waits until every envelope received so far has been processed and its receipts sent. */
@@ -68,10 +75,9 @@ export class Inbox {
   }
 
   async #receive(frame: FrameOf<'deliver'>): Promise<void> {
-    const { profile, engine, connection, trust, limits, emit } = this.#deps;
-    const state = profile.state;
+    const { record, accounts, engine, connection, trust, groups, limits, emit } = this.#deps;
     const ack = () => connection.send({ type: 'deliver_ack', envelopeIds: [frame.envelopeId] });
-    if (state.seenEnvelopes.includes(frame.envelopeId)) {
+    if (record.seenEnvelopes.includes(frame.envelopeId)) {
       ack(); // delivered again (at least once): already processed
       return;
     }
@@ -82,10 +88,10 @@ export class Inbox {
       if (payload.kind === 'session') {
         const { plaintext, identityKey } = await engine.decrypt(from, payload.ciphertext);
         // A session's identity key must match what the profile recorded for that device.
-        if (from.account !== state.account) trust.observe(from.account, from.deviceId, identityKey);
+        if (from.account !== accounts.account) trust.observe(from.account, from.deviceId, identityKey);
         content = decodeContent(plaintext, limits);
       } else {
-        const group = state.groups[payload.groupId];
+        const group = groups.byId(payload.groupId);
         if (group === undefined || group.left || !group.members.includes(from.account)) {
           throw new PulseError('NOT_A_MEMBER', `group message from a non-member ${from.account}`);
         }
@@ -111,7 +117,7 @@ export class Inbox {
         });
       }
     }
-    pushBounded(state.seenEnvelopes, frame.envelopeId, limits.maxRememberedEnvelopes);
+    pushBounded(record.seenEnvelopes, frame.envelopeId, limits.maxRememberedEnvelopes);
     // Acknowledge only once a save holding this envelope's effects is stored: a crash in
     // between means redelivery, never loss. Not awaited here, so a burst of deliveries
     // shares a few coalesced saves instead of one save each.
@@ -125,28 +131,26 @@ export class Inbox {
     content: Content,
     replies: (() => Promise<void>)[],
   ): Promise<void> {
-    const { profile, groups, limits, emit } = this.#deps;
-    const state = profile.state;
-    const me = state.account!;
-    const fromSelf = from.account === me;
+    const { record, accounts, groups, history, limits, emit } = this.#deps;
+    const fromSelf = from.account === accounts.account;
     switch (content.t) {
       case 'text': {
         const seenKey = `${from.account}/${content.id}`;
-        if (state.seenMessages.includes(seenKey)) return;
-        pushBounded(state.seenMessages, seenKey, limits.maxRememberedEnvelopes);
-        let conversation: string;
+        if (record.seenMessages.includes(seenKey)) return;
+        pushBounded(record.seenMessages, seenKey, limits.maxRememberedEnvelopes);
+        let conversation: ConversationId;
         if (content.group !== undefined) {
-          if (state.groups[content.group] === undefined) return;
-          conversation = `group:${content.group}`;
+          if (groups.byId(content.group) === undefined) return;
+          conversation = ConversationId.group(content.group);
         } else if (fromSelf) {
-          if (content.to === undefined) return;
-          conversation = `user:${content.to}`;
+          if (content.to === undefined) return; // a copy of what this account sent: to whom
+          conversation = ConversationId.user(content.to);
         } else {
-          conversation = `user:${from.account}`;
+          conversation = ConversationId.user(from.account);
         }
         const message: StoredMessage = {
           id: content.id,
-          conversation,
+          conversation: ConversationId.key(conversation),
           from: from.account,
           fromDevice: from.deviceId,
           text: content.text,
@@ -156,8 +160,7 @@ export class Inbox {
           ...(fromSelf ? { status: 'sent' as const } : {}),
           ...(content.group === undefined ? {} : { group: content.group }),
         };
-        rememberMessage(state, message, limits.maxHistoryPerConversation);
-        pushBounded(state.unread, `${conversation}|${message.id}`, limits.maxRememberedEnvelopes);
+        history.addUnread(message);
         emit('message', message);
         if (!fromSelf && content.group === undefined) {
           replies.push(async () => this.#queueReceipt(from.account, content.id));
@@ -165,17 +168,15 @@ export class Inbox {
         return;
       }
       case 'receipt': {
-        const conversation = `user:${from.account}`;
-        const list = state.conversations[conversation] ?? [];
-        const ids = new Set(content.ids);
-        for (const message of list)
-          if (message.direction === 'out' && ids.has(message.id)) message.status = 'delivered';
-        emit('receipt', { conversation, ids: content.ids, from: from.account });
+        const conversation = ConversationId.user(from.account);
+        history.markDelivered(conversation, content.ids);
+        emit('receipt', { conversation: ConversationId.key(conversation), ids: content.ids, from: from.account });
         return;
       }
       case 'typing': {
-        const conversation = content.group === undefined ? `user:${from.account}` : `group:${content.group}`;
-        emit('typing', { conversation, from: from.account, typing: content.typing });
+        const conversation =
+          content.group === undefined ? ConversationId.user(from.account) : ConversationId.group(content.group);
+        emit('typing', { conversation: ConversationId.key(conversation), from: from.account, typing: content.typing });
         return;
       }
       case 'group': {

@@ -3,7 +3,7 @@
  * Node module; Node-only parts (ws, the QUIC WebTransport client, the profile
  * directory) live behind `@pulse/sdk/node` (src/node.ts).
  */
-export { backoffDelay } from './backoff.ts';
+
 export {
   type ClientEvents,
   DEFAULT_SERVER,
@@ -12,7 +12,9 @@ export {
   type PulseClientOptions,
   type SafetyNumber,
 } from './client.ts';
-export type { ConnectionState, ConnectionStatus } from './connection.ts';
+export { backoffDelay } from './connection/backoff.ts';
+export type { ConnectionState, ConnectionStatus } from './connection/connection.ts';
+export { ConversationId, type ConversationKey } from './conversation-id.ts';
 export { CryptoEngine } from './e2e/crypto-engine.ts';
 export type { DeviceAddress, E2EEngine, E2EEngineFactory } from './e2e/engine.ts';
 export { CLIENT_ERROR_CODES, type ClientErrorCode, PulseError, type PulseErrorCode } from './errors.ts';
@@ -22,6 +24,9 @@ export { fetchServerInfo, parseServerInfo, type ServerInfo } from './server-info
 export { IndexedDbVault } from './store/indexeddb-vault.ts';
 export { MemoryVault, type StateVault } from './store/vault.ts';
 export type {
+  DirectTransport,
+  FrameTransport,
+  TransportEvents,
   TransportFactories,
   TransportKind,
   TransportPreference,

@@ -1,5 +1,5 @@
 import type { FrameOf } from '@pulse/proto';
-import type { PulseConnection } from './connection.ts';
+import type { PulseConnection } from './connection/connection.ts';
 import { type Content, encodeContent, sessionPayload } from './content.ts';
 import type { E2EEngine } from './e2e/engine.ts';
 import { PulseError } from './errors.ts';

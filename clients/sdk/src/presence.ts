@@ -1,6 +1,24 @@
 import type { FrameOf } from '@pulse/proto';
-import type { HandshakeSession, PulseConnection, RequestFrame } from './connection.ts';
+import type { HandshakeSession, PulseConnection, RequestFrame } from './connection/connection.ts';
 import type { Emit } from './events.ts';
+
+const PRESENCE_PREFIX = 'user:';
+
+/**
+ * An account's presence channel: its devices subscribe with presence, so
+ * whoever follows the channel sees them come and go (server/README.md "Channel
+ * rules": any authenticated device may subscribe to `user:<account>`, only that
+ * account's devices publish on it).
+ * A channel name, not a conversation id.
+ */
+export function presenceChannel(account: string): string {
+  return `${PRESENCE_PREFIX}${account}`;
+}
+
+/** The account whose presence `channel` carries; undefined for any other channel. */
+export function presenceAccount(channel: string): string | undefined {
+  return channel.startsWith(PRESENCE_PREFIX) ? channel.slice(PRESENCE_PREFIX.length) : undefined;
+}
 
 export interface PresenceDeps {
   readonly connection: PulseConnection;
@@ -18,7 +36,7 @@ export class Channels {
   readonly #watched = new Set<string>();
   /** Subscribed channels and the last {epoch, offset} seen on each (undefined until the first answer). */
   readonly #channels = new Map<string, { epoch: string; offset: number } | undefined>();
-  /** Channels subscribed with presence (the `user:` channels of this account and watched contacts). */
+  /** Channels subscribed with presence (the presence channels of this account and watched contacts). */
   readonly #presenceChannels = new Set<string>();
 
   constructor(deps: PresenceDeps) {
@@ -36,7 +54,7 @@ export class Channels {
    */
   async resume(session: HandshakeSession, account: string, presence: boolean): Promise<void> {
     if (presence) {
-      for (const channel of [`user:${account}`, ...[...this.#watched].map((a) => `user:${a}`)]) {
+      for (const channel of [account, ...this.#watched].map(presenceChannel)) {
         this.#channels.set(channel, this.#channels.get(channel));
         this.#presenceChannels.add(channel);
       }
@@ -47,10 +65,11 @@ export class Channels {
 
   /** Follows `account`'s presence (`presence` events). */
   async watchPresence(account: string, connected: boolean): Promise<void> {
-    if (this.#watched.has(account) && this.#channels.has(`user:${account}`)) return;
+    const channel = presenceChannel(account);
+    if (this.#watched.has(account) && this.#channels.has(channel)) return;
     this.#watched.add(account);
-    this.#presenceChannels.add(`user:${account}`);
-    if (connected) await this.#subscribe(`user:${account}`);
+    this.#presenceChannels.add(channel);
+    if (connected) await this.#subscribe(channel);
   }
 
   async subscribe(channel: string): Promise<void> {
@@ -74,7 +93,7 @@ export class Channels {
   }
 
   onPresence(frame: FrameOf<'presence_snapshot' | 'presence_join' | 'presence_leave'>): void {
-    const account = frame.channel.startsWith('user:') ? frame.channel.slice(5) : undefined;
+    const account = presenceAccount(frame.channel);
     if (account === undefined) return;
     let devices: Set<number>;
     if (frame.type === 'presence_snapshot') {

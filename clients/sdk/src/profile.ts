@@ -1,12 +1,14 @@
+import type { ConversationKey } from './conversation-id.ts';
 import { PulseError } from './errors.ts';
 import type { StateVault } from './store/vault.ts';
+import type { TransportMemory } from './transport/negotiate.ts';
 import type { TransportKind } from './transport/types.ts';
 
 /** A message in local history. */
 export interface StoredMessage {
   readonly id: string;
-  /** `user:<account>` for 1:1, `group:<id>` for groups. */
-  readonly conversation: string;
+  /** The conversation's key (conversation-id.ts): `user:<account>` for 1:1, `group:<id>` for groups. */
+  readonly conversation: ConversationKey;
   readonly from: string;
   readonly fromDevice: number;
   readonly text: string;
@@ -42,6 +44,20 @@ export interface GroupRecord {
   left: boolean;
 }
 
+/**
+ * Everything a profile stores, as one JSON object (the stored form: field names
+ * and shapes never change meaning). Each part has one owner that reads and
+ * writes it; client.ts hands each owner its part:
+ *
+ * | part | owner |
+ * | --- | --- |
+ * | `server`, `account`, `deviceId`, `deviceName` | Accounts (accounts.ts), as an AccountRecord |
+ * | `contacts` | TrustBook (trust.ts) |
+ * | `groups` | Groups (groups.ts) |
+ * | `conversations`, `unread` | History (history.ts), as a HistoryRecord |
+ * | `seenEnvelopes`, `seenMessages` | Inbox (inbox.ts), as a DedupeRecord |
+ * | `transportMemory` | the connection, through `transportMemoryIn` |
+ */
 export interface ProfileState {
   version: 1;
   server: string | undefined;
@@ -50,6 +66,7 @@ export interface ProfileState {
   deviceName: string;
   contacts: Record<string, ContactRecord>;
   groups: Record<string, GroupRecord>;
+  /** Conversation key (conversation-id.ts) → its messages, oldest first. */
   conversations: Record<string, StoredMessage[]>;
   /** Envelope ids already processed (acked again, never shown twice). */
   seenEnvelopes: string[];
@@ -59,6 +76,13 @@ export interface ProfileState {
   /** `conversation|messageId` of received messages not yet taken by `takeUnread` (oldest first). */
   unread: string[];
 }
+
+/** This device's account: who it is and where. */
+export type AccountRecord = Pick<ProfileState, 'server' | 'account' | 'deviceId' | 'deviceName'>;
+/** Local history and what of it is unread. */
+export type HistoryRecord = Pick<ProfileState, 'conversations' | 'unread'>;
+/** What was already received, for exactly-once display over at-least-once delivery. */
+export type DedupeRecord = Pick<ProfileState, 'seenEnvelopes' | 'seenMessages'>;
 
 export function emptyProfile(deviceName: string): ProfileState {
   return {
@@ -172,10 +196,12 @@ export function pushBounded<T>(list: T[], item: T, max: number): void {
   if (list.length > max) list.splice(0, list.length - max);
 }
 
-/** Appends `message` to its conversation's history, keeping the newest `max`. */
-export function rememberMessage(state: ProfileState, message: StoredMessage, max: number): void {
-  const conversations = state.conversations;
-  const list = conversations[message.conversation] ?? [];
-  conversations[message.conversation] = list;
-  pushBounded(list, message, max);
+/** The connection's memory of which transport worked, per server, kept in the profile. */
+export function transportMemoryIn(record: Pick<ProfileState, 'transportMemory'>): TransportMemory {
+  return {
+    get: (server) => record.transportMemory[server],
+    set: (server, entry) => {
+      record.transportMemory[server] = entry;
+    },
+  };
 }

@@ -5,7 +5,8 @@ import type { ContactRecord } from './profile.ts';
 /**
  * Trust on first use, per device: the first identity key seen for a contact's
  * device is recorded; a different one later is flagged (never silently
- * accepted) until the user compares safety numbers and accepts it.
+ * accepted) until the user compares safety numbers and accepts it. Owns the
+ * profile's `contacts`.
  */
 export class TrustBook {
   readonly #contacts: Record<string, ContactRecord>;
@@ -74,6 +75,11 @@ export class TrustBook {
     contact.changed = {};
     contact.verified = true;
     return replaced;
+  }
+
+  /** A newly linked device of this account starts with what `existing` knows (filled in place). */
+  adopt(existing: TrustBook): void {
+    Object.assign(this.#contacts, structuredClone(existing.#contacts));
   }
 
   #contact(account: string): ContactRecord {

@@ -1,20 +1,21 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { InProcessServer, type MemoryConnection, type ServerProcess, spawnServer } from '@pulse/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type RunningServer, startServer } from '../../test/helpers/server.ts';
 import type { ConnectionStatus, PulseClient, TransportFactories } from '../src/index.ts';
 import { nodeTransportFactories } from '../src/node.ts';
-import type { WebSocketLike } from '../src/transport/types.ts';
 import { memoryClient, until } from './helpers.ts';
 
-// Real servers, real processes: generous when the machine is busy (the 2 cores are shared).
+// What a user meets on the network runs against the real server process over real
+// sockets (WebTransport, the fallback to WebSocket, restarts): generous when the
+// machine is busy (the 2 cores are shared).
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
-let server: RunningServer;
+let server: ServerProcess;
 let blackhole: Socket;
 const clients: PulseClient[] = [];
 
 beforeAll(async () => {
-  server = await startServer();
+  server = await spawnServer();
   // A UDP port that swallows everything: WebTransport "blocked by the network".
   blackhole = createSocket('udp4');
   await new Promise<void>((resolve) => blackhole.bind(0, '127.0.0.1', resolve));
@@ -55,7 +56,7 @@ describe('transport negotiation against a real server', () => {
 
     // A reconnect goes straight to WebSocket: the blocked WebTransport costs its timeout once.
     await server.stop();
-    server = await startServer({
+    server = await spawnServer({
       httpPort: server.httpPort,
       webtransportPort: server.webtransportPort,
       dataDir: server.dataDir,
@@ -80,7 +81,7 @@ describe('reconnect and resume', () => {
     bob.on('status', (status) => seen.push(status.state));
     await server.stop();
     await until(() => alice.status.state === 'reconnecting' && bob.status.state === 'reconnecting', 'both to notice');
-    server = await startServer({
+    server = await spawnServer({
       httpPort: server.httpPort,
       webtransportPort: server.webtransportPort,
       dataDir: server.dataDir,
@@ -110,24 +111,35 @@ describe('reconnect and resume', () => {
 });
 
 describe('channels', () => {
+  // Not about sockets: the in-process server, and a connection the test cuts.
+  let local: InProcessServer;
+  beforeAll(() => {
+    local = InProcessServer.start();
+  });
+  afterAll(async () => {
+    await local?.stop();
+  });
+
   it('a subscriber that lost its connection gets what was published meanwhile, once, from the last offset', async () => {
-    const { client: alice } = await memoryClient(server.baseUrl, { transport: 'websocket' });
+    const { client: alice } = await memoryClient(local);
     clients.push(alice);
     await alice.register('chan-alice');
 
-    // Bob's WebSocket: the test can cut it, and keep him from reconnecting until it says so.
-    const real = await nodeTransportFactories();
-    const sockets: { terminate(): void }[] = [];
+    // Bob's connections: the test can cut them, and keep him from reconnecting until it says so.
+    const connections: MemoryConnection[] = [];
     let gateOpen = true;
     const factories: TransportFactories = {
-      webSocket: (url) => {
-        if (!gateOpen) throw new Error('network down (test)');
-        const socket = real.webSocket!(url);
-        sockets.push(socket as unknown as { terminate(): void });
-        return socket as WebSocketLike;
+      direct: {
+        kind: 'websocket',
+        open: (events) => {
+          if (!gateOpen) throw new Error('network down (test)');
+          const connection = local.connect(events);
+          connections.push(connection);
+          return connection.client;
+        },
       },
     };
-    const { client: bob } = await memoryClient(server.baseUrl, { transport: 'websocket', factories });
+    const { client: bob } = await memoryClient(local, { factories });
     clients.push(bob);
     await bob.register('chan-bob');
     const received: string[] = [];
@@ -141,7 +153,7 @@ describe('channels', () => {
     await until(() => received.length === 1, 'the live publication');
 
     gateOpen = false;
-    sockets.at(-1)!.terminate();
+    connections.at(-1)!.cut();
     await until(() => bob.status.state === 'reconnecting', 'bob to notice');
     await say('two');
     await say('three');

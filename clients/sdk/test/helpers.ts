@@ -1,4 +1,4 @@
-import { WebSocket } from 'ws';
+import type { InProcessServer } from '@pulse/testing';
 import {
   type ClientLimits,
   CryptoEngine,
@@ -8,11 +8,14 @@ import {
   type TransportPreference,
 } from '../src/index.ts';
 import { nodeTransportFactories } from '../src/node.ts';
-import type { WebSocketLike } from '../src/transport/types.ts';
 
-/** A client on a memory vault (the vault is returned too, to inspect or reopen the state). */
+/**
+ * A client on a memory vault (the vault is returned too, to inspect or reopen the
+ * state). `server` is a URL (a real server, over real sockets) or an in-process
+ * server (reached over in-memory connections).
+ */
 export async function memoryClient(
-  server: string,
+  server: string | InProcessServer,
   options: {
     transport?: TransportPreference;
     factories?: TransportFactories;
@@ -21,37 +24,43 @@ export async function memoryClient(
   } = {},
 ): Promise<{ client: PulseClient; vault: MemoryVault }> {
   const vault = options.vault ?? new MemoryVault();
+  const inProcess = typeof server !== 'string';
   const client = await PulseClient.open({
-    server,
+    server: inProcess ? server.url : server,
     vault,
     engine: CryptoEngine.factory(),
-    factories: options.factories ?? (await nodeTransportFactories()),
+    factories: options.factories ?? (inProcess ? server.transportFactories() : await nodeTransportFactories()),
     transport: options.transport ?? 'websocket',
     limits: { reconnectBaseMs: 50, reconnectMaxMs: 500, webTransportTimeoutMs: 1_000, ...options.limits },
   });
   return { client, vault };
 }
 
-/** WebSocket factories that record every frame the client sends. */
-export function recordingWebSocket(sent: Uint8Array[]): TransportFactories {
+/** In-memory connections to `server` that record every frame the client sends. */
+export function recordingConnection(server: InProcessServer, sent: Uint8Array[]): TransportFactories {
   return {
-    webSocket: (url) => {
-      const socket = new WebSocket(url);
-      const send = socket.send.bind(socket);
-      socket.send = ((data: Uint8Array) => {
-        sent.push(new Uint8Array(data));
-        send(data);
-      }) as typeof socket.send;
-      return socket as unknown as WebSocketLike;
+    direct: {
+      kind: 'websocket',
+      open: (events) => {
+        const { client } = server.connect(events);
+        return {
+          kind: client.kind,
+          send: (frame) => {
+            sent.push(new Uint8Array(frame));
+            client.send(frame);
+          },
+          close: () => client.close(),
+        };
+      },
     },
   };
 }
 
-/** Resolves when `predicate` holds, checking on every event of `client` and every 20 ms. */
+/** Resolves when `predicate` holds, checking every 10 ms. */
 export async function until(predicate: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
   const started = Date.now();
   while (!predicate()) {
     if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

@@ -1,21 +1,19 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FrameCodec } from '@pulse/proto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type RunningServer, startServer } from '../../test/helpers/server.ts';
+import { InProcessServer } from '@pulse/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePayload } from '../src/content.ts';
 import { CryptoEngine, type PulseClient, PulseError, type StoredMessage } from '../src/index.ts';
 import { decodeProfile, encodeProfile } from '../src/profile.ts';
-import { memoryClient, recordingWebSocket, until } from './helpers.ts';
+import { memoryClient, recordingConnection, until } from './helpers.ts';
 
-// Real servers, real processes: generous when the machine is busy (the 2 cores are shared).
-vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
-
-let server: RunningServer;
+// A real server (core, SQLite file, timers) in this process; clients reach it over in-memory connections.
+let server: InProcessServer;
 const clients: PulseClient[] = [];
 
-beforeAll(async () => {
-  server = await startServer();
+beforeAll(() => {
+  server = InProcessServer.start();
 });
 afterAll(async () => {
   for (const client of clients) await client.close();
@@ -23,7 +21,7 @@ afterAll(async () => {
 });
 
 async function user(name: string, options: Parameters<typeof memoryClient>[1] = {}) {
-  const made = await memoryClient(server.baseUrl, options);
+  const made = await memoryClient(server, options);
   clients.push(made.client);
   await made.client.register(name);
   return made;
@@ -35,7 +33,7 @@ function inbox(client: PulseClient): StoredMessage[] {
   return received;
 }
 
-describe('1:1 messages through a real server', () => {
+describe('1:1 messages through a real server (in-process)', () => {
   it('an offline recipient gets everything sent meanwhile, once, in order', async () => {
     const { client: alice } = await user('offline-alice');
     const { client: bob, vault: bobVault } = await user('offline-bob');
@@ -46,7 +44,7 @@ describe('1:1 messages through a real server', () => {
     const texts = Array.from({ length: 25 }, (_, i) => `queued message ${i}`);
     for (const text of texts) await alice.sendText('offline-bob', text);
 
-    const { client: bobAgain } = await memoryClient(server.baseUrl, { vault: bobVault });
+    const { client: bobAgain } = await memoryClient(server, { vault: bobVault });
     clients.push(bobAgain);
     const received = inbox(bobAgain);
     await bobAgain.connect();
@@ -93,7 +91,7 @@ describe('1:1 messages through a real server', () => {
     state.contacts['trust-bob']!.devices['1'] = Buffer.from(alice.identityKey).toString('base64');
     state.contacts['trust-bob']!.verified = true;
     await aliceVault.save(encodeProfile(state, engine));
-    const { client: alice2 } = await memoryClient(server.baseUrl, { vault: aliceVault });
+    const { client: alice2 } = await memoryClient(server, { vault: aliceVault });
     clients.push(alice2);
     const changed: { account: string; deviceId: number }[] = [];
     alice2.on('identity_changed', (event) => changed.push(event));
@@ -120,7 +118,7 @@ describe('1:1 messages through a real server', () => {
   it('a linked second device gets messages to the account and copies of what its siblings send', async () => {
     const { client: alice } = await user('multi-alice');
     const { client: bobLaptop } = await user('multi-bob');
-    const { client: bobPhone } = await memoryClient(server.baseUrl);
+    const { client: bobPhone } = await memoryClient(server);
     clients.push(bobPhone);
     await alice.sendText('multi-bob', 'before the phone');
     expect(await bobLaptop.linkDevice(bobPhone, 'phone')).toBe(2);
@@ -153,8 +151,8 @@ describe('1:1 messages through a real server', () => {
     const needles = [unique, Buffer.from(unique).toString('base64'), Buffer.from(unique).toString('hex')];
     const haystacks: [string, Buffer][] = [];
     for (const file of readdirSync(server.dataDir)) haystacks.push([file, readFileSync(join(server.dataDir, file))]);
-    haystacks.push(['log', Buffer.from(server.output())]);
-    haystacks.push(['metrics', Buffer.from(await (await fetch(`${server.baseUrl}/metrics`)).text())]);
+    haystacks.push(['log', Buffer.from(server.logs())]);
+    haystacks.push(['metrics', Buffer.from(await server.metrics())]);
     expect(haystacks.some(([name]) => name.endsWith('.sqlite') || name.endsWith('.db'))).toBe(true);
     for (const [name, bytes] of haystacks) {
       for (const needle of needles) expect(bytes.includes(needle), `${needle} in ${name}`).toBe(false);
@@ -165,7 +163,7 @@ describe('1:1 messages through a real server', () => {
 describe('groups', () => {
   it('three members; after a removal the removed member cannot decrypt what follows', async () => {
     const sent: Uint8Array[] = [];
-    const { client: alice } = await user('group-alice', { factories: recordingWebSocket(sent) });
+    const { client: alice } = await user('group-alice', { factories: recordingConnection(server, sent) });
     const { client: bob } = await user('group-bob');
     const { client: carol, vault: carolVault } = await user('group-carol');
     const bobInbox = inbox(bob);

@@ -1,20 +1,18 @@
-import { IdentityKeyPair, Session, SessionRecord } from '@pulse/crypto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type RunningServer, startServer } from '../../test/helpers/server.ts';
+import { IdentityKeyPair, InMemoryPrekeyStore, SessionRecord } from '@pulse/crypto';
+import { InProcessServer } from '@pulse/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromBase64, toBase64 } from '../src/base64.ts';
 import type { DeviceAddress, DeviceBundle, E2EEngine } from '../src/e2e/engine.ts';
 import { CryptoEngine, type MemoryVault, type PulseClient, type StoredMessage } from '../src/index.ts';
 import { decodeProfile, encodeProfile } from '../src/profile.ts';
 import { memoryClient, until } from './helpers.ts';
 
-// Real server, real processes: generous when the machine is busy (the 2 cores are shared).
-vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
-
-let server: RunningServer;
+// A real server (core, SQLite file, timers) in this process; clients reach it over in-memory connections.
+let server: InProcessServer;
 const clients: PulseClient[] = [];
 
-beforeAll(async () => {
-  server = await startServer();
+beforeAll(() => {
+  server = InProcessServer.start();
 });
 afterAll(async () => {
   for (const client of clients) await client.close();
@@ -23,7 +21,7 @@ afterAll(async () => {
 
 /** A client whose received messages and reported problems are recorded; registered under `name` unless reopened. */
 async function user(name: string, vault?: MemoryVault) {
-  const made = await memoryClient(server.baseUrl, { vault });
+  const made = await memoryClient(server, { vault });
   const { client } = made;
   clients.push(client);
   const received: StoredMessage[] = [];
@@ -220,11 +218,14 @@ describe('CryptoEngine session records', () => {
     const bob = await CryptoEngine.factory().create();
     const aliceIdentity = IdentityKeyPair.generate();
     const bundle = await bundleOf(bob, 1);
-    const session = await Session.initiate(aliceIdentity, bundle);
+    const session = new SessionRecord();
+    await session.initiate(aliceIdentity, bundle);
     const first = await session.encrypt(encoder.encode('from the old format'));
     expect(decoder.decode((await bob.decrypt(A, first)).plaintext)).toBe('from the old format');
     const reply = await bob.encrypt(A, encoder.encode('reply'));
-    expect(decoder.decode(await session.decrypt(reply))).toBe('reply');
+    expect(decoder.decode((await session.decrypt(aliceIdentity, new InMemoryPrekeyStore(), reply)).plaintext)).toBe(
+      'reply',
+    );
     const v1 = {
       v: 1,
       identity: toBase64(aliceIdentity.serialize()),
@@ -233,7 +234,7 @@ describe('CryptoEngine session records', () => {
       oneTime: [],
       pq: [],
       baseKeys: [],
-      sessions: { 'bob.1': toBase64(session.serialize()) },
+      sessions: { 'bob.1': toBase64(session.current!.serialize()) },
       ownSenderKeys: {},
       peerSenderKeys: {},
     };

@@ -1,145 +1,85 @@
-import { type ConnectionStatus, type PulseClient, PulseError, type StoredMessage } from '@pulse/sdk';
+import { ConversationId, type PulseClient } from '@pulse/sdk';
+import { describeError } from './describe-error.ts';
+import { Dialog } from './dialogs/dialog.ts';
+import { showMemberChange, showNewGroup } from './dialogs/group.ts';
+import { showSafetyNumber } from './dialogs/safety-number.ts';
 import { h, replaceChildren } from './dom.ts';
-import { enableNotifications, notify, previewAllowed, setPreviewAllowed } from './notifications.ts';
-
-const TYPING_MS = 3_000;
-/** Delivery state of an outgoing message: sending, stored by the server, on a recipient device, refused. */
-const TICKS = { pending: ' …', sent: ' ✓', delivered: ' ✓✓', failed: ' ✗ not sent' } as const;
-const TRANSPORT_NAMES = { webtransport: 'WebTransport', websocket: 'WebSocket' } as const;
+import { notify } from './notifications.ts';
+import { TypingIndicators } from './typing-indicators.ts';
+import { ConversationList } from './views/conversation-list.ts';
+import { ConversationView } from './views/conversation-view.ts';
+import { sidebar } from './views/sidebar.ts';
+import { signIn } from './views/sign-in.ts';
+import { TransportBadge } from './views/transport-badge.ts';
 
 /**
  * The chat page: a conversation list beside the open conversation, with
  * presence, typing, delivery ticks, groups, the safety-number screen and the
- * transport in use. All state lives in the SDK client; this only renders it.
+ * transport in use. All state lives in the SDK client; this coordinates the
+ * views (views/) and dialogs (dialogs/) and keeps only what the page adds:
+ * which conversation is open, unread counts, the warning line.
  */
 export class ChatApp {
   readonly #client: PulseClient;
   readonly #root: HTMLElement;
-  /** Conversations opened by hand that have no message yet (a new contact, say). */
+  /** Conversations (keys) opened by hand that have no message yet (a new contact, say). */
   readonly #opened = new Set<string>();
+  /** Messages that arrived while their conversation was not in view, by conversation key. */
   readonly #unread = new Map<string, number>();
-  readonly #typing = new Map<string, ReturnType<typeof setTimeout>>();
-  #current: string | undefined;
-  #typingSentAt = 0;
+  readonly #typing = new TypingIndicators(() => this.#renderTyping());
+  #current: ConversationId | undefined;
   #warning: string | undefined;
 
-  // Long-lived elements, re-filled on events.
   readonly #layout = h('div', { class: 'layout' });
-  readonly #transport = h('span', { class: 'badge', testid: 'transport' });
-  readonly #list = h('ul', { class: 'conversations', testid: 'conversations' });
-  readonly #chat = h('section', { class: 'chat' });
-  readonly #messages = h('div', { class: 'messages', testid: 'messages' });
-  readonly #typingLine = h('div', { class: 'typing', testid: 'typing' });
-  readonly #dialog = h('dialog');
-  readonly #header = h('header');
-  readonly #warningSlot = h('div');
-  readonly #footer = h('div');
-  #footerKey: string | undefined;
+  readonly #transport = new TransportBadge();
+  readonly #list = new ConversationList((conversation) => this.#open(conversation));
+  readonly #view: ConversationView;
+  readonly #dialog = new Dialog();
 
   constructor(client: PulseClient, root: HTMLElement) {
     this.#client = client;
     this.#root = root;
+    this.#view = new ConversationView(client, {
+      send: (conversation, text) => this.#send(conversation, text),
+      showSafetyNumber: (account) => void showSafetyNumber(this.#dialog, client, account, (w) => this.#setWarning(w)),
+      changeMembers: (groupId, action) =>
+        showMemberChange(this.#dialog, client, groupId, action, () => this.#renderAll()),
+    });
   }
 
-  /** Shows the registration card until the profile has an account, then the chat. */
+  /** Shows the sign-in card until the profile has an account, then the chat. */
   async start(): Promise<void> {
-    if (this.#client.account === undefined) await this.#registration();
+    if (this.#client.account === undefined) await signIn(this.#client, this.#root);
     this.#subscribe();
     this.#renderShell();
     try {
       await this.#client.connect();
     } catch (error) {
-      this.#setWarning(`Cannot connect yet (${describe(error)}); retrying in the background.`);
+      this.#setWarning(`Cannot connect yet (${describeError(error)}); retrying in the background.`);
     }
     for (const contact of this.#client.contacts()) void this.#client.watchPresence(contact).catch(() => {});
     this.#renderAll();
   }
 
-  // ---- registration ---------------------------------------------------------------------
-
-  #registration(): Promise<void> {
-    return new Promise((resolve) => {
-      const input = h('input', {
-        testid: 'register-name',
-        attrs: { type: 'text', placeholder: 'your name, e.g. alice', autocomplete: 'off' },
-      });
-      const error = h('div', { class: 'error', testid: 'register-error' });
-      const button = h('button', { testid: 'register', attrs: { type: 'submit' } }, 'Register');
-      const form = h(
-        'form',
-        {
-          on: {
-            submit: async (event) => {
-              event.preventDefault();
-              button.disabled = true;
-              error.textContent = '';
-              try {
-                await this.#client.register(input.value.trim().toLowerCase());
-                resolve();
-              } catch (e) {
-                error.textContent = PulseError.is(e, 'ACCOUNT_EXISTS')
-                  ? 'That name is taken: try another.'
-                  : describe(e);
-                button.disabled = false;
-              }
-            },
-          },
-        },
-        input,
-        button,
-      );
-      replaceChildren(
-        this.#root,
-        h(
-          'div',
-          { class: 'welcome' },
-          h(
-            'div',
-            { class: 'card' },
-            h('h1', {}, 'Pulse'),
-            h('p', {}, 'Pick a name. Your keys are made on this device and never leave it unencrypted.'),
-            form,
-            error,
-          ),
-        ),
-      );
-      input.focus();
-    });
-  }
-
-  // ---- events -------------------------------------------------------------------------------
-
   #subscribe(): void {
     const client = this.#client;
-    client.on('status', (status) => this.#renderStatus(status));
+    client.on('status', (status) => this.#transport.render(status));
     client.on('message', (message) => {
-      if (message.conversation !== this.#current || document.visibilityState !== 'visible') {
+      if (!this.#isOpen(message.conversation) || document.visibilityState !== 'visible') {
         this.#unread.set(message.conversation, (this.#unread.get(message.conversation) ?? 0) + 1);
       }
-      const key = `${message.conversation}|${message.from}`;
-      clearTimeout(this.#typing.get(key));
-      this.#typing.delete(key);
-      if (message.direction === 'in') void notify(message, this.#titleOf(message.conversation));
+      this.#typing.clear(message.conversation, message.from);
+      const conversation = ConversationId.parse(message.conversation);
+      if (message.direction === 'in' && conversation !== undefined) void notify(message, this.#titleOf(conversation));
       if (message.group === undefined && message.direction === 'in')
         void client.watchPresence(message.from).catch(() => {});
       this.#renderAll();
     });
-    client.on('receipt', () => this.#renderMessages());
+    client.on('receipt', () => this.#view.renderMessages(this.#current));
     client.on('presence', () => this.#renderAll());
     client.on('group', () => this.#renderAll());
     client.on('typing', ({ conversation, from, typing }) => {
-      const key = `${conversation}|${from}`;
-      clearTimeout(this.#typing.get(key));
-      this.#typing.delete(key);
-      if (typing) {
-        this.#typing.set(
-          key,
-          setTimeout(() => {
-            this.#typing.delete(key);
-            this.#renderTyping();
-          }, TYPING_MS * 2),
-        );
-      }
+      this.#typing.update(conversation, from, typing);
       this.#renderTyping();
     });
     client.on('identity_changed', ({ account }) => {
@@ -147,69 +87,27 @@ export class ChatApp {
     });
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible' && this.#current !== undefined) {
-        this.#unread.delete(this.#current);
+        this.#unread.delete(ConversationId.key(this.#current));
         this.#renderList();
       }
     });
   }
 
-  // ---- rendering ------------------------------------------------------------------------------
-
   #renderShell(): void {
-    const contactInput = h('input', {
-      testid: 'contact-name',
-      attrs: { type: 'text', placeholder: 'Start a chat: name', autocomplete: 'off' },
-    });
-    const newChat = h(
-      'form',
+    const side = sidebar(
+      this.#client,
+      { transportBadge: this.#transport.element, conversationList: this.#list.element },
       {
-        class: 'new',
-        on: {
-          submit: (event) => {
-            event.preventDefault();
-            const name = contactInput.value.trim().toLowerCase();
-            if (name === '') return;
-            contactInput.value = '';
-            this.#open(`user:${name}`);
-            void this.#client.watchPresence(name).catch(() => {});
-          },
+        startChat: (account) => {
+          this.#open(ConversationId.user(account));
+          void this.#client.watchPresence(account).catch(() => {});
         },
+        newGroup: () => showNewGroup(this.#dialog, this.#client, (group) => this.#open(ConversationId.group(group.id))),
       },
-      contactInput,
-      h('button', { testid: 'add-contact', attrs: { type: 'submit', title: 'Start a chat' } }, '+'),
     );
-    const previewToggle = h('input', {
-      testid: 'notification-preview',
-      attrs: { type: 'checkbox' },
-      on: { change: () => setPreviewAllowed(previewToggle.checked) },
-    });
-    previewToggle.checked = previewAllowed();
-    const sidebar = h(
-      'aside',
-      { class: 'sidebar' },
-      h(
-        'div',
-        { class: 'me' },
-        h('strong', { testid: 'me' }, this.#client.account ?? ''),
-        h('span', { class: 'badge' }, `device ${this.#client.deviceId ?? '?'} · `, this.#transport),
-      ),
-      newChat,
-      h(
-        'div',
-        { class: 'new' },
-        h('button', { class: 'secondary', testid: 'new-group', on: { click: () => this.#groupDialog() } }, 'New group'),
-        h(
-          'button',
-          { class: 'secondary', testid: 'enable-notifications', on: { click: () => void enableNotifications() } },
-          'Notifications',
-        ),
-      ),
-      this.#list,
-      h('label', { class: 'settings' }, h('span', {}, previewToggle, ' Show message text in notifications')),
-    );
-    replaceChildren(this.#root, this.#layout, this.#dialog);
-    replaceChildren(this.#layout, sidebar, this.#chat);
-    this.#renderStatus(this.#client.status);
+    replaceChildren(this.#root, this.#layout, this.#dialog.element);
+    replaceChildren(this.#layout, side, this.#view.element);
+    this.#transport.render(this.#client.status);
   }
 
   #renderAll(): void {
@@ -217,214 +115,34 @@ export class ChatApp {
     this.#renderChat();
   }
 
-  #renderStatus(status: ConnectionStatus): void {
-    const dot = h('span', { class: `dot ${status.state === 'connected' ? 'on' : 'wait'}` });
-    const label =
-      status.state === 'connected' && status.transport !== undefined
-        ? TRANSPORT_NAMES[status.transport]
-        : status.state === 'reconnecting'
-          ? 'reconnecting…'
-          : 'connecting…';
-    this.#transport.dataset.state = status.state;
-    this.#transport.dataset.transport = status.transport ?? '';
-    replaceChildren(this.#transport, dot, label);
-  }
-
   #renderList(): void {
-    const ids = new Set([...this.#client.conversations().map((c) => c.id), ...this.#opened]);
-    const items = [...ids].map((id) => {
-      const last = this.#client.messages(id).at(-1);
-      const unread = this.#unread.get(id) ?? 0;
-      const online = id.startsWith('user:') && this.#client.isOnline(id.slice(5));
-      return h(
-        'li',
+    const keys = new Set([...this.#client.conversations().map((c) => c.id), ...this.#opened]);
+    const entries = [...keys].flatMap((key) => {
+      const conversation = ConversationId.parse(key);
+      if (conversation === undefined) return [];
+      return [
         {
-          class: id === this.#current ? 'active' : '',
-          testid: `conversation-${id}`,
-          on: { click: () => this.#open(id) },
+          conversation,
+          title: this.#titleOf(conversation),
+          last: this.#client.messages(conversation).at(-1),
+          unread: this.#unread.get(key) ?? 0,
+          online: conversation.kind === 'user' && this.#client.isOnline(conversation.account),
+          active: this.#isOpen(key),
         },
-        h(
-          'span',
-          { class: 'title' },
-          id.startsWith('user:')
-            ? h('span', {
-                class: `dot ${online ? 'on' : ''}`,
-                testid: `presence-${id.slice(5)}`,
-                attrs: { 'data-online': String(online) },
-              })
-            : '#',
-          this.#titleOf(id),
-          unread > 0 && h('span', { class: 'unread' }, String(unread)),
-        ),
-        h(
-          'span',
-          { class: 'preview' },
-          last === undefined ? 'No messages yet' : `${last.direction === 'out' ? 'You: ' : ''}${last.text}`,
-        ),
-      );
+      ];
     });
-    replaceChildren(this.#list, ...items);
+    this.#list.render(entries);
   }
 
   #renderChat(): void {
-    const id = this.#current;
-    if (id === undefined) {
-      this.#footerKey = undefined;
-      replaceChildren(
-        this.#chat,
-        this.#warningBar(),
-        h('div', { class: 'empty' }, 'Pick a conversation, or start one with a name.'),
-      );
-      return;
-    }
-    const isGroup = id.startsWith('group:');
-    const group = isGroup ? this.#client.findGroup(id.slice(6)) : undefined;
-    const actions: Node[] = [];
-    if (isGroup && group !== undefined && !group.left) {
-      const me = this.#client.account;
-      const members = group.members.map((m) =>
-        h(
-          'span',
-          { class: 'badge' },
-          h('span', { class: `dot ${m === me || this.#client.isOnline(m) ? 'on' : ''}` }),
-          m === me ? `${m} (you)` : m,
-        ),
-      );
-      actions.push(h('span', { class: 'badge', testid: 'members' }, ...members));
-      actions.push(
-        h(
-          'button',
-          { class: 'secondary', testid: 'add-member', on: { click: () => this.#memberDialog(group.id, 'add') } },
-          'Add',
-        ),
-      );
-      actions.push(
-        h(
-          'button',
-          { class: 'secondary', testid: 'remove-member', on: { click: () => this.#memberDialog(group.id, 'remove') } },
-          'Remove',
-        ),
-      );
-    } else if (!isGroup) {
-      const online = this.#client.isOnline(id.slice(5));
-      actions.push(
-        h(
-          'span',
-          { class: 'badge', testid: 'peer-presence' },
-          h('span', { class: `dot ${online ? 'on' : ''}` }),
-          online ? 'online' : 'offline',
-        ),
-      );
-      actions.push(
-        h(
-          'button',
-          { class: 'secondary', testid: 'safety', on: { click: () => void this.#safetyDialog(id.slice(5)) } },
-          'Safety number',
-        ),
-      );
-    }
-    if (this.#chat.firstChild !== this.#header) {
-      replaceChildren(this.#chat, this.#header, this.#warningSlot, this.#messages, this.#typingLine, this.#footer);
-    }
-    replaceChildren(
-      this.#header,
-      h('h2', { testid: 'chat-title' }, isGroup ? `# ${this.#titleOf(id)}` : this.#titleOf(id)),
-      h('span', { class: 'spacer' }),
-      ...actions,
-    );
-    replaceChildren(this.#warningSlot, this.#warningBar());
-    // The composer survives re-renders (incoming messages, presence): typing is never lost.
-    const footerKey = `${id}|${group?.left === true}`;
-    if (this.#footerKey !== footerKey) {
-      this.#footerKey = footerKey;
-      replaceChildren(
-        this.#footer,
-        group?.left === true ? h('div', { class: 'warning' }, 'You were removed from this group.') : this.#composer(id),
-      );
-    }
-    this.#renderMessages();
+    const current = this.#current;
+    this.#view.render(current, current === undefined ? '' : this.#titleOf(current), this.#warning);
+    this.#view.renderMessages(current);
     this.#renderTyping();
   }
 
-  #composer(id: string): HTMLFormElement {
-    const isGroup = id.startsWith('group:');
-    const input = h('input', {
-      testid: 'composer',
-      attrs: { type: 'text', placeholder: 'Message (end-to-end encrypted)', autocomplete: 'off' },
-    });
-    input.addEventListener('input', () => {
-      const now = Date.now();
-      if (now - this.#typingSentAt < TYPING_MS) return;
-      this.#typingSentAt = now;
-      void this.#client.setTyping(isGroup ? id : id.slice(5), true);
-    });
-    const composer = h(
-      'form',
-      {
-        class: 'composer',
-        on: {
-          submit: async (event) => {
-            event.preventDefault();
-            const text = input.value;
-            if (text.trim() === '') return;
-            input.value = '';
-            this.#typingSentAt = 0;
-            try {
-              if (isGroup) await this.#client.sendGroupText(id.slice(6), text);
-              else await this.#client.sendText(id.slice(5), text);
-              this.#opened.delete(id);
-              this.#setWarning(undefined);
-            } catch (error) {
-              input.value = text;
-              this.#setWarning(describe(error));
-            }
-            this.#renderAll();
-            this.#focusComposer();
-          },
-        },
-      },
-      input,
-      h('button', { testid: 'send', attrs: { type: 'submit' } }, 'Send'),
-    );
-    return composer;
-  }
-
-  #renderMessages(): void {
-    const id = this.#current;
-    if (id === undefined) return;
-    const isGroup = id.startsWith('group:');
-    const bubbles = this.#client.messages(id).map((m: StoredMessage) => {
-      const mine = m.direction === 'out';
-      const ticks = mine ? TICKS[m.status ?? 'sent'] : '';
-      return h(
-        'div',
-        {
-          class: `bubble ${mine ? 'mine' : ''}`,
-          testid: 'message',
-          attrs: { 'data-from': m.from, 'data-status': m.status ?? '' },
-        },
-        isGroup && !mine && h('span', { class: 'sender' }, m.from),
-        h('span', { class: 'text' }, m.text),
-        h(
-          'span',
-          { class: 'meta' },
-          new Date(m.sentAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) + ticks,
-        ),
-      );
-    });
-    replaceChildren(this.#messages, ...bubbles);
-    this.#messages.scrollTop = this.#messages.scrollHeight;
-  }
-
   #renderTyping(): void {
-    const id = this.#current;
-    const who = [...this.#typing.keys()].filter((key) => key.startsWith(`${id}|`)).map((key) => key.split('|')[1]);
-    this.#typingLine.textContent =
-      who.length === 0 ? '' : `${who.join(', ')} ${who.length === 1 ? 'is' : 'are'} typing…`;
-  }
-
-  #warningBar(): Node | undefined {
-    return this.#warning === undefined ? undefined : h('div', { class: 'warning', testid: 'warning' }, this.#warning);
+    this.#view.renderTyping(this.#current === undefined ? [] : this.#typing.who(ConversationId.key(this.#current)));
   }
 
   #setWarning(text: string | undefined): void {
@@ -432,152 +150,44 @@ export class ChatApp {
     this.#renderChat();
   }
 
-  #open(id: string): void {
-    this.#current = id;
-    const group = id.startsWith('group:') ? this.#client.findGroup(id.slice(6)) : undefined;
+  #open(conversation: ConversationId): void {
+    this.#current = conversation;
+    const key = ConversationId.key(conversation);
+    const group = conversation.kind === 'group' ? this.#client.findGroup(conversation.groupId) : undefined;
     for (const member of group?.members ?? []) {
       if (member !== this.#client.account) void this.#client.watchPresence(member).catch(() => {});
     }
-    if (this.#client.messages(id).length === 0) this.#opened.add(id);
-    this.#unread.delete(id);
+    if (this.#client.messages(conversation).length === 0) this.#opened.add(key);
+    this.#unread.delete(key);
     this.#layout.classList.add('in-chat');
     this.#renderAll();
-    this.#focusComposer();
+    this.#view.focusComposer();
   }
 
-  #focusComposer(): void {
-    this.#chat.querySelector<HTMLInputElement>('[data-testid=composer]')?.focus();
-  }
-
-  #titleOf(id: string): string {
-    return id.startsWith('group:') ? (this.#client.findGroup(id.slice(6))?.name ?? 'group') : id.slice(5);
-  }
-
-  // ---- dialogs --------------------------------------------------------------------------------
-
-  #showDialog(title: string, body: Node[], actions: Node[]): void {
-    replaceChildren(
-      this.#dialog,
-      h('h3', {}, title),
-      ...body,
-      h(
-        'div',
-        { class: 'actions' },
-        h('button', { class: 'secondary', testid: 'dialog-close', on: { click: () => this.#dialog.close() } }, 'Close'),
-        ...actions,
-      ),
-    );
-    if (!this.#dialog.open) this.#dialog.showModal();
-  }
-
-  async #safetyDialog(account: string): Promise<void> {
+  /** Sends from the composer; a failure becomes the warning line. */
+  async #send(conversation: ConversationId, text: string): Promise<boolean> {
+    let sent = false;
     try {
-      const safety = await this.#client.safetyNumber(account);
-      const body: Node[] = [
-        h(
-          'p',
-          {},
-          `Compare these numbers with ${account}, in person or over a call you trust. If they match, nobody is in between.`,
-        ),
-        ...safety.numbers.map((n) =>
-          h(
-            'div',
-            { class: 'numbers', testid: 'safety-number' },
-            safety.numbers.length > 1 ? `device ${n.deviceId}: ${n.number}` : n.number,
-          ),
-        ),
-        h(
-          'p',
-          { testid: 'safety-state' },
-          safety.changedDevices.length > 0
-            ? `⚠ ${account}'s key changed.`
-            : safety.verified
-              ? '✓ Verified'
-              : 'Not verified yet',
-        ),
-      ];
-      const verify = h(
-        'button',
-        {
-          testid: 'mark-verified',
-          on: {
-            click: async () => {
-              await this.#client.markVerified(account);
-              this.#setWarning(undefined);
-              await this.#safetyDialog(account);
-            },
-          },
-        },
-        'They match: mark verified',
-      );
-      this.#showDialog(`Safety number with ${account}`, body, safety.verified ? [] : [verify]);
+      if (conversation.kind === 'group') await this.#client.sendGroupText(conversation.groupId, text);
+      else await this.#client.sendText(conversation.account, text);
+      this.#opened.delete(ConversationId.key(conversation));
+      this.#setWarning(undefined);
+      sent = true;
     } catch (error) {
-      this.#setWarning(describe(error));
+      this.#setWarning(describeError(error));
     }
+    this.#renderAll();
+    this.#view.focusComposer();
+    return sent;
   }
 
-  #groupDialog(): void {
-    const name = h('input', { testid: 'group-name', attrs: { type: 'text', placeholder: 'team' } });
-    const members = h('input', { testid: 'group-members', attrs: { type: 'text', placeholder: 'bob, carol' } });
-    const error = h('div', { class: 'error' });
-    const create = h(
-      'button',
-      {
-        testid: 'create-group',
-        on: {
-          click: async () => {
-            create.disabled = true;
-            try {
-              const list = members.value
-                .split(/[\s,]+/)
-                .map((m) => m.trim().toLowerCase())
-                .filter((m) => m !== '');
-              const group = await this.#client.createGroup(name.value.trim() || 'group', list);
-              this.#dialog.close();
-              this.#open(`group:${group.id}`);
-            } catch (e) {
-              error.textContent = describe(e);
-              create.disabled = false;
-            }
-          },
-        },
-      },
-      'Create',
-    );
-    this.#showDialog('New group', [h('label', {}, 'Name'), name, h('label', {}, 'Members'), members, error], [create]);
-    name.focus();
+  #isOpen(key: string): boolean {
+    return this.#current !== undefined && ConversationId.key(this.#current) === key;
   }
 
-  #memberDialog(groupId: string, action: 'add' | 'remove'): void {
-    const input = h('input', { testid: 'member-name', attrs: { type: 'text', placeholder: 'name' } });
-    const error = h('div', { class: 'error' });
-    const confirm = h(
-      'button',
-      {
-        testid: 'confirm-member',
-        on: {
-          click: async () => {
-            try {
-              const account = input.value.trim().toLowerCase();
-              if (action === 'add') await this.#client.addMember(groupId, account);
-              else await this.#client.removeMember(groupId, account);
-              this.#dialog.close();
-              this.#renderAll();
-            } catch (e) {
-              error.textContent = describe(e);
-            }
-          },
-        },
-      },
-      action === 'add' ? 'Add' : 'Remove',
-    );
-    this.#showDialog(action === 'add' ? 'Add a member' : 'Remove a member', [input, error], [confirm]);
-    input.focus();
+  #titleOf(conversation: ConversationId): string {
+    return conversation.kind === 'group'
+      ? (this.#client.findGroup(conversation.groupId)?.name ?? 'group')
+      : conversation.account;
   }
-}
-
-function describe(error: unknown): string {
-  if (PulseError.is(error, 'UNKNOWN_CONTACT')) return error.message;
-  if (PulseError.is(error)) return `${error.message} (${error.code})`;
-  return error instanceof Error ? error.message : String(error);
 }

@@ -12,7 +12,7 @@ import { CryptoError, CryptoErrorCode } from '../errors.ts';
 import { kdfChainKey, senderMessageKeyMaterial } from '../kdf.ts';
 import { KeyPair } from '../keys/curve.ts';
 import { type CryptoLimits, resolveLimits } from '../limits.ts';
-import { getPrimitives } from '../primitives/index.ts';
+import { type CryptoPrimitives, type Primitives, resolvePrimitives } from '../primitives/index.ts';
 import { redactSecrets } from '../redact.ts';
 import { xeddsaSignRaw, xeddsaVerifyRaw } from '../xeddsa.ts';
 import {
@@ -38,6 +38,13 @@ interface SenderChainState {
   skipped: Map<number, Uint8Array>;
 }
 
+export interface SenderKeyOptions {
+  /** Overrides of DEFAULT_CRYPTO_LIMITS for this record. */
+  limits?: Partial<CryptoLimits> | undefined;
+  /** The platform path it computes with (`primitivesByName`); default: the platform's best. */
+  primitives?: CryptoPrimitives | undefined;
+}
+
 function randomChainId(): number {
   return globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
 }
@@ -50,29 +57,31 @@ export class SenderKeyRecord {
   readonly distributionId: Uint8Array;
   #states: SenderChainState[];
   readonly #limits: CryptoLimits;
+  readonly #primitives: Primitives;
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(distributionId: Uint8Array, states: SenderChainState[], limits: CryptoLimits) {
+  private constructor(distributionId: Uint8Array, states: SenderChainState[], options: SenderKeyOptions) {
     this.distributionId = distributionId;
     this.#states = states;
-    this.#limits = limits;
+    this.#limits = resolveLimits(options.limits);
+    this.#primitives = resolvePrimitives(options.primitives);
   }
 
   /** Our own sender key for a group; `distributionId` is 16 bytes (a UUID), random when omitted. */
   static createForSending(
     distributionId: Uint8Array = globalThis.crypto.getRandomValues(new Uint8Array(DISTRIBUTION_ID_LENGTH)),
-    options: { limits?: Partial<CryptoLimits> } = {},
+    options: SenderKeyOptions = {},
   ): SenderKeyRecord {
     expectBytes(distributionId, DISTRIBUTION_ID_LENGTH, 'distribution id');
-    const record = new SenderKeyRecord(distributionId.slice(), [], resolveLimits(options.limits));
+    const record = new SenderKeyRecord(distributionId.slice(), [], options);
     record.#states = [SenderKeyRecord.#freshSendingState()];
     return record;
   }
 
   /** A peer's sender key, from the distribution message they sent over a 1:1 session. */
-  static fromDistributionMessage(bytes: Uint8Array, options: { limits?: Partial<CryptoLimits> } = {}): SenderKeyRecord {
+  static fromDistributionMessage(bytes: Uint8Array, options: SenderKeyOptions = {}): SenderKeyRecord {
     const d = decodeDistribution(bytes);
-    const record = new SenderKeyRecord(d.distributionId, [], resolveLimits(options.limits));
+    const record = new SenderKeyRecord(d.distributionId, [], options);
     record.processDistributionMessage(bytes);
     return record;
   }
@@ -151,13 +160,13 @@ export class SenderKeyRecord {
       }
       const s = this.#sendingState();
       if (s.iteration >= MAX_ITERATION) throw new CryptoError(CryptoErrorCode.InvalidState, 'sender chain exhausted');
-      const { chainKey, messageKey } = await kdfChainKey(s.chainKey);
+      const { chainKey, messageKey } = await kdfChainKey(this.#primitives, s.chainKey);
       const iteration = s.iteration;
       s.chainKey = chainKey;
       s.iteration = iteration + 1;
       const header = encodeMessageHeader(this.distributionId, s.chainId, iteration);
-      const { key, nonce } = await senderMessageKeyMaterial(messageKey);
-      const ciphertext = await getPrimitives().aesGcmEncrypt(key, nonce, plaintext, header);
+      const { key, nonce } = await senderMessageKeyMaterial(this.#primitives, messageKey);
+      const ciphertext = await this.#primitives.aesGcmEncrypt(key, nonce, plaintext, header);
       const signed = concatBytes(header, ciphertext);
       return concatBytes(signed, xeddsaSignRaw(s.signingPrivate!, signed));
     });
@@ -188,11 +197,11 @@ export class SenderKeyRecord {
       const newSkipped: Array<[number, Uint8Array]> = [];
       let chainKey = s.chainKey;
       for (let i = s.iteration; i < m.iteration; i++) {
-        const step = await kdfChainKey(chainKey);
+        const step = await kdfChainKey(this.#primitives, chainKey);
         newSkipped.push([i, step.messageKey]);
         chainKey = step.chainKey;
       }
-      const step = await kdfChainKey(chainKey);
+      const step = await kdfChainKey(this.#primitives, chainKey);
       const plaintext = await this.#open(step.messageKey, m.header, m.ciphertext);
       for (const [i, seed] of newSkipped) s.skipped.set(i, seed);
       while (s.skipped.size > this.#limits.maxSenderKeyStoredKeys)
@@ -204,8 +213,8 @@ export class SenderKeyRecord {
   }
 
   async #open(seed: Uint8Array, header: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array> {
-    const { key, nonce } = await senderMessageKeyMaterial(seed);
-    return getPrimitives().aesGcmDecrypt(key, nonce, ciphertext, header);
+    const { key, nonce } = await senderMessageKeyMaterial(this.#primitives, seed);
+    return this.#primitives.aesGcmDecrypt(key, nonce, ciphertext, header);
   }
 
   #sendingState(): SenderChainState {
@@ -232,7 +241,7 @@ export class SenderKeyRecord {
     return w.finish();
   }
 
-  static deserialize(bytes: Uint8Array, options: { limits?: Partial<CryptoLimits> } = {}): SenderKeyRecord {
+  static deserialize(bytes: Uint8Array, options: SenderKeyOptions = {}): SenderKeyRecord {
     const limits = resolveLimits(options.limits);
     const r = new ByteReader(bytes, 'sender key record');
     const version = r.u8();
@@ -259,7 +268,7 @@ export class SenderKeyRecord {
       states.push({ chainId, iteration, chainKey, signingPublic, signingPrivate, skipped });
     }
     r.end();
-    return new SenderKeyRecord(distributionId, states, limits);
+    return new SenderKeyRecord(distributionId, states, options);
   }
 }
 redactSecrets(SenderKeyRecord, (self: SenderKeyRecord) => `distributionId: ${toHex(self.distributionId)}`);

@@ -6,6 +6,7 @@
 import { ByteReader, ByteWriter } from '../codec.ts';
 import { CryptoError, CryptoErrorCode } from '../errors.ts';
 import { redactSecrets } from '../redact.ts';
+import { SIGNATURE_LENGTH } from '../xeddsa.ts';
 import { KeyPair, PRIVATE_KEY_LENGTH } from './curve.ts';
 import type { IdentityKeyPair } from './identity.ts';
 import { KEM_PUBLIC_KEY_LENGTH, KEM_SECRET_KEY_LENGTH, KemKeyPair, serializeKemPublicKey } from './kem.ts';
@@ -33,6 +34,9 @@ export interface PreKeyBundle {
   oneTimePreKey?: PublicPreKey | undefined;
 }
 
+/** The stored form's version byte, the same for every kind of prekey. */
+const PREKEY_RECORD_VERSION = 1;
+
 function checkKeyId(keyId: number): number {
   if (!Number.isInteger(keyId) || keyId < 0 || keyId > 0xffffffff) {
     throw new CryptoError(CryptoErrorCode.InvalidArgument, 'prekey id must be a uint32');
@@ -40,27 +44,54 @@ function checkKeyId(keyId: number): number {
   return keyId;
 }
 
-export class OneTimePreKey {
+/**
+ * What every kind of prekey shares: a uint32 id, a key pair, the public form a bundle
+ * carries, and the head of the stored form, `u8 version (1) | u32 keyId`, after which
+ * each kind writes its own fields.
+ */
+abstract class PreKey<Pair> {
   readonly keyId: number;
-  readonly keyPair: KeyPair;
+  readonly keyPair: Pair;
 
-  constructor(keyId: number, keyPair: KeyPair) {
+  constructor(keyId: number, keyPair: Pair) {
     this.keyId = checkKeyId(keyId);
     this.keyPair = keyPair;
   }
 
+  /** Encode(PK) of X3DH §2.5 or EncodeKEM of PQXDH §2.5, as a bundle carries it. */
+  protected abstract encodedPublicKey(): Uint8Array;
+
   toPublic(): PublicPreKey {
-    return { keyId: this.keyId, publicKey: this.keyPair.serializedPublicKey() };
+    return { keyId: this.keyId, publicKey: this.encodedPublicKey() };
+  }
+
+  /** Versioned bytes, private key included. */
+  abstract serialize(): Uint8Array;
+
+  protected storedFormHead(): ByteWriter {
+    return new ByteWriter().u8(PREKEY_RECORD_VERSION).u32(this.keyId);
+  }
+}
+
+/** Reads a stored form's head; the caller reads the rest and calls `end()`. */
+function openStoredForm(bytes: Uint8Array, what: string): { r: ByteReader; keyId: number } {
+  const r = new ByteReader(bytes, what);
+  if (r.u8() !== PREKEY_RECORD_VERSION) throw new CryptoError(CryptoErrorCode.UnsupportedVersion, `${what} version`);
+  return { r, keyId: r.u32() };
+}
+
+/** A one-time curve prekey (X3DH OPK). Stored form: head | privateKey[32]. */
+export class OneTimePreKey extends PreKey<KeyPair> {
+  protected encodedPublicKey(): Uint8Array {
+    return this.keyPair.serializedPublicKey();
   }
 
   serialize(): Uint8Array {
-    return new ByteWriter().u8(1).u32(this.keyId).raw(this.keyPair.exportPrivateKey()).finish();
+    return this.storedFormHead().raw(this.keyPair.exportPrivateKey()).finish();
   }
 
   static deserialize(bytes: Uint8Array): OneTimePreKey {
-    const r = new ByteReader(bytes, 'one-time prekey');
-    if (r.u8() !== 1) throw new CryptoError(CryptoErrorCode.UnsupportedVersion, 'one-time prekey version');
-    const keyId = r.u32();
+    const { r, keyId } = openStoredForm(bytes, 'one-time prekey');
     const priv = r.raw(PRIVATE_KEY_LENGTH);
     r.end();
     return new OneTimePreKey(keyId, new KeyPair(priv));
@@ -68,28 +99,28 @@ export class OneTimePreKey {
 }
 redactSecrets(OneTimePreKey, (self: OneTimePreKey) => `keyId: ${self.keyId}`);
 
-export class SignedPreKey {
-  readonly keyId: number;
-  readonly keyPair: KeyPair;
+/** The signed curve prekey (X3DH SPK). Stored form: head | privateKey[32] | signature[64] | u32 createdAt (seconds). */
+export class SignedPreKey extends PreKey<KeyPair> {
   readonly signature: Uint8Array;
   /** Milliseconds since the epoch; lets the owner rotate old signed prekeys. */
   readonly createdAt: number;
 
   constructor(keyId: number, keyPair: KeyPair, signature: Uint8Array, createdAt: number) {
-    this.keyId = checkKeyId(keyId);
-    this.keyPair = keyPair;
+    super(keyId, keyPair);
     this.signature = signature;
     this.createdAt = createdAt;
   }
 
-  toPublic(): SignedPublicPreKey {
-    return { keyId: this.keyId, publicKey: this.keyPair.serializedPublicKey(), signature: this.signature };
+  protected encodedPublicKey(): Uint8Array {
+    return this.keyPair.serializedPublicKey();
+  }
+
+  override toPublic(): SignedPublicPreKey {
+    return { ...super.toPublic(), signature: this.signature };
   }
 
   serialize(): Uint8Array {
-    return new ByteWriter()
-      .u8(1)
-      .u32(this.keyId)
+    return this.storedFormHead()
       .raw(this.keyPair.exportPrivateKey())
       .raw(this.signature)
       .u32(Math.floor(this.createdAt / 1000))
@@ -97,11 +128,9 @@ export class SignedPreKey {
   }
 
   static deserialize(bytes: Uint8Array): SignedPreKey {
-    const r = new ByteReader(bytes, 'signed prekey');
-    if (r.u8() !== 1) throw new CryptoError(CryptoErrorCode.UnsupportedVersion, 'signed prekey version');
-    const keyId = r.u32();
+    const { r, keyId } = openStoredForm(bytes, 'signed prekey');
     const priv = r.raw(PRIVATE_KEY_LENGTH);
-    const signature = r.raw(64);
+    const signature = r.raw(SIGNATURE_LENGTH);
     const createdAt = r.u32() * 1000;
     r.end();
     return new SignedPreKey(keyId, new KeyPair(priv), signature, createdAt);
@@ -109,28 +138,31 @@ export class SignedPreKey {
 }
 redactSecrets(SignedPreKey, (self: SignedPreKey) => `keyId: ${self.keyId}`);
 
-export class PqPreKey {
-  readonly keyId: number;
-  readonly keyPair: KemKeyPair;
+/**
+ * A signed ML-KEM-1024 prekey (PQXDH PQSPK or PQOPK). Stored form:
+ * head | u8 lastResort | publicKey[1568] | secretKey[3168] | signature[64].
+ */
+export class PqPreKey extends PreKey<KemKeyPair> {
   readonly signature: Uint8Array;
   /** A last-resort key is reused until replaced; a one-time key is deleted after use. */
   readonly lastResort: boolean;
 
   constructor(keyId: number, keyPair: KemKeyPair, signature: Uint8Array, lastResort: boolean) {
-    this.keyId = checkKeyId(keyId);
-    this.keyPair = keyPair;
+    super(keyId, keyPair);
     this.signature = signature;
     this.lastResort = lastResort;
   }
 
-  toPublic(): SignedPublicPreKey {
-    return { keyId: this.keyId, publicKey: serializeKemPublicKey(this.keyPair.publicKey), signature: this.signature };
+  protected encodedPublicKey(): Uint8Array {
+    return serializeKemPublicKey(this.keyPair.publicKey);
+  }
+
+  override toPublic(): SignedPublicPreKey {
+    return { ...super.toPublic(), signature: this.signature };
   }
 
   serialize(): Uint8Array {
-    return new ByteWriter()
-      .u8(1)
-      .u32(this.keyId)
+    return this.storedFormHead()
       .u8(this.lastResort ? 1 : 0)
       .raw(this.keyPair.publicKey)
       .raw(this.keyPair.exportSecretKey())
@@ -139,13 +171,11 @@ export class PqPreKey {
   }
 
   static deserialize(bytes: Uint8Array): PqPreKey {
-    const r = new ByteReader(bytes, 'PQ prekey');
-    if (r.u8() !== 1) throw new CryptoError(CryptoErrorCode.UnsupportedVersion, 'PQ prekey version');
-    const keyId = r.u32();
+    const { r, keyId } = openStoredForm(bytes, 'PQ prekey');
     const lastResort = r.u8() === 1;
     const pub = r.raw(KEM_PUBLIC_KEY_LENGTH);
     const sec = r.raw(KEM_SECRET_KEY_LENGTH);
-    const signature = r.raw(64);
+    const signature = r.raw(SIGNATURE_LENGTH);
     r.end();
     return new PqPreKey(keyId, new KemKeyPair(pub, sec), signature, lastResort);
   }

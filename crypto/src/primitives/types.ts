@@ -11,8 +11,11 @@ export interface X25519KeyPairBytes {
   publicKey: Uint8Array;
 }
 
+/** The platform paths there are. */
+export type PrimitivesName = 'node' | 'webcrypto' | 'noble';
+
 export interface Primitives {
-  readonly name: string;
+  readonly name: PrimitivesName;
   /** Fresh X25519 key pair from the platform CSPRNG. */
   generateX25519(): Promise<X25519KeyPairBytes>;
   /**

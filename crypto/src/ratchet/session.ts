@@ -1,8 +1,10 @@
 /**
  * A 1:1 Double Ratchet session (Signal Double Ratchet spec rev. 4) started by PQXDH.
- * Operations are async (WebCrypto is) and queued per session, so two concurrent calls
- * can never reuse a chain key. Decryption works on a copy of the state and commits
- * only after the AEAD tag verifies: a forged message changes nothing (spec §3.5 note).
+ * Internal: callers reach sessions through SessionRecord, the one public way to encrypt
+ * and decrypt 1:1 messages, which runs one operation at a time on its sessions (a session
+ * is not reentrant: two overlapping calls could reuse a chain key). Decryption works on a
+ * copy of the state and commits only after the AEAD tag verifies: a forged message changes
+ * nothing (spec §3.5 note).
  */
 import { concatBytes, constantTimeEqual, expectBytes, toHex } from '../bytes.ts';
 import { dh } from '../dh.ts';
@@ -10,16 +12,18 @@ import { CryptoError, CryptoErrorCode } from '../errors.ts';
 import { kdfChainKey, kdfRootKey, messageKeyMaterial } from '../kdf.ts';
 import type { IdentityKeyPair } from '../keys/identity.ts';
 import type { PreKeyBundle } from '../keys/prekeys.ts';
-import { type CryptoLimits, resolveLimits } from '../limits.ts';
-import { getPrimitives } from '../primitives/index.ts';
+import type { CryptoLimits } from '../limits.ts';
+import type { Primitives } from '../primitives/index.ts';
 import { redactSecrets } from '../redact.ts';
 import type { PrekeyStore } from '../store.ts';
 import { type AgreementOptions, initiatorAgreement, responderAgreement } from '../x3dh.ts';
-import { encodeHeaderBytes, MessageType, type ParsedSessionMessage, parseSessionMessage } from './message.ts';
+import { encodeHeaderBytes, MessageType, type ParsedSessionMessage } from './message.ts';
 import { deserializeState, type SessionState, serializeState, skippedKeyId } from './state.ts';
 
-export interface SessionOptions extends AgreementOptions {
-  limits?: Partial<CryptoLimits>;
+/** What a session computes with and within, fixed when it is made: its record's choice. */
+export interface SessionContext {
+  readonly limits: CryptoLimits;
+  readonly primitives: Primitives;
 }
 
 const MAX_COUNTER = 0xffffffff;
@@ -27,11 +31,12 @@ const MAX_COUNTER = 0xffffffff;
 export class Session {
   #state: SessionState;
   readonly #limits: CryptoLimits;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #primitives: Primitives;
 
-  private constructor(state: SessionState, limits: CryptoLimits) {
+  private constructor(state: SessionState, context: SessionContext) {
     this.#state = state;
-    this.#limits = limits;
+    this.#limits = context.limits;
+    this.#primitives = context.primitives;
   }
 
   /**
@@ -41,13 +46,16 @@ export class Session {
   static async initiate(
     ourIdentity: IdentityKeyPair,
     bundle: PreKeyBundle,
-    options: SessionOptions = {},
+    context: SessionContext,
+    options: AgreementOptions = {},
   ): Promise<Session> {
-    const agreement = await initiatorAgreement(ourIdentity, bundle, options);
-    const sending = await getPrimitives().generateX25519();
+    const p = context.primitives;
+    const agreement = await initiatorAgreement(p, ourIdentity, bundle, options);
+    const sending = await p.generateX25519();
     const { rootKey, chainKey } = await kdfRootKey(
+      p,
       agreement.sharedSecret,
-      await dh(sending, agreement.remoteSignedPreKey),
+      await dh(p, sending, agreement.remoteSignedPreKey),
     );
     return new Session(
       {
@@ -68,7 +76,7 @@ export class Session {
         previousRemoteRatchetKeys: [],
         pendingPreKey: agreement.header,
       },
-      resolveLimits(options.limits),
+      context,
     );
   }
 
@@ -79,14 +87,13 @@ export class Session {
   static async accept(
     ourIdentity: IdentityKeyPair,
     prekeys: PrekeyStore,
-    message: Uint8Array,
-    options: SessionOptions = {},
+    parsed: ParsedSessionMessage,
+    context: SessionContext,
+    options: AgreementOptions = {},
   ): Promise<{ session: Session; plaintext: Uint8Array }> {
-    const limits = resolveLimits(options.limits);
-    const parsed = parseSessionMessage(expectBytes(message, undefined, 'message'), limits);
     const preKey = parsed.preKey;
     if (!preKey) throw new CryptoError(CryptoErrorCode.InvalidState, 'not an initial message and no session exists');
-    const agreement = await responderAgreement(ourIdentity, prekeys, preKey, options);
+    const agreement = await responderAgreement(context.primitives, ourIdentity, prekeys, preKey, options);
     const session = new Session(
       {
         localIdentityKey: ourIdentity.publicKey.slice(),
@@ -106,7 +113,7 @@ export class Session {
         previousRemoteRatchetKeys: [],
         pendingPreKey: null,
       },
-      limits,
+      context,
     );
     const plaintext = await session.#decryptParsed(parsed);
     if (!(await prekeys.markBaseKeyUsed(preKey.baseKey))) {
@@ -121,9 +128,8 @@ export class Session {
   }
 
   /** Restores a session from serialize(); the result behaves exactly as the original. */
-  static deserialize(bytes: Uint8Array, options: { limits?: Partial<CryptoLimits> } = {}): Session {
-    const limits = resolveLimits(options.limits);
-    return new Session(deserializeState(bytes, limits.maxStoredSkippedKeys), limits);
+  static deserialize(bytes: Uint8Array, context: SessionContext): Session {
+    return new Session(deserializeState(bytes, context.limits.maxStoredSkippedKeys), context);
   }
 
   /** Versioned bytes holding the whole state, secrets included: store them encrypted at rest. */
@@ -156,38 +162,15 @@ export class Session {
   }
 
   /** Double Ratchet §3.4 RatchetEncrypt. */
-  encrypt(plaintext: Uint8Array): Promise<Uint8Array> {
-    return this.#serialized(() => {
-      expectBytes(plaintext, undefined, 'plaintext');
-      if (plaintext.length > this.#limits.maxPlaintextBytes) {
-        throw new CryptoError(CryptoErrorCode.InvalidArgument, 'plaintext exceeds maxPlaintextBytes');
-      }
-      return this.#encrypt(plaintext);
-    });
-  }
-
-  /** Double Ratchet §3.5 RatchetDecrypt, refusing duplicates, replays and forgeries. */
-  decrypt(message: Uint8Array): Promise<Uint8Array> {
-    return this.#serialized(async () => {
-      const parsed = parseSessionMessage(expectBytes(message, undefined, 'message'), this.#limits);
-      if (parsed.preKey && !constantTimeEqual(parsed.preKey.baseKey, this.#state.baseKey)) {
-        throw new CryptoError(CryptoErrorCode.InvalidState, 'initial message belongs to another session');
-      }
-      return this.#decryptParsed(parsed);
-    });
-  }
-
-  #serialized<T>(op: () => Promise<T>): Promise<T> {
-    const result = this.#queue.then(op);
-    this.#queue = result.catch(() => undefined);
-    return result;
-  }
-
-  async #encrypt(plaintext: Uint8Array): Promise<Uint8Array> {
+  async encrypt(plaintext: Uint8Array): Promise<Uint8Array> {
+    expectBytes(plaintext, undefined, 'plaintext');
+    if (plaintext.length > this.#limits.maxPlaintextBytes) {
+      throw new CryptoError(CryptoErrorCode.InvalidArgument, 'plaintext exceeds maxPlaintextBytes');
+    }
     const s = this.#state;
     if (!s.sendingChainKey) throw new CryptoError(CryptoErrorCode.InvalidState, 'session has no sending chain yet');
     if (s.sendingCounter >= MAX_COUNTER) throw new CryptoError(CryptoErrorCode.InvalidState, 'sending chain exhausted');
-    const { chainKey, messageKey } = await kdfChainKey(s.sendingChainKey);
+    const { chainKey, messageKey } = await kdfChainKey(this.#primitives, s.sendingChainKey);
     const counter = s.sendingCounter;
     // Advance before encrypting: a key is never used twice even if encryption throws.
     this.#state = { ...s, sendingChainKey: chainKey, sendingCounter: counter + 1 };
@@ -195,8 +178,8 @@ export class Session {
       { ratchetKey: s.sendingPublic, previousCounter: s.previousSendingCounter, counter },
       s.pendingPreKey ?? undefined,
     );
-    const { key, nonce } = await messageKeyMaterial(messageKey);
-    const ciphertext = await getPrimitives().aesGcmEncrypt(
+    const { key, nonce } = await messageKeyMaterial(this.#primitives, messageKey);
+    const ciphertext = await this.#primitives.aesGcmEncrypt(
       key,
       nonce,
       plaintext,
@@ -205,10 +188,18 @@ export class Session {
     return concatBytes(headerBytes, ciphertext);
   }
 
+  /** Double Ratchet §3.5 RatchetDecrypt of a parsed message, refusing duplicates, replays and forgeries. */
+  async decrypt(parsed: ParsedSessionMessage): Promise<Uint8Array> {
+    if (parsed.preKey && !constantTimeEqual(parsed.preKey.baseKey, this.#state.baseKey)) {
+      throw new CryptoError(CryptoErrorCode.InvalidState, 'initial message belongs to another session');
+    }
+    return this.#decryptParsed(parsed);
+  }
+
   async #open(messageKey: Uint8Array, parsed: ParsedSessionMessage): Promise<Uint8Array> {
-    const { key, nonce } = await messageKeyMaterial(messageKey);
+    const { key, nonce } = await messageKeyMaterial(this.#primitives, messageKey);
     const aad = concatBytes(this.#state.associatedData, parsed.headerBytes);
-    return getPrimitives().aesGcmDecrypt(key, nonce, parsed.ciphertext, aad);
+    return this.#primitives.aesGcmDecrypt(key, nonce, parsed.ciphertext, aad);
   }
 
   async #decryptParsed(parsed: ParsedSessionMessage): Promise<Uint8Array> {
@@ -242,7 +233,7 @@ export class Session {
       await this.#dhRatchet(next, ratchetKey);
     }
     await this.#skipMessageKeys(next, counter, newSkipped);
-    const { chainKey, messageKey } = await kdfChainKey(next.receivingChainKey!);
+    const { chainKey, messageKey } = await kdfChainKey(this.#primitives, next.receivingChainKey!);
     next.receivingChainKey = chainKey;
     next.receivingCounter = counter + 1;
     const plaintext = await this.#open(messageKey, parsed);
@@ -280,7 +271,7 @@ export class Session {
     const ratchetHex = toHex(state.receivingRatchetKey);
     let chainKey = state.receivingChainKey;
     for (let n = state.receivingCounter; n < until; n++) {
-      const step = await kdfChainKey(chainKey);
+      const step = await kdfChainKey(this.#primitives, chainKey);
       out.push([skippedKeyId(ratchetHex, n), step.messageKey]);
       chainKey = step.chainKey;
     }
@@ -294,44 +285,19 @@ export class Session {
     state.sendingCounter = 0;
     state.receivingCounter = 0;
     state.receivingRatchetKey = remoteRatchetKey;
+    const p = this.#primitives;
     const receiving = await kdfRootKey(
+      p,
       state.rootKey,
-      await dh({ privateKey: state.sendingPrivate, publicKey: state.sendingPublic }, remoteRatchetKey),
+      await dh(p, { privateKey: state.sendingPrivate, publicKey: state.sendingPublic }, remoteRatchetKey),
     );
     state.receivingChainKey = receiving.chainKey;
-    const fresh = await getPrimitives().generateX25519();
+    const fresh = await p.generateX25519();
     state.sendingPrivate = fresh.privateKey;
     state.sendingPublic = fresh.publicKey;
-    const sending = await kdfRootKey(receiving.rootKey, await dh(fresh, remoteRatchetKey));
+    const sending = await kdfRootKey(p, receiving.rootKey, await dh(p, fresh, remoteRatchetKey));
     state.rootKey = sending.rootKey;
     state.sendingChainKey = sending.chainKey;
   }
 }
 redactSecrets(Session, (self: Session) => `remoteIdentityKey: ${toHex(self.remoteIdentityKey)}`);
-
-export interface ReceiveOptions extends SessionOptions {
-  /** The session already held with this peer device, if any. */
-  session?: Session | undefined;
-}
-
-/**
- * Routes an incoming 1:1 message: to the existing session when it belongs to it
- * (including repeated initial messages with the same base key), otherwise builds a
- * new session from an initial message. The caller stores `session` afterwards.
- */
-export async function receiveSessionMessage(
-  ourIdentity: IdentityKeyPair,
-  prekeys: PrekeyStore,
-  message: Uint8Array,
-  options: ReceiveOptions = {},
-): Promise<{ session: Session; plaintext: Uint8Array; isNewSession: boolean }> {
-  const { session } = options;
-  const limits = resolveLimits(options.limits);
-  const parsed = parseSessionMessage(expectBytes(message, undefined, 'message'), limits);
-  if (session && (!parsed.preKey || constantTimeEqual(parsed.preKey.baseKey, session.baseKey))) {
-    return { session, plaintext: await session.decrypt(message), isNewSession: false };
-  }
-  if (!parsed.preKey) throw new CryptoError(CryptoErrorCode.InvalidState, 'no session with this peer');
-  const accepted = await Session.accept(ourIdentity, prekeys, message, options);
-  return { ...accepted, isNewSession: true };
-}

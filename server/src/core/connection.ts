@@ -2,9 +2,10 @@
  * The one connection abstraction the router sees. Each transport adapter
  * (WebSocket, WebTransport) turns its sessions into Connections carrying whole
  * encoded frames; the router never learns which transport it has, apart from the
- * label it puts on metrics.
+ * label it puts on metrics. `memory` labels in-process connections without a
+ * network (tests, embedding).
  */
-export type TransportKind = 'websocket' | 'webtransport';
+export type TransportKind = 'websocket' | 'webtransport' | 'memory';
 
 /** `remoteAddress` of a connection whose transport cannot tell the peer's address. */
 export const UNKNOWN_ADDRESS = 'unknown';

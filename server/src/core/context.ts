@@ -1,18 +1,21 @@
 import type { FrameCodec } from '@pulse/proto';
-import type { Logger } from 'pino';
-import type { ServerConfig } from '../edge/config/config.ts';
-import type { Metrics } from '../edge/metrics.ts';
 import type { TokenIssuer } from './auth/tokens.ts';
 import type { SignatureVerifier } from './auth/verifier.ts';
 import type { ChannelRegistry } from './channels/registry.ts';
 import type { CommitQueue } from './commit-queue.ts';
 import type { DeviceHub } from './hub.ts';
 import type { KeyedBuckets } from './limits/token-bucket.ts';
+import type { Clock } from './ports/clock.ts';
+import type { Logger } from './ports/logger.ts';
+import type { Metrics } from './ports/metrics.ts';
+import type { RandomSource } from './ports/random.ts';
+import type { Scheduler } from './ports/scheduler.ts';
+import type { CoreSettings } from './settings.ts';
 import type { Store } from './store.ts';
 
-/** Everything a session needs, shared by all sessions of one server. */
+/** Everything a session needs, shared by all sessions of one server (built by PulseCore). */
 export interface RouterContext {
-  readonly config: ServerConfig;
+  readonly settings: CoreSettings;
   readonly codec: FrameCodec;
   readonly store: Store;
   /** Group commit of envelopes. */
@@ -23,10 +26,11 @@ export interface RouterContext {
   readonly hub: DeviceHub;
   readonly metrics: Metrics;
   readonly log: Logger;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly scheduler: Scheduler;
   /** Authentication attempts per IP address. */
   readonly authBuckets: KeyedBuckets;
   /** Bundle fetches per requesting account. */
   readonly fetchBuckets: KeyedBuckets;
-  /** Wall-clock milliseconds (tests may pass a fake clock). */
-  now(): number;
 }

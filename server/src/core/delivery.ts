@@ -1,5 +1,6 @@
 import type { Frame } from '@pulse/proto';
 import type { RouterContext } from './context.ts';
+import type { Cancel } from './ports/scheduler.ts';
 
 /** The session side of delivery: where frames go and how full the pipe is. */
 export interface DeliverySink {
@@ -9,6 +10,8 @@ export interface DeliverySink {
 }
 
 const PAGE = 64;
+/** How soon a delivery paused by a full connection buffer looks again. */
+const RETRY_MS = 10;
 
 /**
  * Store-and-forward to one online device, with flow control.
@@ -27,7 +30,7 @@ export class EnvelopeDelivery {
   readonly #sink: DeliverySink;
   readonly #inFlight = new Set<string>();
   #cursor = 0;
-  #retry: NodeJS.Timeout | undefined;
+  #retry: Cancel | undefined;
 
   constructor(ctx: RouterContext, account: string, deviceId: number, sink: DeliverySink) {
     this.#ctx = ctx;
@@ -38,7 +41,7 @@ export class EnvelopeDelivery {
 
   /** Sends what flow control allows; returns how many envelopes were sent. */
   pump(): number {
-    const { deliveryWindow, sendQueueBytes } = this.#ctx.config.limits;
+    const { deliveryWindow, sendQueueBytes } = this.#ctx.settings.limits;
     let sent = 0;
     while (this.#sink.isOpen() && this.#inFlight.size < deliveryWindow) {
       if (this.#sink.bufferedAmount() > sendQueueBytes / 2) {
@@ -46,7 +49,7 @@ export class EnvelopeDelivery {
         break;
       }
       const limit = Math.min(PAGE, deliveryWindow - this.#inFlight.size);
-      const page = this.#ctx.store.pending(this.#account, this.#deviceId, this.#cursor, limit, this.#ctx.now());
+      const page = this.#ctx.store.pending(this.#account, this.#deviceId, this.#cursor, limit, this.#ctx.clock.now());
       for (const envelope of page) {
         this.#sink.send({ type: 'deliver', ...envelope });
         this.#inFlight.add(envelope.envelopeId);
@@ -55,14 +58,14 @@ export class EnvelopeDelivery {
       }
       if (page.length < limit) break;
     }
-    if (sent > 0) this.#ctx.metrics.envelopesTotal.labels('delivered').inc(sent);
+    if (sent > 0) this.#ctx.metrics.envelopes('delivered', sent);
     return sent;
   }
 
   /** The device acknowledged: delete, then refill the window. */
   ack(envelopeIds: readonly string[]): void {
     const deleted = this.#ctx.store.ack(this.#account, this.#deviceId, envelopeIds);
-    if (deleted > 0) this.#ctx.metrics.envelopesTotal.labels('acked').inc(deleted);
+    if (deleted > 0) this.#ctx.metrics.envelopes('acked', deleted);
     for (const id of envelopeIds) this.#inFlight.delete(id);
     this.pump();
   }
@@ -76,10 +79,9 @@ export class EnvelopeDelivery {
 
   #retryLater(): void {
     if (this.#retry !== undefined) return;
-    this.#retry = setTimeout(() => {
+    this.#retry = this.#ctx.scheduler.after(RETRY_MS, () => {
       this.#retry = undefined;
       this.pump();
-    }, 10);
-    this.#retry.unref();
+    });
   }
 }

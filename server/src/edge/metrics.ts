@@ -1,12 +1,13 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TransportKind } from '../core/connection.ts';
+import type { EnvelopeEvent, Metrics, Traffic } from '../core/ports/metrics.ts';
 
 /**
- * Prometheus metrics (README.md "Metrics"), one registry per server instance so
- * several servers can run in one process (tests). Connection and message
- * metrics carry a `transport` label.
+ * The core's metrics as Prometheus metrics (README.md "Metrics"), one registry
+ * per server instance so several servers can run in one process (tests).
+ * Connection and message metrics carry a `transport` label.
  */
-export class Metrics {
+export class PrometheusMetrics implements Metrics {
   readonly registry = new Registry();
   readonly connectionsTotal = new Counter({
     name: 'pulse_connections_total',
@@ -27,6 +28,7 @@ export class Metrics {
   readonly #traffic: Record<TransportKind, Traffic> = {
     websocket: { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 },
     webtransport: { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 },
+    memory: { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 },
   };
   readonly messagesTotal: Counter<'transport' | 'direction'> = new Counter({
     name: 'pulse_messages_total',
@@ -42,13 +44,13 @@ export class Metrics {
     registers: [this.registry],
     collect: (): void => this.#copy(this.messagesBytes, 'bytesIn', 'bytesOut'),
   });
-  readonly channelsActive = new Gauge({
+  readonly channelsActiveGauge = new Gauge({
     name: 'pulse_channels_active',
     help: 'Channels with at least one subscriber on the transport (transport="all": on any)',
     labelNames: ['transport'] as const,
     registers: [this.registry],
   });
-  readonly latency = new Histogram({
+  readonly latencySeconds = new Histogram({
     name: 'pulse_latency_seconds',
     help: 'Time from receiving a request frame to queueing its answer (includes the durable commit of a send)',
     labelNames: ['transport', 'type'] as const,
@@ -80,9 +82,42 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** The live traffic counts of one transport (the session adds to them directly). */
-  forTransport(transport: TransportKind): Traffic {
+  traffic(transport: TransportKind): Traffic {
     return this.#traffic[transport];
+  }
+
+  connectionOpened(transport: TransportKind): void {
+    this.connectionsTotal.labels(transport).inc();
+    this.connectionsActive.labels(transport).inc();
+  }
+
+  connectionClosed(transport: TransportKind): void {
+    this.connectionsActive.labels(transport).dec();
+  }
+
+  limitHit(transport: TransportKind, limit: string): void {
+    this.limitViolations.labels(transport, limit).inc();
+  }
+
+  errorSent(transport: TransportKind, code: string): void {
+    this.errorsTotal.labels(transport, code).inc();
+  }
+
+  latency(transport: TransportKind, requestType: string, seconds: number): void {
+    this.latencySeconds.labels(transport, requestType).observe(seconds);
+  }
+
+  envelopes(event: EnvelopeEvent, count: number): void {
+    this.envelopesTotal.labels(event).inc(count);
+  }
+
+  eventDropped(transport: TransportKind): void {
+    this.droppedTotal.labels(transport).inc();
+  }
+
+  channelsActive(transport: TransportKind | 'all', delta: number): void {
+    if (delta > 0) this.channelsActiveGauge.inc({ transport }, delta);
+    else this.channelsActiveGauge.dec({ transport }, -delta);
   }
 
   #copy(counter: Counter<'transport' | 'direction'>, inKey: keyof Traffic, outKey: keyof Traffic): void {
@@ -92,11 +127,4 @@ export class Metrics {
       if (traffic[outKey] > 0) counter.inc({ transport, direction: 'out' }, traffic[outKey]);
     }
   }
-}
-
-export interface Traffic {
-  framesIn: number;
-  framesOut: number;
-  bytesIn: number;
-  bytesOut: number;
 }

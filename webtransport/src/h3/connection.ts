@@ -8,87 +8,56 @@
  * reset). Connection errors are thrown as `H3Error` (scope `connection`): the
  * edge closes the QUIC connection with `wireCode` in one place. Stream errors are
  * turned into reset actions here.
+ *
+ * Each stream has the state of its kind: a peer stream starts pending until its
+ * type (or first varint) is read, then becomes the control stream, a QPACK
+ * instruction stream, a request stream, a WebTransport stream, or ignored.
  */
-import { decodeFieldSection, encodeFieldSection, type FieldLine } from '../qpack/field-section.ts';
-import { readPrefixedInteger } from '../qpack/prefixed-integer.ts';
+import { encodeFieldSection, type FieldLine } from '../qpack/field-section.ts';
+import { DecoderInstructionStream, EncoderInstructionStream } from '../qpack/instruction-streams.ts';
 import { readVarintLossy } from '../varint.ts';
 import type { WebTransportLimits } from '../webtransport/limits.ts';
-import { type Capsule, CapsuleReader } from './capsule-reader.ts';
+import { PeerControlStream } from './control-stream.ts';
 import { H3_ERROR, H3Error } from './errors.ts';
-import { FrameReader } from './frame-reader.ts';
+import type { H3Action, H3Event } from './events.ts';
 import { concatWire, encodeFrame, encodeGoaway, encodeSettings, FRAME, SETTING, UNI_STREAM } from './frames.ts';
-import { decodeSettings } from './settings.ts';
-import { isBidirectional, isLocallyInitiated, StreamIdAllocator } from './stream-ids.ts';
+import { isWebTransportConnect, RequestStream } from './request-stream.ts';
+import { isBidirectional, isLocallyInitiated, type Role, StreamIdAllocator } from './stream-ids.ts';
 
-export type Role = 'client' | 'server';
-
-export type H3Event =
-  | { readonly type: 'settings'; readonly settings: ReadonlyMap<number, number> }
-  /** A request (server) or response (client) head on a request stream. */
-  | { readonly type: 'headers'; readonly streamId: number; readonly fields: FieldLine[] }
-  /** Body bytes of an ordinary request or response (not a WebTransport session). */
-  | { readonly type: 'body'; readonly streamId: number; readonly chunk: Uint8Array }
-  /** A capsule on an established WebTransport CONNECT stream. */
-  | { readonly type: 'capsule'; readonly streamId: number; readonly capsule: Capsule }
-  /** The peer finished its side of a request stream. */
-  | { readonly type: 'request-end'; readonly streamId: number }
-  /** The peer reset a request stream (for a session: abrupt close). */
-  | { readonly type: 'request-reset'; readonly streamId: number; readonly code: number }
-  /** A new WebTransport stream; later bytes bypass the HTTP/3 layer. */
-  | {
-      readonly type: 'webtransport-stream';
-      readonly sessionId: number;
-      readonly streamId: number;
-      readonly bidirectional: boolean;
-      readonly data: Uint8Array;
-      readonly fin: boolean;
-    }
-  | { readonly type: 'datagram'; readonly sessionId: number; readonly payload: Uint8Array }
-  | { readonly type: 'goaway'; readonly id: number };
-
-export type H3Action =
-  | { readonly type: 'write'; readonly streamId: number; readonly data: Uint8Array; readonly fin: boolean }
-  /** Reset our sending side and ask the peer to stop (STOP_SENDING) with `code`. */
-  | { readonly type: 'reset'; readonly streamId: number; readonly code: number };
-
-type StreamKind =
-  | 'uni-pending'
-  | 'bidi-pending'
-  | 'control'
-  | 'qpack-encoder'
-  | 'qpack-decoder'
-  | 'discard'
-  | 'request'
-  | 'webtransport';
-
-interface StreamState {
-  kind: StreamKind;
-  /** Bytes of a stream header (type varint, session id) not yet complete. */
+/** A peer stream whose type (uni, RFC 9114 §6.2) or first varint (bidi, draft §4.2) is not complete yet. */
+interface PendingStream {
+  readonly kind: 'pending';
+  /** Bytes of the stream header received so far. */
   prefix: Uint8Array;
-  frames: FrameReader | undefined;
-  /** For request streams: whether the head (first HEADERS) arrived. */
-  headReceived: boolean;
-  /** Set once this request stream carries an established WebTransport session. */
-  capsules: CapsuleReader | undefined;
-  /** A WebTransport session whose CONNECT got its 2xx. */
-  established: boolean;
-  receivedSettings: boolean;
 }
+
+/** A WebTransport stream (draft §4.1, §4.2): its bytes bypass HTTP/3 once the header is read. */
+interface WebTransportStream {
+  readonly kind: 'webtransport';
+  readonly sessionId: number;
+  readonly bidirectional: boolean;
+}
+
+/** Unknown (or GREASE) stream types, and streams refused after a stream error: their bytes are dropped. */
+interface IgnoredStream {
+  readonly kind: 'ignored';
+}
+
+type StreamState =
+  | PendingStream
+  | PeerControlStream
+  | EncoderInstructionStream
+  | DecoderInstructionStream
+  | RequestStream
+  | WebTransportStream
+  | IgnoredStream;
+
+const IGNORED: IgnoredStream = { kind: 'ignored' };
+const EMPTY = new Uint8Array(0);
 
 export interface H3ConnectionOptions {
   readonly role: Role;
   readonly limits: WebTransportLimits;
-}
-
-/** An extended CONNECT for WebTransport (RFC 9220 §3, draft-ietf-webtrans-http3 §3.2). */
-function isWebTransportConnect(fields: readonly FieldLine[]): boolean {
-  let connect = false;
-  let webTransport = false;
-  for (const { name, value } of fields) {
-    if (name === ':method') connect = value === 'CONNECT';
-    else if (name === ':protocol') webTransport = value === 'webtransport';
-  }
-  return connect && webTransport;
 }
 
 export class H3Connection {
@@ -97,8 +66,7 @@ export class H3Connection {
   readonly #streams = new Map<number, StreamState>();
   readonly #ids: StreamIdAllocator;
   #actions: H3Action[] = [];
-  #peerSettings: ReadonlyMap<number, number> | undefined;
-  #peerControlStream: number | undefined;
+  #peerControl: PeerControlStream | undefined;
   #peerEncoderStream: number | undefined;
   #peerDecoderStream: number | undefined;
   #started = false;
@@ -111,7 +79,7 @@ export class H3Connection {
   }
 
   get peerSettings(): ReadonlyMap<number, number> | undefined {
-    return this.#peerSettings;
+    return this.#peerControl?.settings;
   }
 
   /** The settings this endpoint sends (RFC 9114 §7.2.4, RFC 9220, RFC 9297, WebTransport drafts). */
@@ -160,10 +128,7 @@ export class H3Connection {
   /** Client: sends request HEADERS on a new bidirectional stream and returns its id. */
   openRequest(fields: readonly FieldLine[]): number {
     const streamId = this.#ids.next(true);
-    const state = this.#newState('request');
-    state.frames = new FrameReader(this.#limits.maxFrameBytes);
-    if (isWebTransportConnect(fields)) state.capsules = new CapsuleReader(this.#limits.maxCapsuleBytes);
-    this.#streams.set(streamId, state);
+    this.#streams.set(streamId, new RequestStream(streamId, this.role, this.#limits, isWebTransportConnect(fields)));
     this.sendHeaders(streamId, fields, false);
     return streamId;
   }
@@ -175,9 +140,7 @@ export class H3Connection {
   /** Marks a request stream as an established WebTransport session: datagrams for it are now delivered. */
   establishSession(streamId: number): void {
     const state = this.#streams.get(streamId);
-    if (state === undefined || state.kind !== 'request') return;
-    state.established = true;
-    state.capsules ??= new CapsuleReader(this.#limits.maxCapsuleBytes);
+    if (state?.kind === 'request') state.establish();
   }
 
   /** Sends a capsule in a DATA frame on a CONNECT stream (RFC 9297 §3.2). */
@@ -187,13 +150,13 @@ export class H3Connection {
 
   /** Ends our side of a request stream. */
   finish(streamId: number): void {
-    this.#write(streamId, new Uint8Array(0), true);
+    this.#write(streamId, EMPTY, true);
   }
 
   /** Allocates a WebTransport stream and returns its id and the header to write first (§4.1, §4.2). */
   openWebTransportStream(sessionId: number, bidirectional: boolean): { streamId: number; header: Uint8Array } {
     const streamId = this.#ids.next(bidirectional);
-    this.#streams.set(streamId, this.#newState('webtransport'));
+    this.#streams.set(streamId, { kind: 'webtransport', sessionId, bidirectional });
     const header = concatWire([bidirectional ? FRAME.WEBTRANSPORT_STREAM : UNI_STREAM.WEBTRANSPORT, sessionId]);
     return { streamId, header };
   }
@@ -214,18 +177,23 @@ export class H3Connection {
     if (quarter === undefined) throw new H3Error('H3_DATAGRAM_ERROR', 'datagram without a quarter stream id');
     const sessionId = quarter.value * 4;
     const session = this.#streams.get(sessionId);
-    if (session === undefined || !session.established) return []; // unknown or closed session: drop
+    if (session?.kind !== 'request' || !session.established) return []; // unknown or closed session: drop
     return [{ type: 'datagram', sessionId, payload: bytes.subarray(quarter.next) }];
   }
 
   receiveStreamReset(streamId: number, code: number): H3Event[] {
     const state = this.#streams.get(streamId);
-    if (state === undefined) return [];
-    if (state.kind === 'control' || state.kind === 'qpack-encoder' || state.kind === 'qpack-decoder') {
-      throw new H3Error('H3_CLOSED_CRITICAL_STREAM', `critical stream ${streamId} was reset`);
+    switch (state?.kind) {
+      case 'control':
+      case 'qpack-encoder':
+      case 'qpack-decoder':
+        // RFC 9114 §6.2.1, RFC 9204 §4.2: critical streams never close.
+        throw new H3Error('H3_CLOSED_CRITICAL_STREAM', `critical stream ${streamId} was reset`);
+      case 'request':
+        return [{ type: 'request-reset', streamId, code }];
+      default:
+        return [];
     }
-    if (state.kind === 'request') return [{ type: 'request-reset', streamId, code }];
-    return [];
   }
 
   /** Feeds bytes the peer sent on `streamId` (and whether they end it). */
@@ -234,57 +202,37 @@ export class H3Connection {
     let state = this.#streams.get(streamId);
     if (state === undefined) {
       if (isLocallyInitiated(streamId, this.role)) return events; // a stream we already forgot
-      state = this.#newState(isBidirectional(streamId) ? 'bidi-pending' : 'uni-pending');
+      state = { kind: 'pending', prefix: EMPTY };
       this.#streams.set(streamId, state);
     }
     try {
-      this.#dispatch(streamId, state, data, fin, events);
+      this.#receive(streamId, state, data, fin, events);
     } catch (error) {
       if (!(error instanceof H3Error) || error.scope !== 'stream') throw error;
       this.#actions.push({ type: 'reset', streamId, code: error.wireCode });
-      state.kind = 'discard';
+      this.#streams.set(streamId, IGNORED);
     }
     return events;
   }
 
-  #dispatch(streamId: number, state: StreamState, data: Uint8Array, fin: boolean, events: H3Event[]): void {
+  #receive(streamId: number, state: StreamState, data: Uint8Array, fin: boolean, events: H3Event[]): void {
     switch (state.kind) {
-      case 'uni-pending':
-        this.#classifyUni(streamId, state, data, fin, events);
-        return;
-      case 'bidi-pending':
-        this.#classifyBidi(streamId, state, data, fin, events);
+      case 'pending':
+        if (isBidirectional(streamId)) this.#classifyBidi(streamId, state, data, fin, events);
+        else this.#classifyUni(streamId, state, data, fin, events);
         return;
       case 'control':
-        this.#receiveControl(state, data, fin, events);
+      case 'request':
+        state.receive(data, fin, events);
         return;
       case 'qpack-encoder':
-        this.#receiveEncoderInstructions(state, data, fin);
-        return;
       case 'qpack-decoder':
-        this.#receiveDecoderInstructions(state, data, fin);
+        state.receive(data, fin);
         return;
-      case 'request':
-        this.#receiveRequest(streamId, state, data, fin, events);
-        return;
-      case 'webtransport':
-        // The edge routes WebTransport bytes past this layer; nothing to do.
-        return;
-      case 'discard':
+      case 'webtransport': // the edge routes WebTransport bytes past this layer
+      case 'ignored':
         return;
     }
-  }
-
-  #newState(kind: StreamKind): StreamState {
-    return {
-      kind,
-      prefix: new Uint8Array(0),
-      frames: undefined,
-      headReceived: false,
-      capsules: undefined,
-      established: false,
-      receivedSettings: false,
-    };
   }
 
   #write(streamId: number, data: Uint8Array, fin: boolean): void {
@@ -292,16 +240,16 @@ export class H3Connection {
   }
 
   /** Joins stream-header bytes received so far with new ones. */
-  #withPrefix(state: StreamState, data: Uint8Array): Uint8Array {
+  #withPrefix(state: PendingStream, data: Uint8Array): Uint8Array {
     if (state.prefix.length === 0) return data;
     const joined = new Uint8Array(state.prefix.length + data.length);
     joined.set(state.prefix);
     joined.set(data, state.prefix.length);
-    state.prefix = new Uint8Array(0);
+    state.prefix = EMPTY;
     return joined;
   }
 
-  #classifyUni(streamId: number, state: StreamState, data: Uint8Array, fin: boolean, events: H3Event[]): void {
+  #classifyUni(streamId: number, state: PendingStream, data: Uint8Array, fin: boolean, events: H3Event[]): void {
     const bytes = this.#withPrefix(state, data);
     const type = readVarintLossy(bytes, 0);
     if (type === undefined) {
@@ -310,31 +258,36 @@ export class H3Connection {
     }
     const rest = bytes.subarray(type.next);
     switch (type.value) {
-      case UNI_STREAM.CONTROL:
-        if (this.#peerControlStream !== undefined) {
-          throw new H3Error('H3_STREAM_CREATION_ERROR', 'second control stream');
-        }
-        this.#peerControlStream = streamId;
-        state.kind = 'control';
-        state.frames = new FrameReader(this.#limits.maxFrameBytes);
-        this.#receiveControl(state, rest, fin, events);
+      case UNI_STREAM.CONTROL: {
+        if (this.#peerControl !== undefined) throw new H3Error('H3_STREAM_CREATION_ERROR', 'second control stream');
+        const control = new PeerControlStream(this.role, this.#limits.maxFrameBytes);
+        this.#peerControl = control;
+        this.#streams.set(streamId, control);
+        control.receive(rest, fin, events);
         return;
-      case UNI_STREAM.QPACK_ENCODER:
-        if (this.#peerEncoderStream !== undefined)
+      }
+      case UNI_STREAM.QPACK_ENCODER: {
+        if (this.#peerEncoderStream !== undefined) {
           throw new H3Error('H3_STREAM_CREATION_ERROR', 'second encoder stream');
+        }
         this.#peerEncoderStream = streamId;
-        state.kind = 'qpack-encoder';
-        this.#receiveEncoderInstructions(state, rest, fin);
+        const encoder = new EncoderInstructionStream();
+        this.#streams.set(streamId, encoder);
+        encoder.receive(rest, fin);
         return;
-      case UNI_STREAM.QPACK_DECODER:
-        if (this.#peerDecoderStream !== undefined)
+      }
+      case UNI_STREAM.QPACK_DECODER: {
+        if (this.#peerDecoderStream !== undefined) {
           throw new H3Error('H3_STREAM_CREATION_ERROR', 'second decoder stream');
+        }
         this.#peerDecoderStream = streamId;
-        state.kind = 'qpack-decoder';
-        this.#receiveDecoderInstructions(state, rest, fin);
+        const decoder = new DecoderInstructionStream();
+        this.#streams.set(streamId, decoder);
+        decoder.receive(rest, fin);
         return;
+      }
       case UNI_STREAM.PUSH:
-        // §6.2.2: only servers push, and only after MAX_PUSH_ID, which Pulse never sends.
+        // §6.2.2: only servers push, and only after MAX_PUSH_ID, which this endpoint never sends.
         if (this.role === 'server') throw new H3Error('H3_STREAM_CREATION_ERROR', 'client opened a push stream');
         throw new H3Error('H3_ID_ERROR', 'push stream without MAX_PUSH_ID');
       case UNI_STREAM.WEBTRANSPORT:
@@ -342,17 +295,17 @@ export class H3Connection {
         return;
       default:
         // §6.2.3: unknown (and GREASE) stream types are ignored; ask the peer to stop sending.
-        state.kind = 'discard';
+        this.#streams.set(streamId, IGNORED);
         this.#actions.push({ type: 'reset', streamId, code: H3_ERROR.H3_STREAM_CREATION_ERROR });
     }
   }
 
-  #classifyBidi(streamId: number, state: StreamState, data: Uint8Array, fin: boolean, events: H3Event[]): void {
+  #classifyBidi(streamId: number, state: PendingStream, data: Uint8Array, fin: boolean, events: H3Event[]): void {
     const bytes = this.#withPrefix(state, data);
     const signal = readVarintLossy(bytes, 0);
     if (signal === undefined) {
       state.prefix = bytes;
-      if (fin) state.kind = 'discard';
+      if (fin) this.#streams.set(streamId, IGNORED);
       return;
     }
     if (signal.value === FRAME.WEBTRANSPORT_STREAM) {
@@ -361,14 +314,14 @@ export class H3Connection {
     }
     // RFC 9114 §6.1: clients never receive server-initiated bidirectional request streams.
     if (this.role === 'client') throw new H3Error('H3_STREAM_CREATION_ERROR', 'server opened a request stream');
-    state.kind = 'request';
-    state.frames = new FrameReader(this.#limits.maxFrameBytes);
-    this.#receiveRequest(streamId, state, bytes, fin, events);
+    const request = new RequestStream(streamId, this.role, this.#limits);
+    this.#streams.set(streamId, request);
+    request.receive(bytes, fin, events);
   }
 
   #classifyWebTransport(
     streamId: number,
-    state: StreamState,
+    state: PendingStream,
     bytes: Uint8Array,
     fin: boolean,
     bidirectional: boolean,
@@ -379,14 +332,14 @@ export class H3Connection {
       // Keep the signal so the next call classifies again.
       const signal = bidirectional ? FRAME.WEBTRANSPORT_STREAM : UNI_STREAM.WEBTRANSPORT;
       state.prefix = concatWire([signal, bytes]);
-      if (fin) state.kind = 'discard';
+      if (fin) this.#streams.set(streamId, IGNORED);
       return;
     }
     // The session id must name a client-initiated bidirectional stream (§4.1, §4.2).
     if (!isBidirectional(session.value) || !isLocallyInitiated(session.value, 'client')) {
       throw new H3Error('H3_ID_ERROR', `invalid WebTransport session id ${session.value}`);
     }
-    state.kind = 'webtransport';
+    this.#streams.set(streamId, { kind: 'webtransport', sessionId: session.value, bidirectional });
     events.push({
       type: 'webtransport-stream',
       sessionId: session.value,
@@ -395,123 +348,5 @@ export class H3Connection {
       data: bytes.subarray(session.next),
       fin,
     });
-  }
-
-  #receiveControl(state: StreamState, data: Uint8Array, fin: boolean, events: H3Event[]): void {
-    if (fin) throw new H3Error('H3_CLOSED_CRITICAL_STREAM', 'control stream closed');
-    for (const event of (state.frames as FrameReader).push(data)) {
-      if (event.kind === 'unknown') continue; // §9: unknown and GREASE frames are ignored
-      const type = event.kind === 'data' ? FRAME.DATA : event.type;
-      if (!state.receivedSettings) {
-        if (type !== FRAME.SETTINGS)
-          throw new H3Error('H3_MISSING_SETTINGS', 'control stream must start with SETTINGS');
-        state.receivedSettings = true;
-        const settings = decodeSettings((event as { payload: Uint8Array }).payload);
-        this.#peerSettings = settings;
-        events.push({ type: 'settings', settings });
-        continue;
-      }
-      if (type === FRAME.GOAWAY && event.kind === 'frame') {
-        const id = readVarintLossy(event.payload, 0);
-        if (id === undefined || id.next !== event.payload.length)
-          throw new H3Error('H3_FRAME_ERROR', 'malformed GOAWAY');
-        events.push({ type: 'goaway', id: id.value });
-      } else if (type === FRAME.MAX_PUSH_ID || type === FRAME.CANCEL_PUSH) {
-        if (type === FRAME.MAX_PUSH_ID && this.role === 'client') {
-          throw new H3Error('H3_FRAME_UNEXPECTED', 'MAX_PUSH_ID sent by a server');
-        }
-        // Pulse never pushes: nothing to do.
-      } else {
-        throw new H3Error('H3_FRAME_UNEXPECTED', `frame 0x${type.toString(16)} on the control stream`);
-      }
-    }
-  }
-
-  #receiveRequest(streamId: number, state: StreamState, data: Uint8Array, fin: boolean, events: H3Event[]): void {
-    for (const event of (state.frames as FrameReader).push(data)) {
-      if (event.kind === 'unknown') continue;
-      if (event.kind === 'data') {
-        if (!state.headReceived) throw new H3Error('H3_FRAME_UNEXPECTED', 'DATA before HEADERS');
-        if (state.capsules !== undefined) {
-          for (const capsule of state.capsules.push(event.chunk)) events.push({ type: 'capsule', streamId, capsule });
-        } else {
-          events.push({ type: 'body', streamId, chunk: event.chunk });
-        }
-        continue;
-      }
-      if (event.type === FRAME.HEADERS) {
-        if (state.headReceived) continue; // trailers (or a second head after 1xx) carry nothing we use
-        state.headReceived = true;
-        const fields = decodeFieldSection(event.payload, this.#limits.maxFieldSectionSize);
-        // RFC 9297 §3.2: the data stream of a WebTransport CONNECT carries capsules from its first byte,
-        // even before the response (a peer may send a capsule right behind the request).
-        if (state.capsules === undefined && isWebTransportConnect(fields)) {
-          state.capsules = new CapsuleReader(this.#limits.maxCapsuleBytes);
-        }
-        events.push({ type: 'headers', streamId, fields });
-        continue;
-      }
-      if (event.type === FRAME.PUSH_PROMISE && this.role === 'client') {
-        throw new H3Error('H3_ID_ERROR', 'PUSH_PROMISE without MAX_PUSH_ID');
-      }
-      // SETTINGS, GOAWAY, MAX_PUSH_ID, CANCEL_PUSH and the reserved HTTP/2 types (§7.2.8).
-      throw new H3Error('H3_FRAME_UNEXPECTED', `frame 0x${event.type.toString(16)} on a request stream`);
-    }
-    if (fin) {
-      if (!(state.frames as FrameReader).atFrameBoundary) {
-        throw new H3Error('H3_FRAME_ERROR', 'request stream ended inside a frame', 'stream', streamId);
-      }
-      events.push({ type: 'request-end', streamId });
-    }
-  }
-
-  /** QPACK encoder stream (RFC 9204 §4.3): with capacity 0 only "Set Dynamic Table Capacity 0" is legal. */
-  #receiveEncoderInstructions(state: StreamState, data: Uint8Array, fin: boolean): void {
-    if (fin) throw new H3Error('H3_CLOSED_CRITICAL_STREAM', 'QPACK encoder stream closed');
-    const bytes = this.#withPrefix(state, data);
-    let offset = 0;
-    while (offset < bytes.length) {
-      const first = bytes[offset] as number;
-      if ((first & 0xe0) !== 0x20) {
-        throw new H3Error('QPACK_ENCODER_STREAM_ERROR', 'dynamic table insert with capacity 0');
-      }
-      const capacity = this.#tryInteger(bytes, offset, 5, 'QPACK_ENCODER_STREAM_ERROR');
-      if (capacity === undefined) break;
-      if (capacity.value !== 0) throw new H3Error('QPACK_ENCODER_STREAM_ERROR', 'dynamic table capacity above 0');
-      offset = capacity.next;
-    }
-    state.prefix = bytes.slice(offset);
-  }
-
-  /** QPACK decoder stream (RFC 9204 §4.4): Pulse never uses the dynamic table, so only Stream Cancellation is legal. */
-  #receiveDecoderInstructions(state: StreamState, data: Uint8Array, fin: boolean): void {
-    if (fin) throw new H3Error('H3_CLOSED_CRITICAL_STREAM', 'QPACK decoder stream closed');
-    const bytes = this.#withPrefix(state, data);
-    let offset = 0;
-    while (offset < bytes.length) {
-      const first = bytes[offset] as number;
-      if ((first & 0xc0) !== 0x40) {
-        throw new H3Error('QPACK_DECODER_STREAM_ERROR', 'acknowledgement for a dynamic table never used');
-      }
-      const cancelled = this.#tryInteger(bytes, offset, 6, 'QPACK_DECODER_STREAM_ERROR');
-      if (cancelled === undefined) break;
-      offset = cancelled.next;
-    }
-    state.prefix = bytes.slice(offset);
-  }
-
-  /** A prefixed integer, or undefined when its bytes have not all arrived. */
-  #tryInteger(
-    bytes: Uint8Array,
-    offset: number,
-    prefixBits: number,
-    code: 'QPACK_ENCODER_STREAM_ERROR' | 'QPACK_DECODER_STREAM_ERROR',
-  ): { value: number; next: number } | undefined {
-    try {
-      return readPrefixedInteger(bytes, offset, prefixBits);
-    } catch (error) {
-      if (H3Error.is(error) && error.message === 'truncated integer' && bytes.length - offset <= 8) return undefined;
-      throw new H3Error(code, 'malformed instruction integer');
-    }
   }
 }

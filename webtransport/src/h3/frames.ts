@@ -1,6 +1,6 @@
 /**
  * HTTP/3 frame, stream and setting identifiers (RFC 9114 §6.2, §7.2, §7.2.4.1,
- * §11.2), the extensions Pulse speaks (RFC 9220, RFC 9297,
+ * §11.2), the extensions WebTransport needs (RFC 9220, RFC 9297,
  * draft-ietf-webtrans-http3), and frame encoders.
  */
 import { varintLength, writeVarint } from '../varint.ts';

@@ -88,24 +88,3 @@ export function parseResponseHead(lines: readonly FieldLine[], streamId: number)
   if (!Number.isInteger(status) || status < 100 || status > 999) malformed('missing or invalid :status', streamId);
   return { status, fields };
 }
-
-/**
- * Parses a Structured Field list of strings (RFC 8941 §3.1), e.g.
- * `"chat-v1", "chat-v2"`, as used by `wt-available-protocols`. Tokens are
- * accepted too. Parameters are dropped.
- */
-export function parseProtocolList(value: string | undefined): string[] {
-  if (value === undefined) return [];
-  const out: string[] = [];
-  for (const member of value.split(',')) {
-    const item = (member.split(';')[0] ?? '').trim();
-    const unquoted = item.startsWith('"') && item.endsWith('"') && item.length >= 2 ? item.slice(1, -1) : item;
-    if (unquoted.length > 0) out.push(unquoted.replace(/\\(["\\])/g, '$1'));
-  }
-  return out;
-}
-
-/** A Structured Field string item (RFC 8941 §3.3.3). */
-export function serializeSfString(value: string): string {
-  return `"${value.replace(/(["\\])/g, '\\$1')}"`;
-}

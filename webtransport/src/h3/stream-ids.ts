@@ -1,4 +1,8 @@
 /** QUIC stream id arithmetic (RFC 9000 §2.1): the two low bits give initiator and direction. */
+
+/** Which end of the connection this endpoint is. */
+export type Role = 'client' | 'server';
+
 export function isBidirectional(streamId: number): boolean {
   return (streamId & 0x2) === 0;
 }
@@ -8,7 +12,7 @@ export function isClientInitiated(streamId: number): boolean {
 }
 
 /** Whether `streamId` was opened by the endpoint with `role`. */
-export function isLocallyInitiated(streamId: number, role: 'client' | 'server'): boolean {
+export function isLocallyInitiated(streamId: number, role: Role): boolean {
   return isClientInitiated(streamId) === (role === 'client');
 }
 
@@ -17,7 +21,7 @@ export class StreamIdAllocator {
   #nextBidi: number;
   #nextUni: number;
 
-  constructor(role: 'client' | 'server') {
+  constructor(role: Role) {
     const initiator = role === 'client' ? 0 : 1;
     this.#nextBidi = initiator;
     this.#nextUni = initiator | 0x2;

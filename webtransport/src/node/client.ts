@@ -8,9 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { H3_ERROR } from '../h3/errors.ts';
-import { parseResponseHead, serializeSfString } from '../h3/message.ts';
+import { parseResponseHead } from '../h3/message.ts';
 import { peerCapabilities } from '../h3/settings.ts';
 import { type WebTransportLimits, webTransportLimits } from '../webtransport/limits.ts';
+import { parseSelectedProtocol, serializeAvailableProtocols } from '../webtransport/protocol-fields.ts';
 import { WebTransportSession } from '../webtransport/session.ts';
 import { WebTransportError } from '../webtransport/types.ts';
 import { checkServerCertificate } from './certificate-check.ts';
@@ -59,6 +60,11 @@ export function connectWebTransport(url: string, options: ConnectOptions = {}): 
 async function start(url: string, options: ConnectOptions, limits: WebTransportLimits, session: WebTransportSession) {
   const target = new URL(url);
   if (target.protocol !== 'https:') throw new WebTransportError('WebTransport URLs use https:', { source: 'session' });
+  // Checked before any packet: a protocol that is not a Structured Field String cannot be offered (RangeError).
+  const offered =
+    options.protocols !== undefined && options.protocols.length > 0
+      ? serializeAvailableProtocols(options.protocols)
+      : undefined;
   const hostname = target.hostname.replace(/^\[|\]$/g, '');
   const port = Number(target.port || 443);
   // No happy eyeballs: an IPv4 address is preferred when the name has one (dev servers bind 0.0.0.0).
@@ -119,9 +125,7 @@ async function start(url: string, options: ConnectOptions, limits: WebTransportL
           { name: 'origin', value: options.origin ?? 'null' },
           { name: 'sec-webtransport-http3-draft02', value: '1' },
         ];
-        if (options.protocols !== undefined && options.protocols.length > 0) {
-          fields.push({ name: 'wt-available-protocols', value: options.protocols.map(serializeSfString).join(', ') });
-        }
+        if (offered !== undefined) fields.push({ name: 'wt-available-protocols', value: offered });
         conn.addSession(session);
         conn.request(fields);
       },
@@ -136,8 +140,8 @@ async function start(url: string, options: ConnectOptions, limits: WebTransportL
           conn.close(H3_ERROR.H3_NO_ERROR, 'session refused');
           return;
         }
-        const protocol = head.fields.get('wt-protocol')?.replace(/^"|"$/g, '') ?? '';
-        conn.establishSession(session, protocol);
+        // A malformed wt-protocol is ignored: no protocol was negotiated (draft-ietf-webtrans-http3-16 §3.3).
+        conn.establishSession(session, parseSelectedProtocol(head.fields.get('wt-protocol')) ?? '');
       },
       onRequestEnd(_conn, streamId) {
         if (streamId === session.sessionId && session.state === 'closed') queueMicrotask(closeConnection);

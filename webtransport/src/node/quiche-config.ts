@@ -1,12 +1,13 @@
 /**
  * quiche configuration for HTTP/3 WebTransport, on the raw napi binding of
  * @matrixai/quic (its high-level QUICServer mishandles streams that arrive with
- * the handshake's last flight; see WEBTRANSPORT.md).
+ * the handshake's last flight; see WEBTRANSPORT.md), and the two stream helpers
+ * the binding lacks: reading a reset's code, and shutting a stream both ways.
  */
-import { type Config, quiche } from '@matrixai/quic/native/index.js';
+import { type Config, type Connection, quiche } from '@matrixai/quic/native/index.js';
 import type { WebTransportLimits } from '../webtransport/limits.ts';
 
-export type { Config, Connection, Header, Host as HostPort } from '@matrixai/quic/native/index.js';
+export type { Config, Connection, Header, Host as HostPort, Shutdown } from '@matrixai/quic/native/index.js';
 export { quiche };
 
 /** Server connection ids are 20 bytes: quiche parses short headers with its maximum length. */
@@ -66,4 +67,15 @@ export function createQuicheConfig(
 export function quicheStreamErrorCode(error: unknown, kind: 'StreamReset' | 'StreamStopped'): number | undefined {
   const match = error instanceof Error ? new RegExp(`${kind}\\((\\d+)\\)`).exec(error.message) : null;
   return match === null ? undefined : Number(match[1]);
+}
+
+/** RESET_STREAM and STOP_SENDING with an HTTP/3 `code`, skipping directions the stream does not have (uni) or finished. */
+export function shutdownStream(quic: Connection, streamId: number, code: number): void {
+  for (const direction of [quiche.Shutdown.Read, quiche.Shutdown.Write]) {
+    try {
+      quic.streamShutdown(streamId, direction, code);
+    } catch {
+      // That direction is not ours (uni stream) or already finished.
+    }
+  }
 }

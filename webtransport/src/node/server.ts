@@ -1,12 +1,20 @@
 /**
  * The WebTransport server: a UDP socket, a map of QUIC connections, and the
- * HTTP/3 request handling that turns extended CONNECT requests on registered
- * paths into sessions (RFC 9220, draft-ietf-webtrans-http3-02 §3).
+ * edge that applies the accept policy (../webtransport/accept-policy.ts) to
+ * each request: extended CONNECT requests on registered paths become sessions
+ * (RFC 9220, draft-ietf-webtrans-http3 §3), other requests get a final status.
  */
 import { randomBytes } from 'node:crypto';
 import { H3_ERROR, H3Error } from '../h3/errors.ts';
-import { parseProtocolList, parseRequestHead, type RequestHead, serializeSfString } from '../h3/message.ts';
+import { parseRequestHead, type RequestHead } from '../h3/message.ts';
 import type { FieldLine } from '../qpack/field-section.ts';
+import {
+  type AcceptPolicy,
+  acceptedResponse,
+  decideAccept,
+  refusal,
+  type SessionHead,
+} from '../webtransport/accept-policy.ts';
 import { type WebTransportLimits, webTransportLimits } from '../webtransport/limits.ts';
 import { WebTransportSession } from '../webtransport/session.ts';
 import { H3OverQuic } from './h3-over-quic.ts';
@@ -17,13 +25,8 @@ import { UdpEndpoint } from './udp-endpoint.ts';
 /** The server side of a session: the same W3C shape as the client's `WebTransport`. */
 export type ServerWebTransportSession = WebTransportSession;
 
-export interface SessionRequest {
-  /** The request path, query included. */
-  readonly path: string;
-  readonly origin?: string;
-  readonly authority: string;
-  /** Protocols the client offered (`wt-available-protocols`), in its order of preference. */
-  readonly protocols: string[];
+/** A session request as `onSession` sees it: its head (path, authority, origin, offered protocols) and the peer. */
+export interface SessionRequest extends SessionHead {
   /** The client's IP address and UDP port, as seen by the server. */
   readonly remoteAddress: string;
   readonly remotePort: number;
@@ -51,22 +54,20 @@ export interface WebTransportServer {
 const hex = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 
-function status(code: number): FieldLine[] {
-  return [
-    { name: ':status', value: String(code) },
-    { name: 'content-length', value: '0' },
-  ];
-}
-
 export async function listenWebTransport(options: ListenOptions): Promise<WebTransportServer> {
   const limits = webTransportLimits(options.limits);
   const config = createQuicheConfig('server', limits, options.certificate);
-  const paths = new Set(options.paths);
   /** Keyed by every connection id that may appear as a packet's destination (client's first dcid, our scid). */
   const byConnectionId = new Map<string, H3OverQuic>();
   const connections = new Set<H3OverQuic>();
   const keysOf = new Map<H3OverQuic, string[]>();
 
+  const policy: AcceptPolicy = {
+    paths: new Set(options.paths),
+    maxSessionsPerConnection: limits.maxSessionsPerConnection,
+  };
+
+  /** Applies the accept policy to a request head: a refusal, or a session handed to the application. */
   const onHeaders = (connection: H3OverQuic, streamId: number, fields: FieldLine[]): void => {
     let head: RequestHead;
     try {
@@ -76,49 +77,29 @@ export async function listenWebTransport(options: ListenOptions): Promise<WebTra
       connection.resetRequest(streamId, error.wireCode);
       return;
     }
-    const path = (head.path ?? '').split('?')[0] ?? '';
-    if (head.method !== 'CONNECT' || head.protocol !== 'webtransport') {
-      // Not a WebTransport request: a plain answer, never a hang (RFC 9110 §15).
-      const code = head.method === 'CONNECT' ? 501 : paths.has(path) ? 405 : 404;
-      connection.respond(streamId, status(code), true);
+    const decision = decideAccept(head, policy, connection.sessionCount);
+    if (decision.type === 'refuse') {
+      connection.respond(streamId, decision.fields, true);
       return;
     }
-    if (!paths.has(path)) {
-      connection.respond(streamId, status(404), true);
-      return;
-    }
-    if (connection.sessionCount >= limits.maxSessionsPerConnection) {
-      connection.respond(streamId, status(429), true);
-      return;
-    }
-    const protocols = parseProtocolList(head.fields.get('wt-available-protocols'));
     const session = new WebTransportSession(streamId, limits);
     connection.addSession(session);
+    const request: SessionRequest = {
+      ...decision.request,
+      remoteAddress: connection.remote.host,
+      remotePort: connection.remote.port,
+    };
     let chosen: string | undefined;
     try {
-      const request: SessionRequest = {
-        path: head.path ?? path,
-        authority: head.authority ?? '',
-        protocols,
-        remoteAddress: connection.remote.host,
-        remotePort: connection.remote.port,
-        ...(head.fields.has('origin') ? { origin: head.fields.get('origin') as string } : {}),
-      };
       chosen = options.onSession(session, request)?.protocol;
     } catch {
-      connection.respond(streamId, status(500), true);
+      connection.respond(streamId, refusal(500).fields, true);
       session.close({ closeCode: 0, reason: 'refused' });
       return;
     }
-    const response: FieldLine[] = [
-      { name: ':status', value: '200' },
-      { name: 'sec-webtransport-http3-draft', value: 'draft02' },
-    ];
-    if (chosen !== undefined && protocols.includes(chosen)) {
-      response.push({ name: 'wt-protocol', value: serializeSfString(chosen) });
-    }
-    connection.respond(streamId, response, false);
-    connection.establishSession(session, chosen !== undefined && protocols.includes(chosen) ? chosen : '');
+    const response = acceptedResponse(request.protocols, chosen);
+    connection.respond(streamId, response.fields, false);
+    connection.establishSession(session, response.protocol);
   };
 
   const forget = (connection: H3OverQuic): void => {

@@ -6,7 +6,7 @@
  * streams are found by probing the next stream ids in order, and the iterator
  * is the fallback for the rare rest (streams that arrived out of order).
  */
-import type { Role } from '../h3/connection.ts';
+import type { Role } from '../h3/stream-ids.ts';
 import { isLocallyInitiated } from '../h3/stream-ids.ts';
 import type { Connection } from './quiche-config.ts';
 

@@ -1,7 +1,7 @@
 /**
  * QPACK field sections (RFC 9204 §4.5) without a dynamic table.
  *
- * Pulse advertises SETTINGS_QPACK_MAX_TABLE_CAPACITY = 0 and
+ * This endpoint advertises SETTINGS_QPACK_MAX_TABLE_CAPACITY = 0 and
  * SETTINGS_QPACK_BLOCKED_STREAMS = 0, so a conforming peer only uses the static
  * table and literals (§3.2.3). Anything that refers to the dynamic table is a
  * QPACK_DECOMPRESSION_FAILED connection error (§2.2.3, §4.5.1.1).

@@ -1,6 +1,6 @@
 /**
  * The W3C WebTransport API shapes (https://www.w3.org/TR/webtransport/) that both
- * Pulse's Node client and its server-side sessions implement, so application
+ * the Node client and the server-side sessions implement, so application
  * code is the same in Node and in the browser.
  */
 export interface WebTransportCloseInfo {

@@ -1,13 +1,15 @@
 /**
  * A real browser: Debian's Chromium, driven by playwright-core, opens
- * `new WebTransport(url, { serverCertificateHashes })` to the Pulse server,
+ * `new WebTransport(url, { serverCertificateHashes })` to the echo server,
  * echoes a bidirectional stream, a unidirectional stream and a datagram, picks a
- * protocol, and closes with a code and reason the server sees.
+ * protocol, and closes with a code and reason the server sees. The package's
+ * browser-safe main entry, bundled, also runs in the page.
  */
 import { createServer, type Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { bundleForBrowser, launchChromium } from '@pulse/testing/browsers';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../../../scripts/testing/chromium.ts';
 import { type EchoServer, readAll, startEchoServer } from './echo-server.ts';
 
 let browser: Browser;
@@ -34,7 +36,7 @@ afterAll(async () => {
   await new Promise((resolve) => page?.close(resolve));
 });
 
-describe('Chromium WebTransport against the Pulse server', () => {
+describe('Chromium WebTransport against the echo server', () => {
   it('echoes a bidi stream, a uni stream and a datagram, then closes with a code and reason', async () => {
     const tab = await browser.newPage();
     await tab.goto(pageUrl);
@@ -179,6 +181,38 @@ describe('Chromium WebTransport against the Pulse server', () => {
       { url: echo.url('/nope'), hash: [...echo.certificate.sha256] },
     );
     expect(outcome).toBe('WebTransportError');
+    await tab.close();
+  });
+
+  it('runs the main entry in the page: structured fields (structured-headers) and the accept policy bundle for the browser', async () => {
+    // Bundled as a web client would ship it (esbuild's browser platform fails on any node: import it reaches).
+    const entry = `
+      import * as wt from '@pulse/webtransport';
+      const head = wt.parseRequestHead([
+        { name: ':method', value: 'CONNECT' },
+        { name: ':protocol', value: 'webtransport' },
+        { name: ':scheme', value: 'https' },
+        { name: ':authority', value: 'example.org' },
+        { name: ':path', value: '/echo' },
+        { name: 'wt-available-protocols', value: wt.serializeAvailableProtocols(['chat-v2', 'chat-v1']) },
+      ], 0);
+      const decision = wt.decideAccept(head, { paths: new Set(['/echo']), maxSessionsPerConnection: 1 }, 0);
+      const response = wt.acceptedResponse(decision.request.protocols, 'chat-v1');
+      window.result = {
+        protocols: decision.request.protocols,
+        selected: wt.parseSelectedProtocol(response.fields.find((field) => field.name === 'wt-protocol').value),
+        ignored: wt.parseAvailableProtocols('chat-v2, ("chat-v1")'),
+      };
+    `;
+    const script = await bundleForBrowser(entry, fileURLToPath(new URL('../../..', import.meta.url)));
+    const tab = await browser.newPage();
+    const errors: string[] = [];
+    tab.on('pageerror', (error) => errors.push(error.message));
+    await tab.goto(pageUrl);
+    await tab.addScriptTag({ content: script });
+    const result = await tab.evaluate(() => (window as unknown as { result: unknown }).result);
+    expect(errors).toEqual([]);
+    expect(result).toEqual({ protocols: ['chat-v2', 'chat-v1'], selected: 'chat-v1', ignored: [] });
     await tab.close();
   });
 });

@@ -131,6 +131,12 @@ describe('Node WebTransport client and server over UDP', () => {
     transport.close();
   });
 
+  it('rejects ready when a protocol cannot be offered (not a Structured Field String, draft §3.3)', async () => {
+    const transport = connect(echo, '/echo', ['pulse-v1', 'pulse-\u00e9']);
+    await expect(transport.ready).rejects.toThrow(/Structured Field String/);
+    await expect(transport.closed).rejects.toBeInstanceOf(WebTransportError);
+  });
+
   it('rejects ready for an unregistered path and for a certificate hash that does not match', async () => {
     const wrongPath = connect(echo, '/missing');
     await expect(wrongPath.ready).rejects.toThrow(/404/);

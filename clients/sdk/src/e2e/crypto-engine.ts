@@ -3,11 +3,10 @@ import {
   generatePqPreKey,
   generateSignedPreKey,
   IdentityKeyPair,
+  InMemoryPrekeyStore,
   OneTimePreKey,
   PqPreKey,
-  type PrekeyStore,
   SenderKeyRecord,
-  Session,
   SessionRecord,
   SignedPreKey,
   safetyNumber,
@@ -25,6 +24,7 @@ import {
 
 /** Signed prekeys kept after rotation, so initial messages already in flight still decrypt. */
 const KEPT_SIGNED_PREKEYS = 3;
+/** Initiators' base keys remembered to refuse replayed initial messages (oldest forgotten first). */
 const MAX_REMEMBERED_BASE_KEYS = 2_000;
 
 /**
@@ -47,37 +47,6 @@ interface EngineState {
   peerSenderKeys: Record<string, string>;
 }
 
-/** The prekey store @pulse/crypto consults when a device answers an initial message. */
-class PreKeys implements PrekeyStore {
-  readonly signed = new Map<number, SignedPreKey>();
-  readonly oneTime = new Map<number, OneTimePreKey>();
-  readonly pq = new Map<number, PqPreKey>();
-  readonly baseKeys: string[] = [];
-
-  getSignedPreKey(keyId: number) {
-    return this.signed.get(keyId);
-  }
-  getOneTimePreKey(keyId: number) {
-    return this.oneTime.get(keyId);
-  }
-  getPqPreKey(keyId: number) {
-    return this.pq.get(keyId);
-  }
-  removeOneTimePreKey(keyId: number) {
-    this.oneTime.delete(keyId);
-  }
-  removePqPreKey(keyId: number) {
-    this.pq.delete(keyId);
-  }
-  markBaseKeyUsed(baseKey: Uint8Array): boolean {
-    const id = toBase64(baseKey);
-    if (this.baseKeys.includes(id)) return false;
-    this.baseKeys.push(id);
-    if (this.baseKeys.length > MAX_REMEMBERED_BASE_KEYS) this.baseKeys.shift();
-    return true;
-  }
-}
-
 /**
  * E2EEngine on @pulse/crypto's public API: PQXDH + Double Ratchet, a `SessionRecord` per
  * contact device. A record keeps archived sessions beside the current one, so when both
@@ -86,12 +55,16 @@ class PreKeys implements PrekeyStore {
  */
 export class CryptoEngine implements E2EEngine {
   readonly #identity: IdentityKeyPair;
-  readonly #preKeys = new PreKeys();
+  /** The prekeys @pulse/crypto consults when this device answers an initial message. */
+  readonly #preKeys = new InMemoryPrekeyStore({ maxUsedBaseKeys: MAX_REMEMBERED_BASE_KEYS });
   readonly #sessions = new Map<string, SessionRecord>();
   readonly #ownSenderKeys = new Map<string, SenderKeyRecord>();
   readonly #peerSenderKeys = new Map<string, SenderKeyRecord>();
-  /** Prekeys never change once made: their serialization is computed once (the state is saved per message). */
-  readonly #serialized = new WeakMap<object, string>();
+  /**
+   * Prekeys and used base keys never change once made: their base64 is computed once (the
+   * state is saved per message).
+   */
+  readonly #base64 = new WeakMap<object, string>();
   #nextPreKeyId = 1;
 
   private constructor(identity: IdentityKeyPair) {
@@ -115,23 +88,19 @@ export class CryptoEngine implements E2EEngine {
     }
     const engine = new CryptoEngine(IdentityKeyPair.deserialize(fromBase64(state.identity)));
     engine.#nextPreKeyId = state.nextPreKeyId;
-    for (const s of state.signed) {
-      const key = SignedPreKey.deserialize(fromBase64(s));
-      engine.#preKeys.signed.set(key.keyId, key);
-    }
-    for (const s of state.oneTime) {
-      const key = OneTimePreKey.deserialize(fromBase64(s));
-      engine.#preKeys.oneTime.set(key.keyId, key);
-    }
-    for (const s of state.pq) {
-      const key = PqPreKey.deserialize(fromBase64(s));
-      engine.#preKeys.pq.set(key.keyId, key);
-    }
-    engine.#preKeys.baseKeys.push(...state.baseKeys);
+    const preKeys = engine.#preKeys;
+    for (const s of state.signed) preKeys.addSignedPreKey(SignedPreKey.deserialize(fromBase64(s)));
+    preKeys.addOneTimePreKeys(state.oneTime.map((s) => OneTimePreKey.deserialize(fromBase64(s))));
+    for (const s of state.pq) preKeys.addPqPreKey(PqPreKey.deserialize(fromBase64(s)));
+    preKeys.addUsedBaseKeys(state.baseKeys.map(fromBase64));
     for (const [address, s] of Object.entries(state.sessions)) {
       const bytes = fromBase64(s);
       try {
-        engine.#sessions.set(address, state.v === 1 ? recordOf(bytes) : SessionRecord.deserialize(bytes));
+        // v1 stored the session alone; it becomes the current (and only) session of a record.
+        engine.#sessions.set(
+          address,
+          state.v === 1 ? SessionRecord.fromSerializedSession(bytes) : SessionRecord.deserialize(bytes),
+        );
       } catch (cause) {
         throw new PulseError('PROFILE_CORRUPT', `the saved session with ${address} is not readable`, { cause });
       }
@@ -155,20 +124,21 @@ export class CryptoEngine implements E2EEngine {
 
   async generatePreKeys(count: number, rotate: boolean): Promise<PreKeyUpload> {
     const upload: PreKeyUpload = {};
-    if (rotate || this.#preKeys.signed.size === 0) {
+    const preKeys = this.#preKeys;
+    if (rotate || preKeys.signedPreKeys.size === 0) {
       const signed = generateSignedPreKey(this.#identity, this.#takeId());
-      this.#preKeys.signed.set(signed.keyId, signed);
-      const ids = [...this.#preKeys.signed.keys()].sort((a, b) => a - b);
-      for (const old of ids.slice(0, Math.max(0, ids.length - KEPT_SIGNED_PREKEYS))) this.#preKeys.signed.delete(old);
+      preKeys.addSignedPreKey(signed);
+      const ids = [...preKeys.signedPreKeys.keys()].sort((a, b) => a - b);
+      for (const old of ids.slice(0, Math.max(0, ids.length - KEPT_SIGNED_PREKEYS))) preKeys.removeSignedPreKey(old);
       const lastResort = generatePqPreKey(this.#identity, this.#takeId(), { lastResort: true });
-      this.#preKeys.pq.set(lastResort.keyId, lastResort);
+      preKeys.addPqPreKey(lastResort);
       upload.signedPreKey = signed.toPublic();
       upload.pqLastResortPreKey = lastResort.toPublic();
     }
     const oneTime = generateOneTimePreKeys(this.#takeId(count), count);
-    for (const key of oneTime) this.#preKeys.oneTime.set(key.keyId, key);
+    preKeys.addOneTimePreKeys(oneTime);
     const pq = Array.from({ length: count }, () => generatePqPreKey(this.#identity, this.#takeId()));
-    for (const key of pq) this.#preKeys.pq.set(key.keyId, key);
+    for (const key of pq) preKeys.addPqPreKey(key);
     upload.oneTimePreKeys = oneTime.map((k) => k.toPublic());
     upload.pqOneTimePreKeys = pq.map((k) => k.toPublic());
     return upload;
@@ -272,10 +242,10 @@ export class CryptoEngine implements E2EEngine {
       v: 2,
       identity: toBase64(this.#identity.serialize()),
       nextPreKeyId: this.#nextPreKeyId,
-      signed: [...this.#preKeys.signed.values()].map((k) => this.#once(k)),
-      oneTime: [...this.#preKeys.oneTime.values()].map((k) => this.#once(k)),
-      pq: [...this.#preKeys.pq.values()].map((k) => this.#once(k)),
-      baseKeys: [...this.#preKeys.baseKeys],
+      signed: [...this.#preKeys.signedPreKeys.values()].map((k) => this.#once(k, () => k.serialize())),
+      oneTime: [...this.#preKeys.oneTimePreKeys.values()].map((k) => this.#once(k, () => k.serialize())),
+      pq: [...this.#preKeys.pqPreKeys.values()].map((k) => this.#once(k, () => k.serialize())),
+      baseKeys: this.#preKeys.usedBaseKeys().map((k) => this.#once(k, () => k)),
       sessions: Object.fromEntries(
         [...this.#sessions].filter(([, r]) => r.size > 0).map(([address, r]) => [address, toBase64(r.serialize())]),
       ),
@@ -285,11 +255,12 @@ export class CryptoEngine implements E2EEngine {
     return new TextEncoder().encode(JSON.stringify(state));
   }
 
-  #once(key: { serialize(): Uint8Array }): string {
-    let text = this.#serialized.get(key);
+  /** The base64 of `bytes()`, computed once per unchanging `owner`. */
+  #once(owner: object, bytes: () => Uint8Array): string {
+    let text = this.#base64.get(owner);
     if (text === undefined) {
-      text = toBase64(key.serialize());
-      this.#serialized.set(key, text);
+      text = toBase64(bytes());
+      this.#base64.set(owner, text);
     }
     return text;
   }
@@ -300,11 +271,6 @@ export class CryptoEngine implements E2EEngine {
     this.#nextPreKeyId = ((this.#nextPreKeyId + count - 1) % 0x7fff_ffff) + 1;
     return id;
   }
-}
-
-/** A v1 profile's single serialized session as a record holding just it. */
-function recordOf(sessionBytes: Uint8Array): SessionRecord {
-  return SessionRecord.fromSession(Session.deserialize(sessionBytes));
 }
 
 function senderKeyId(sender: DeviceAddress, groupId: string): string {

@@ -1,7 +1,7 @@
-import { DEFAULT_PROTO_LIMITS } from '@pulse/proto';
+import { DEFAULT_PROTO_LIMITS, PROTOCOL_VERSIONS } from '@pulse/proto';
 import { PulseError } from '../errors.ts';
 import type { ClientLimits } from '../limits.ts';
-import type { ServerInfo } from '../server-info.ts';
+import { fetchServerInfo, type ServerInfo } from '../server-info.ts';
 import type {
   FrameTransport,
   TransportEvents,
@@ -24,6 +24,17 @@ export function inMemoryTransportMemory(): TransportMemory {
 }
 
 /**
+ * What the server offers: `GET /pulse/info`, except over a direct transport,
+ * which has no URL to look up and nothing to choose between.
+ */
+export function serverInfo(server: string, factories: TransportFactories, limits: ClientLimits): Promise<ServerInfo> {
+  if (factories.direct !== undefined) {
+    return Promise.resolve({ versions: PROTOCOL_VERSIONS, webTransport: undefined, webSocket: undefined });
+  }
+  return fetchServerInfo(server, limits);
+}
+
+/**
  * The order in which to try transports: WebTransport first when the runtime
  * and the server offer it, unless it failed for this server recently (then
  * WebSocket first, WebTransport after); an explicit preference tries only that one.
@@ -36,6 +47,7 @@ export function transportOrder(
   now: number,
   limits: ClientLimits,
 ): TransportKind[] {
+  if (factories.direct !== undefined) return [factories.direct.kind];
   const offered: TransportKind[] = [];
   if (info.webTransport !== undefined && factories.webTransport !== undefined) offered.push('webtransport');
   if (info.webSocket !== undefined && factories.webSocket !== undefined) offered.push('websocket');
@@ -55,6 +67,13 @@ export async function openFirst(
 ): Promise<FrameTransport> {
   if (order.length === 0) {
     throw new PulseError('TRANSPORT_UNAVAILABLE', 'no transport offered by the server is available in this runtime');
+  }
+  if (factories.direct !== undefined) {
+    try {
+      return factories.direct.open(events);
+    } catch (cause) {
+      throw new PulseError('SERVER_UNREACHABLE', `direct transport failed: ${String(cause)}`, { cause });
+    }
   }
   let lastError: unknown;
   for (const kind of order) {

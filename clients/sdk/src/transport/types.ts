@@ -51,8 +51,20 @@ export interface WebTransportOptions {
 
 export type WebTransportFactory = (url: string, options: WebTransportOptions) => WebTransportLike;
 
+/**
+ * A transport that needs no network: a server in the same process (@pulse/testing's
+ * in-memory connections), an embedding. `kind` is what the connection status reports.
+ */
+export interface DirectTransport {
+  readonly kind: TransportKind;
+  /** Opens one connection; throwing counts as "server unreachable". */
+  open(events: TransportEvents): FrameTransport;
+}
+
 /** How this runtime opens each transport; a missing factory means "not available here". */
 export interface TransportFactories {
   readonly webSocket?: WebSocketFactory;
   readonly webTransport?: WebTransportFactory;
+  /** When present, the only transport: no `GET /pulse/info`, no WebTransport or WebSocket. */
+  readonly direct?: DirectTransport;
 }

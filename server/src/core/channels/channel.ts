@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import type { TransportKind } from '../connection.ts';
 
 export interface PresenceMember {
   readonly account: string;
@@ -10,7 +10,7 @@ export interface PresenceMember {
 export interface Subscriber {
   readonly member: PresenceMember;
   /** The subscriber's transport, for the per-transport active-channel gauge. */
-  readonly transport: string;
+  readonly transport: TransportKind;
   /** Queues encoded bytes; `ephemeral` ones may be dropped by a slow consumer. */
   deliver(bytes: Uint8Array, ephemeral: boolean): void;
 }
@@ -35,7 +35,7 @@ export class Channel {
   #historyBytes = 0;
   readonly #history: { offset: number; bytes: Uint8Array }[] = [];
   readonly subscribers = new Map<Subscriber, { presence: boolean }>();
-  readonly #perTransport = new Map<string, number>();
+  readonly #perTransport = new Map<TransportKind, number>();
 
   /** Adds a subscriber; true when it is the first one on its transport. */
   addSubscriber(subscriber: Subscriber, options: { presence: boolean }): boolean {
@@ -54,9 +54,9 @@ export class Channel {
     return count === 0;
   }
 
-  constructor(name: string, historySize: number) {
+  constructor(name: string, historySize: number, epoch: string) {
     this.name = name;
-    this.epoch = randomBytes(8).toString('hex');
+    this.epoch = epoch;
     this.#historySize = historySize;
   }
 

@@ -1,5 +1,7 @@
 import type { FrameCodec } from '@pulse/proto';
+import type { TransportKind } from '../connection.ts';
 import { PulseError } from '../errors.ts';
+import { type RandomSource, randomHex } from '../ports/random.ts';
 import { authorizeChannel } from './acl.ts';
 import { Channel, type Replay, type Subscriber } from './channel.ts';
 
@@ -18,6 +20,7 @@ export class ChannelRegistry {
   readonly #historySize: number;
   readonly #maxChannelsTotal: number;
   readonly #historyBudget: number;
+  readonly #random: RandomSource;
   readonly #channels = new Map<string, Channel>();
   #historyBytes = 0;
   #active = 0;
@@ -25,10 +28,14 @@ export class ChannelRegistry {
    * Called when a channel gains its first or loses its last subscriber on a
    * transport (`delta` ±1), and with `transport` 'all' for any transport.
    */
-  onActiveChange: (transport: string, delta: number) => void = () => {};
+  onActiveChange: (transport: TransportKind | 'all', delta: number) => void = () => {};
 
-  constructor(codec: FrameCodec, options: { historySize: number; maxChannelsTotal: number; historyBytes: number }) {
+  constructor(
+    codec: FrameCodec,
+    options: { historySize: number; maxChannelsTotal: number; historyBytes: number; random: RandomSource },
+  ) {
     this.#codec = codec;
+    this.#random = options.random;
     this.#historySize = options.historySize;
     this.#maxChannelsTotal = options.maxChannelsTotal;
     this.#historyBudget = options.historyBytes;
@@ -118,7 +125,8 @@ export class ChannelRegistry {
       if (this.#channels.size >= this.#maxChannelsTotal) {
         throw new PulseError('TOO_MANY_CHANNELS', 'the server holds its maximum number of channels');
       }
-      channel = new Channel(name, this.#historySize);
+      // A fresh random epoch per channel instance: offsets from before a restart are detected.
+      channel = new Channel(name, this.#historySize, randomHex(this.#random, 8));
       this.#channels.set(name, channel);
     }
     return channel;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { DEFAULT_LIMITS, type ServerLimits } from './limits.ts';
+import { DEFAULT_LIMITS, type ServerLimits } from '../../core/limits/limits.ts';
 
 /**
  * Server configuration in three layers: embedded defaults < TOML file

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PROTOCOL_VERSIONS } from '@pulse/proto';
-import type { Metrics } from '../metrics.ts';
+import type { PrometheusMetrics } from '../metrics.ts';
 import { WEBSOCKET_PATH } from '../transport/websocket.ts';
 import type { WebClient } from './web-client.ts';
 
@@ -51,7 +51,7 @@ export function pulseInfo(request: IncomingMessage, source: InfoSource): object 
 }
 
 /** The HTTP (TCP) side: health, metrics, connection info, the web client. */
-export function httpHandler(metrics: Metrics, web: WebClient, info: InfoSource) {
+export function httpHandler(metrics: PrometheusMetrics, web: WebClient, info: InfoSource) {
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     response.setHeader('x-content-type-options', 'nosniff');

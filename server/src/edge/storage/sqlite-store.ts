@@ -1,18 +1,19 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { PulseError } from '../../core/errors.ts';
-import type {
-  BundleRecord,
-  DeviceRecord,
-  EnqueueRequest,
-  ExpiredEnvelope,
-  PreKeyCounts,
-  PreKeyRecord,
-  PreKeyUpload,
-  SignedPreKeyRecord,
-  Store,
-  StoredEnvelope,
+import {
+  type DeviceRecord,
+  type EnvelopeWrite,
+  type ExpiredEnvelope,
+  type NewDevice,
+  type OneTimePreKeyIds,
+  type PreKeyCounts,
+  type PreKeyUpload,
+  type SignedPreKeyRecord,
+  type Store,
+  StoreConflict,
+  type StoredEnvelope,
+  type TakenPreKeys,
 } from '../../core/store.ts';
 import { MIGRATIONS } from './schema.ts';
 
@@ -51,13 +52,17 @@ const toSigned = (r: SignedRow): SignedPreKeyRecord => ({
   publicKey: bytes(r.public_key),
   signature: bytes(r.signature),
 });
+const sameIds = (stored: readonly number[], expected: readonly number[]): boolean =>
+  stored.length === expected.length && stored.every((id, i) => id === expected[i]);
 
 /**
- * The Store on one SQLite file (better-sqlite3, synchronous).
+ * The Store on one SQLite file (better-sqlite3, synchronous): reads, and writes
+ * that check their precondition inside the same transaction (StoreConflict,
+ * rolled back, when it does not hold). No rule of the protocol is decided here.
  *
  * Durability: WAL with synchronous=FULL, so a transaction is on disk (the WAL is
- * fsynced) when `commit` returns; `enqueue` returns ids only after that, and the
- * router acknowledges (`sent`) only after `enqueue` returns. A kill -9 therefore
+ * fsynced) when `commit` returns; `appendEnvelopes` returns ids only after that,
+ * and the core acknowledges (`sent`) only after it returns. A kill -9 therefore
  * loses no acknowledged envelope.
  */
 export class SqliteStore implements Store {
@@ -86,11 +91,9 @@ export class SqliteStore implements Store {
       insertDevice: db.prepare(
         'INSERT INTO devices (account, device_id, name, identity_key, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)',
       ),
-      keyLinked: db.prepare('SELECT 1 FROM devices WHERE account = ? AND identity_key = ?'),
-      countDevices: db.prepare('SELECT count(*) AS n FROM devices WHERE account = ?'),
       getDevice: db.prepare('SELECT * FROM devices WHERE account = ? AND device_id = ?'),
       listDevices: db.prepare('SELECT * FROM devices WHERE account = ? ORDER BY device_id'),
-      deviceIds: db.prepare('SELECT device_id FROM devices WHERE account = ? ORDER BY device_id'),
+      deviceIds: db.prepare('SELECT device_id FROM devices WHERE account = ? ORDER BY device_id').pluck(),
       removeDevice: db.prepare('DELETE FROM devices WHERE account = ? AND device_id = ?'),
       touchDevice: db.prepare('UPDATE devices SET last_seen_at = ? WHERE account = ? AND device_id = ?'),
       upsertSigned: db.prepare(
@@ -105,6 +108,9 @@ export class SqliteStore implements Store {
         `INSERT OR REPLACE INTO one_time_prekeys (account, device_id, kind, key_id, public_key, signature)
          VALUES (?, ?, ?, ?, ?, ?)`,
       ),
+      oneTimeIds: db
+        .prepare('SELECT key_id FROM one_time_prekeys WHERE account = ? AND device_id = ? AND kind = ? ORDER BY key_id')
+        .pluck(),
       countOneTime: db.prepare(
         'SELECT count(*) AS n FROM one_time_prekeys WHERE account = ? AND device_id = ? AND kind = ?',
       ),
@@ -113,7 +119,7 @@ export class SqliteStore implements Store {
            WHERE account = ? AND device_id = ? AND kind = ? ORDER BY key_id LIMIT 1)
          RETURNING key_id, public_key, signature`,
       ),
-      queueLength: db.prepare('SELECT n FROM queue_sizes WHERE account = ? AND device_id = ?'),
+      queueLength: db.prepare('SELECT n FROM queue_sizes WHERE account = ? AND device_id = ?').pluck(),
       insertEnvelope: db.prepare(
         `INSERT INTO envelopes (account, device_id, sender, sender_device, server_time, expires_at, payload)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -132,34 +138,22 @@ export class SqliteStore implements Store {
   createAccount(account: string, deviceName: string, identityKey: Uint8Array, now: number): DeviceRecord {
     const s = this.#stmts;
     return this.#db.transaction(() => {
-      if (s.accountExists.get(account) !== undefined) {
-        throw new PulseError('ACCOUNT_EXISTS', `the account name ${account} is taken`);
-      }
+      if (s.accountExists.get(account) !== undefined) throw new StoreConflict(`the account ${account} exists`);
       s.insertAccount.run(account, now);
       s.insertDevice.run(account, 1, deviceName, identityKey, now, now);
       return toDevice(s.getDevice.get(account, 1) as DeviceRow);
     })();
   }
 
-  addDevice(
-    account: string,
-    deviceName: string,
-    identityKey: Uint8Array,
-    now: number,
-    maxDevices: number,
-  ): DeviceRecord {
+  addDevice(account: string, device: NewDevice, expectedDeviceIds: readonly number[]): DeviceRecord {
     const s = this.#stmts;
     return this.#db.transaction(() => {
       const row = s.accountExists.get(account) as { next_device_id: number } | undefined;
-      if (row === undefined) throw new PulseError('NOT_FOUND', `no account ${account}`);
-      if (s.keyLinked.get(account, identityKey) !== undefined) {
-        throw new PulseError('FORBIDDEN', 'this identity key is already linked to the account');
-      }
-      if ((s.countDevices.get(account) as { n: number }).n >= maxDevices) {
-        throw new PulseError('FORBIDDEN', `an account has at most ${maxDevices} devices`);
+      if (row === undefined || !sameIds(this.#deviceIds(account), expectedDeviceIds)) {
+        throw new StoreConflict(`the devices of ${account} changed`);
       }
       s.bumpDeviceId.run(account);
-      s.insertDevice.run(account, row.next_device_id, deviceName, identityKey, now, now);
+      s.insertDevice.run(account, row.next_device_id, device.name, device.identityKey, device.now, device.now);
       return toDevice(s.getDevice.get(account, row.next_device_id) as DeviceRow);
     })();
   }
@@ -173,17 +167,31 @@ export class SqliteStore implements Store {
     return (this.#stmts.listDevices.all(account) as DeviceRow[]).map(toDevice);
   }
 
-  removeDevice(account: string, deviceId: number): boolean {
-    return this.#stmts.removeDevice.run(account, deviceId).changes > 0;
+  removeDevice(account: string, deviceId: number, expectedDeviceIds: readonly number[]): boolean {
+    return this.#db.transaction(() => {
+      if (!sameIds(this.#deviceIds(account), expectedDeviceIds)) {
+        throw new StoreConflict(`the devices of ${account} changed`);
+      }
+      return this.#stmts.removeDevice.run(account, deviceId).changes > 0;
+    })();
   }
 
   touchDevice(account: string, deviceId: number, now: number): void {
     this.#stmts.touchDevice.run(now, account, deviceId);
   }
 
-  storePreKeys(account: string, deviceId: number, upload: PreKeyUpload, maxPerDevice: number): PreKeyCounts {
+  oneTimePreKeyIds(account: string, deviceId: number): OneTimePreKeyIds {
+    const ids = this.#stmts.oneTimeIds;
+    return { ec: ids.all(account, deviceId, 'ec') as number[], pq: ids.all(account, deviceId, 'pq') as number[] };
+  }
+
+  storePreKeys(account: string, deviceId: number, upload: PreKeyUpload, expected: OneTimePreKeyIds): PreKeyCounts {
     const s = this.#stmts;
     return this.#db.transaction(() => {
+      const stored = this.oneTimePreKeyIds(account, deviceId);
+      if (!sameIds(stored.ec, expected.ec) || !sameIds(stored.pq, expected.pq)) {
+        throw new StoreConflict(`the one-time prekeys of ${account}/${deviceId} changed`);
+      }
       const signed = (kind: string, key: SignedPreKeyRecord) =>
         s.upsertSigned.run(account, deviceId, kind, key.keyId, key.publicKey, key.signature);
       if (upload.signedPreKey) signed('signed', upload.signedPreKey);
@@ -194,12 +202,7 @@ export class SqliteStore implements Store {
       for (const key of upload.pqOneTimePreKeys ?? []) {
         s.insertOneTime.run(account, deviceId, 'pq', key.keyId, key.publicKey, key.signature);
       }
-      const counts = this.preKeyCounts(account, deviceId);
-      if (counts.oneTimePreKeys > maxPerDevice || counts.pqOneTimePreKeys > maxPerDevice) {
-        // Throwing rolls the whole upload back.
-        throw new PulseError('FORBIDDEN', `a device stores at most ${maxPerDevice} one-time prekeys of each kind`);
-      }
-      return counts;
+      return this.preKeyCounts(account, deviceId);
     })();
   }
 
@@ -211,84 +214,62 @@ export class SqliteStore implements Store {
     };
   }
 
-  takeBundles(account: string): BundleRecord[] {
+  takePreKeys(account: string): TakenPreKeys[] {
     const s = this.#stmts;
     return this.#db.transaction(() => {
-      const bundles: BundleRecord[] = [];
+      const taken: TakenPreKeys[] = [];
       for (const device of s.listDevices.all(account) as DeviceRow[]) {
         const signed = s.getSigned.get(account, device.device_id, 'signed') as SignedRow | undefined;
         const lastResort = s.getSigned.get(account, device.device_id, 'pq_last_resort') as SignedRow | undefined;
         if (signed === undefined || lastResort === undefined) continue;
         const ec = s.takeOneTime.get(account, device.device_id, 'ec') as SignedRow | undefined;
         const pq = s.takeOneTime.get(account, device.device_id, 'pq') as SignedRow | undefined;
-        const oneTimePreKey: PreKeyRecord | undefined =
-          ec === undefined ? undefined : { keyId: ec.key_id, publicKey: bytes(ec.public_key) };
-        bundles.push({
+        taken.push({
           deviceId: device.device_id,
           identityKey: bytes(device.identity_key),
           signedPreKey: toSigned(signed),
-          pqPreKey: toSigned(pq ?? lastResort),
-          pqPreKeyIsLastResort: pq === undefined,
-          oneTimePreKey,
+          pqLastResortPreKey: toSigned(lastResort),
+          oneTimePreKey: ec === undefined ? undefined : { keyId: ec.key_id, publicKey: bytes(ec.public_key) },
+          pqOneTimePreKey: pq === undefined ? undefined : toSigned(pq),
           remaining: this.preKeyCounts(account, device.device_id),
         });
       }
-      return bundles;
+      return taken;
     })();
   }
 
-  enqueue(request: EnqueueRequest): string[] {
+  queueLength(account: string, deviceId: number): number {
+    return (this.#stmts.queueLength.get(account, deviceId) as number | undefined) ?? 0;
+  }
+
+  appendEnvelopes(writes: readonly EnvelopeWrite[]): string[][] {
     const s = this.#stmts;
-    const { from, to, envelopes, now, expiresAt, queueCap } = request;
-    return this.#db.transaction(() => {
-      const expected = (s.deviceIds.all(to) as { device_id: number }[])
-        .map((r) => r.device_id)
-        .filter((id) => !(to === from.account && id === from.deviceId));
-      if (expected.length === 0) throw new PulseError('NOT_FOUND', `no account ${to} (or no other device)`);
-      const given = envelopes.map((e) => e.deviceId).sort((a, b) => a - b);
-      if (given.length !== expected.length || given.some((id, i) => id !== expected[i])) {
-        throw new PulseError(
-          'DEVICES_MISMATCH',
-          `envelopes must address exactly the devices [${expected.join(', ')}] of ${to}`,
-        );
-      }
-      const ids: string[] = [];
-      for (const envelope of envelopes) {
-        const queued = (s.queueLength.get(to, envelope.deviceId) as { n: number } | undefined)?.n ?? 0;
-        if (queued >= queueCap) {
-          throw new PulseError(
-            'QUEUE_FULL',
-            `device ${envelope.deviceId} of ${to} already holds ${queueCap} envelopes`,
-          );
-        }
-        const info = s.insertEnvelope.run(
-          to,
-          envelope.deviceId,
-          from.account,
-          from.deviceId,
-          now,
-          expiresAt,
-          envelope.payload,
-        );
-        ids.push(String(info.lastInsertRowid));
-      }
-      return ids;
-    })();
-  }
-
-  enqueueBatch(requests: readonly EnqueueRequest[]): (string[] | PulseError)[] {
-    // `enqueue` runs its own transaction; nested inside this one, better-sqlite3
-    // turns it into a SAVEPOINT, so a refused request rolls back alone.
+    // ONE transaction for the whole group commit: one fsync; a failed precondition rolls all of it back.
     return this.#db.transaction(() =>
-      requests.map((request) => {
-        try {
-          return this.enqueue(request);
-        } catch (error) {
-          if (error instanceof PulseError) return error;
-          throw error;
-        }
+      writes.map((write) => {
+        const { from, to, envelopes } = write;
+        if (!sameIds(this.#deviceIds(to), write.deviceIds)) throw new StoreConflict(`the devices of ${to} changed`);
+        return envelopes.map((envelope, i) => {
+          if (this.queueLength(to, envelope.deviceId) > write.queuedAtMost[i]!) {
+            throw new StoreConflict(`the queue of ${to}/${envelope.deviceId} grew`);
+          }
+          const info = s.insertEnvelope.run(
+            to,
+            envelope.deviceId,
+            from.account,
+            from.deviceId,
+            write.serverTime,
+            write.expiresAt,
+            envelope.payload,
+          );
+          return String(info.lastInsertRowid);
+        });
       }),
     )();
+  }
+
+  #deviceIds(account: string): number[] {
+    return this.#stmts.deviceIds.all(account) as number[];
   }
 
   pending(account: string, deviceId: number, afterId: number, limit: number, now: number): StoredEnvelope[] {

@@ -1,0 +1,48 @@
+import type { FrameOf } from '@pulse/proto';
+import type { TransportKind } from '../connection.ts';
+import type { RouterContext } from '../context.ts';
+import { PulseError } from '../errors.ts';
+import type { SessionOutput } from '../session/output.ts';
+import type { Address } from '../store.ts';
+
+/**
+ * `send` (PROTOCOL.md "Envelopes"): checks sizes, hands the envelopes to the
+ * group commit (which decides addressing and the queue cap), and answers `sent`
+ * only once they are durable; then wakes the recipients' sessions to deliver them.
+ */
+export function sendEnvelopes(
+  ctx: RouterContext,
+  from: Address,
+  frame: FrameOf<'send'>,
+  now: number,
+  out: SessionOutput,
+  transport: TransportKind,
+): void {
+  const max = ctx.settings.limits.maxMessageSize;
+  for (const envelope of frame.envelopes) {
+    if (envelope.payload.length > max) {
+      out.limitHit('message_size');
+      throw new PulseError('PAYLOAD_TOO_LARGE', `a payload of ${envelope.payload.length} bytes exceeds ${max}`);
+    }
+  }
+  const started = ctx.clock.monotonic();
+  const request = {
+    from,
+    to: frame.to,
+    envelopes: frame.envelopes,
+    now,
+    expiresAt: now + ctx.settings.limits.envelopeTtl,
+  };
+  ctx.commits.submit(request, (result) => {
+    // Runs after the group commit returned: only now may `sent` go out.
+    if (result instanceof PulseError) {
+      if (result.code === 'QUEUE_FULL') out.limitHit('queue_per_device');
+      out.sendError(frame.id, result.code, result.message);
+    } else {
+      ctx.metrics.envelopes('stored', result.length);
+      out.send({ type: 'sent', id: frame.id, envelopeIds: result, serverTime: now });
+      for (const envelope of frame.envelopes) ctx.hub.get(frame.to, envelope.deviceId)?.pump();
+    }
+    ctx.metrics.latency(transport, 'send_commit', (ctx.clock.monotonic() - started) / 1000);
+  });
+}

@@ -1,0 +1,78 @@
+import type { FrameOf, FrameType } from '@pulse/proto';
+import type { PresenceMember } from '../channels/channel.ts';
+import type { Subscriptions } from '../channels/subscriptions.ts';
+import type { TransportKind } from '../connection.ts';
+import type { RouterContext } from '../context.ts';
+import type { EnvelopeDelivery } from '../delivery.ts';
+import type { SessionOutput } from '../session/output.ts';
+import type { Address } from '../store.ts';
+
+/** Where a session is in its life (PROTOCOL.md "Handshake and authentication"). */
+export type SessionState = 'hello' | 'unauthenticated' | 'authenticated' | 'closed';
+
+/**
+ * When a request is accepted: `always` (even before `hello`), `greeted` (after
+ * `hello`), `authenticated` (after `auth_ok`). Earlier: AUTH_REQUIRED.
+ */
+export type Phase = 'always' | 'greeted' | 'authenticated';
+
+/** What a request handler sees of its session. */
+export interface RequestSession {
+  readonly state: SessionState;
+  readonly out: SessionOutput;
+  readonly transport: TransportKind;
+  /** The peer's IP address, or UNKNOWN_ADDRESS. */
+  readonly remoteAddress: string;
+  /** This connection's `welcome.challenge`: what register, auth and device_link signatures cover. */
+  readonly challenge: Uint8Array;
+  /** A random key naming this connection (the auth-attempt budget of a peer without an address). */
+  readonly connectionKey: string;
+  /** The authenticated device (after `auth_ok`). */
+  readonly device: Address;
+  readonly member: PresenceMember;
+  readonly subscriptions: Subscriptions;
+  /** Envelope delivery to the authenticated device (after `auth_ok`). */
+  readonly delivery: EnvelopeDelivery | undefined;
+  /** `hello`: negotiates the version and answers `welcome`. */
+  acceptHello(frame: FrameOf<'hello'>, now: number): void;
+  /** The connection proved to be `device`: answers `auth_ok` (request `id`) and starts delivery. */
+  authenticated(id: number, device: Address, now: number): void;
+  /** The peer sent `close`. */
+  peerClosed(): void;
+}
+
+/** The one shape of every request handler. Refusals are thrown as PulseError (the session answers `error`). */
+export type RequestHandler<T extends FrameType> = (
+  ctx: RouterContext,
+  session: RequestSession,
+  frame: FrameOf<T>,
+  now: number,
+) => void;
+
+export interface RequestEntry<T extends FrameType> {
+  readonly phase: Phase;
+  readonly handle: RequestHandler<T>;
+}
+
+/** The frame types a client may send. */
+export type RequestType =
+  | 'hello'
+  | 'ping'
+  | 'pong'
+  | 'close'
+  | 'register'
+  | 'auth'
+  | 'auth_token'
+  | 'device_link'
+  | 'device_list'
+  | 'device_remove'
+  | 'prekeys_upload'
+  | 'bundle_fetch'
+  | 'send'
+  | 'deliver_ack'
+  | 'sync'
+  | 'subscribe'
+  | 'unsubscribe'
+  | 'publish';
+
+export type RequestTable = { readonly [T in RequestType]: RequestEntry<T> };

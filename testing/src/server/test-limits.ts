@@ -1,0 +1,8 @@
+import type { ServerLimits } from '@pulse/server';
+
+/** Limits loose enough that many test users from one address never hit them. */
+export const TEST_LIMITS: Partial<ServerLimits> = {
+  authAttempts: 10_000,
+  prekeyFetches: 10_000,
+  maxConnectionsPerIp: 1_000,
+};
