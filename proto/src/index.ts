@@ -9,6 +9,7 @@ export { PROTO_ERROR_CODES, ProtoError, type ProtoErrorCode } from './errors.ts'
 export { FRAME_TYPES, type Frame, type FrameOf, type FrameType, frameSchema } from './frames.ts';
 export { DEFAULT_PROTO_LIMITS, type ProtoLimits, protoLimits } from './limits.ts';
 export { guardMessagePack } from './msgpack-guard.ts';
+export { type Answer, type AnswerOf, REQUEST_ANSWERS, type RequestFrame, type RequestType } from './requests.ts';
 export {
   authSignedMessage,
   deviceLinkSignedMessage,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { APP_ERROR_CODES, FRAME_TYPES, PROTO_ERROR_CODES } from '../src/index.ts';
+import { APP_ERROR_CODES, FRAME_TYPES, PROTO_ERROR_CODES, REQUEST_ANSWERS } from '../src/index.ts';
 
 const doc = readFileSync(new URL('../PROTOCOL.md', import.meta.url), 'utf8');
 
@@ -20,7 +20,12 @@ const cellsOf = (line: string) =>
 
 /** The first cell of every body row of the Markdown tables in `text` whose header row is `header`. */
 function firstCells(text: string, header: readonly string[]): string[] {
-  const cells: string[] = [];
+  return bodyRows(text, header).map((row) => row[0] ?? '');
+}
+
+/** The body rows, as cells, of the Markdown tables in `text` whose header row is `header`. */
+function bodyRows(text: string, header: readonly string[]): string[][] {
+  const rows: string[][] = [];
   let inTable = false;
   let wanted = false;
   for (const line of text.split('\n')) {
@@ -33,10 +38,10 @@ function firstCells(text: string, header: readonly string[]): string[] {
       inTable = true;
       wanted = row.join('|') === header.join('|');
     } else if (wanted && !/^-+$/.test(row[0] ?? '')) {
-      cells.push(row[0] ?? '');
+      rows.push(row);
     }
   }
-  return cells;
+  return rows;
 }
 
 /** Backticked names in a cell: `ping` / `pong` → ping, pong. */
@@ -54,5 +59,14 @@ describe('PROTOCOL.md matches the code', () => {
   it('lists every error code in the Errors table, and no code the code does not have', () => {
     const documented = firstCells(section('Errors'), ['code', 'meaning']).flatMap(namesIn);
     expect([...documented].sort()).toEqual([...PROTO_ERROR_CODES, ...APP_ERROR_CODES].sort());
+  });
+
+  it("names each request's answer in the answer column, as the request table has it", () => {
+    const rows = bodyRows(section('Frames'), ['frame', 'dir', 'fields', 'answer']);
+    for (const [request, answer] of Object.entries(REQUEST_ANSWERS)) {
+      const row = rows.find((cells) => namesIn(cells[0] ?? '').includes(request));
+      expect(row?.[1], request).toBe('C');
+      expect(namesIn(row?.[3] ?? ''), request).toContain(answer);
+    }
   });
 });

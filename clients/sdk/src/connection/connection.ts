@@ -17,8 +17,8 @@ import { ReadyWaiters } from './ready-waiters.ts';
 import { Reconnector } from './reconnector.ts';
 import { type Answer, type RequestFrame, RequestTable, type RequestType } from './requests.ts';
 
+export type { Answer, AnswerOf, RequestFrame, RequestType } from '@pulse/proto';
 export type { HandshakeSession, ReadyHook } from './handshake.ts';
-export type { Answer, AnswerOf, RequestFrame, RequestType } from './requests.ts';
 
 /** Frames the server sends unasked. */
 export type PushFrame = FrameOf<

@@ -1,46 +1,19 @@
-import type { Frame, FrameOf, FrameType } from '@pulse/proto';
+import {
+  type Answer,
+  type AnswerOf,
+  type Frame,
+  type FrameType,
+  REQUEST_ANSWERS,
+  type RequestFrame,
+  type RequestType,
+} from '@pulse/proto';
 import { PulseError, type PulseErrorCode } from '../errors.ts';
 
-/** Each request frame type and the frame type of its successful answer (PROTOCOL.md "Frames"). */
-export interface AnswerOf {
-  register: 'auth_ok';
-  auth: 'auth_ok';
-  auth_token: 'auth_ok';
-  device_link: 'device_linked';
-  device_list: 'devices';
-  device_remove: 'ok';
-  prekeys_upload: 'ok';
-  bundle_fetch: 'bundles';
-  send: 'sent';
-  sync: 'sync_done';
-  subscribe: 'subscribed';
-  unsubscribe: 'ok';
-  publish: 'published';
-}
-export type RequestType = keyof AnswerOf;
-/** A request as callers write it: the table adds the `id`. */
-export type RequestFrame<T extends RequestType> = Omit<FrameOf<T>, 'id'> & { type: T };
-export type Answer<T extends RequestType> = FrameOf<AnswerOf[T]>;
+export type { Answer, RequestFrame, RequestType };
 
-const ANSWERS: { readonly [T in RequestType]: AnswerOf[T] } = {
-  register: 'auth_ok',
-  auth: 'auth_ok',
-  auth_token: 'auth_ok',
-  device_link: 'device_linked',
-  device_list: 'devices',
-  device_remove: 'ok',
-  prekeys_upload: 'ok',
-  bundle_fetch: 'bundles',
-  send: 'sent',
-  sync: 'sync_done',
-  subscribe: 'subscribed',
-  unsubscribe: 'ok',
-  publish: 'published',
-};
-
-/** The frame type that answers a request of `type` successfully. */
+/** The frame type that answers a request of `type` successfully (@pulse/proto's table). */
 export function answerTypeOf<T extends RequestType>(type: T): AnswerOf[T] {
-  return ANSWERS[type];
+  return REQUEST_ANSWERS[type];
 }
 
 /** Request ids are u32 (PROTOCOL.md "Field formats"); 0 is never used. */
