@@ -29,6 +29,15 @@ export {
 } from './webtransport/accept-policy.ts';
 export { decodeCloseCapsuleValue, encodeCloseCapsuleValue } from './webtransport/close-capsule.ts';
 export { http3CodeToWebTransport, webTransportCodeToHttp3 } from './webtransport/error-codes.ts';
+export {
+  ACCEPT_EVERYTHING,
+  decideIncomingStream,
+  type IncomingPolicy,
+  type IncomingStreamContext,
+  type IncomingStreamDecision,
+  incomingPolicy,
+  REFUSAL_CODE,
+} from './webtransport/incoming-policy.ts';
 export { DEFAULT_WEBTRANSPORT_LIMITS, type WebTransportLimits, webTransportLimits } from './webtransport/limits.ts';
 export {
   parseAvailableProtocols,
@@ -40,7 +49,14 @@ export {
   /** @deprecated Former name of `serializeSelectedProtocol`. */
   serializeSelectedProtocol as serializeSfString,
 } from './webtransport/protocol-fields.ts';
-export { type SessionPort, WebTransportSession } from './webtransport/session.ts';
+export {
+  QUEUED_CHUNK_OVERHEAD_BYTES,
+  queuedCost,
+  ReceiveBudget,
+  type ReceiveCounters,
+  type ReceiveStats,
+} from './webtransport/receive-budget.ts';
+export { type IncomingStreamOutcome, type SessionPort, WebTransportSession } from './webtransport/session.ts';
 export {
   type WebTransportBidirectionalStream,
   type WebTransportCloseInfo,

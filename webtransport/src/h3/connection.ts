@@ -120,6 +120,12 @@ export class H3Connection {
     return actions;
   }
 
+  /** Whether this is a peer stream whose type (or first varint) has not been read yet. */
+  awaitsStreamHeader(streamId: number): boolean {
+    const state = this.#streams.get(streamId);
+    return state === undefined ? !isLocallyInitiated(streamId, this.role) : state.kind === 'pending';
+  }
+
   /** Whether bytes on this stream now belong to a WebTransport stream, past the HTTP/3 layer. */
   isWebTransportStream(streamId: number): boolean {
     return this.#streams.get(streamId)?.kind === 'webtransport';

@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { H3_ERROR } from '../h3/errors.ts';
 import { parseResponseHead } from '../h3/message.ts';
 import { peerCapabilities } from '../h3/settings.ts';
+import { type IncomingPolicy, incomingPolicy } from '../webtransport/incoming-policy.ts';
 import { type WebTransportLimits, webTransportLimits } from '../webtransport/limits.ts';
 import { parseSelectedProtocol, serializeAvailableProtocols } from '../webtransport/protocol-fields.ts';
 import { WebTransportSession } from '../webtransport/session.ts';
@@ -34,6 +35,8 @@ export interface ConnectOptions {
   /** Sent as the `origin` header (browsers always send one). */
   readonly origin?: string;
   readonly limits?: Partial<WebTransportLimits>;
+  /** What the application reads of what the server sends (default: everything); the rest is refused or dropped. */
+  readonly incoming?: Partial<IncomingPolicy>;
 }
 
 /** The Node client's session object: the W3C `WebTransport` shape. */
@@ -48,7 +51,7 @@ function toBytes(source: ArrayBufferView | ArrayBuffer): Uint8Array {
 export function connectWebTransport(url: string, options: ConnectOptions = {}): NodeWebTransport {
   const limits = webTransportLimits(options.limits);
   // The client's first bidirectional stream (id 0) carries the CONNECT request: it is the session id.
-  const session = new WebTransportSession(0, limits);
+  const session = new WebTransportSession(0, limits, incomingPolicy(options.incoming));
   start(url, options, limits, session).catch((error: unknown) => {
     session.handleClosed(
       new WebTransportError(error instanceof Error ? error.message : 'connection failed', { source: 'session' }),

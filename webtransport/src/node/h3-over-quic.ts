@@ -19,6 +19,7 @@ import type { Role } from '../h3/stream-ids.ts';
 import type { FieldLine } from '../qpack/field-section.ts';
 import { decodeCloseCapsuleValue } from '../webtransport/close-capsule.ts';
 import type { WebTransportLimits } from '../webtransport/limits.ts';
+import { ReceiveBudget, type ReceiveStats } from '../webtransport/receive-budget.ts';
 import type { WebTransportSession } from '../webtransport/session.ts';
 import { WebTransportError } from '../webtransport/types.ts';
 import { PacketPump } from './packet-pump.ts';
@@ -55,6 +56,7 @@ export class H3OverQuic {
   readonly #reader: StreamReader;
   readonly #writer: StreamWriter;
   readonly #port: QuicSessionPort;
+  readonly #receiveBudget: ReceiveBudget;
   #established = false;
 
   constructor(options: {
@@ -65,6 +67,8 @@ export class H3OverQuic {
     limits: WebTransportLimits;
     hooks: ConnectionHooks;
     sendPacket: (packet: Uint8Array, to: HostPort) => void;
+    /** The budget this connection's sits in (a server's, adding up its connections); none for a client. */
+    serverBudget?: ReceiveBudget;
   }) {
     const quic = options.quic;
     this.quic = quic;
@@ -74,6 +78,7 @@ export class H3OverQuic {
     this.#hooks = options.hooks;
     this.h3 = new H3Connection({ role: options.role, limits: options.limits });
     this.#sessions = new SessionTable(options.limits.maxBufferedStreams);
+    this.#receiveBudget = new ReceiveBudget(options.limits.connectionReceiveBudgetBytes, options.serverBudget);
     // The parts call back through hooks bound once here: no closure per packet or chunk.
     this.#pump = new PacketPump(quic, options.local, options.sendPacket, {
       onInput: (fullScan) => this.#process(fullScan),
@@ -97,6 +102,7 @@ export class H3OverQuic {
       reader: this.#reader,
       writer: this.#writer,
       pump: this.#pump,
+      receiveBudget: this.#receiveBudget,
       applyH3Actions: () => this.#applyActions(),
     });
   }
@@ -107,6 +113,11 @@ export class H3OverQuic {
 
   get isClosed(): boolean {
     return this.quic.isClosed();
+  }
+
+  /** What this connection's sessions refused, dropped and hold for their applications. */
+  get receiveStats(): ReceiveStats {
+    return this.#receiveBudget.stats();
   }
 
   /** Feeds one UDP datagram from the peer. */
@@ -236,6 +247,8 @@ export class H3OverQuic {
         : `connection closed by ${peer !== null ? 'peer' : 'us'} with 0x${error.errorCode.toString(16)}`;
     this.#port.endAll(new WebTransportError(message, { source: 'session' }));
     this.#port.failOpenWaiters(message);
+    // Streams still waiting for a session die with the connection: what they held leaves the server's sum.
+    this.#receiveBudget.detach();
     this.#hooks.onClosed?.(this);
   }
 

@@ -6,7 +6,9 @@
  */
 
 export { H3_ERROR, H3Error, type H3ErrorName } from '../h3/errors.ts';
+export { type IncomingPolicy, REFUSAL_CODE } from '../webtransport/incoming-policy.ts';
 export { DEFAULT_WEBTRANSPORT_LIMITS, type WebTransportLimits, webTransportLimits } from '../webtransport/limits.ts';
+export type { ReceiveCounters, ReceiveStats } from '../webtransport/receive-budget.ts';
 export type {
   WebTransportBidirectionalStream,
   WebTransportCloseInfo,
@@ -27,6 +29,7 @@ export {
   type ListenOptions,
   listenWebTransport,
   type ServerWebTransportSession,
+  type SessionAnswer,
   type SessionRequest,
   type WebTransportServer,
 } from './server.ts';

@@ -15,7 +15,9 @@ import {
   refusal,
   type SessionHead,
 } from '../webtransport/accept-policy.ts';
+import { type IncomingPolicy, incomingPolicy } from '../webtransport/incoming-policy.ts';
 import { type WebTransportLimits, webTransportLimits } from '../webtransport/limits.ts';
+import { ReceiveBudget, type ReceiveStats } from '../webtransport/receive-budget.ts';
 import { WebTransportSession } from '../webtransport/session.ts';
 import { H3OverQuic } from './h3-over-quic.ts';
 import { destinationConnectionIdRange } from './packet-dcid.ts';
@@ -39,8 +41,24 @@ export interface ListenOptions {
   /** Paths that accept sessions (compared without the query); others get 404. */
   readonly paths: string[];
   readonly limits?: Partial<WebTransportLimits>;
-  /** Called for each new session; may pick one of `request.protocols`. Throwing refuses the session (500). */
-  onSession(session: ServerWebTransportSession, request: SessionRequest): undefined | { protocol?: string };
+  /**
+   * What the application reads of what peers send, for every session: streams
+   * beyond it are refused at once (STOP_SENDING with REFUSAL_CODE.STREAM_REFUSED),
+   * datagrams dropped. Default: everything, as the W3C API.
+   */
+  readonly incoming?: Partial<IncomingPolicy>;
+  /**
+   * Called for each new session; may pick one of `request.protocols`, and may
+   * narrow or widen `incoming` for this session. Throwing refuses the session (500).
+   */
+  onSession(session: ServerWebTransportSession, request: SessionRequest): undefined | SessionAnswer;
+}
+
+/** What `onSession` may answer besides accepting. */
+export interface SessionAnswer {
+  readonly protocol?: string;
+  /** Overrides `ListenOptions.incoming` for this session. */
+  readonly incoming?: Partial<IncomingPolicy>;
 }
 
 export interface WebTransportServer {
@@ -48,6 +66,8 @@ export interface WebTransportServer {
   readonly address: HostPort;
   /** Open QUIC connections (for tests and metrics). */
   readonly connectionCount: number;
+  /** What every session so far refused and dropped, and what live ones hold (for metrics). */
+  readonly receiveStats: ReceiveStats;
   close(): Promise<void>;
 }
 
@@ -56,7 +76,10 @@ const hex = (bytes: Uint8Array): string =>
 
 export async function listenWebTransport(options: ListenOptions): Promise<WebTransportServer> {
   const limits = webTransportLimits(options.limits);
+  const incoming = incomingPolicy(options.incoming);
   const config = createQuicheConfig('server', limits, options.certificate);
+  /** Adds up every connection's budget: the server-wide counters. */
+  const receiveBudget = new ReceiveBudget(Number.POSITIVE_INFINITY);
   /** Keyed by every connection id that may appear as a packet's destination (client's first dcid, our scid). */
   const byConnectionId = new Map<string, H3OverQuic>();
   const connections = new Set<H3OverQuic>();
@@ -82,7 +105,7 @@ export async function listenWebTransport(options: ListenOptions): Promise<WebTra
       connection.respond(streamId, decision.fields, true);
       return;
     }
-    const session = new WebTransportSession(streamId, limits);
+    const session = new WebTransportSession(streamId, limits, incoming);
     connection.addSession(session);
     const request: SessionRequest = {
       ...decision.request,
@@ -91,7 +114,9 @@ export async function listenWebTransport(options: ListenOptions): Promise<WebTra
     };
     let chosen: string | undefined;
     try {
-      chosen = options.onSession(session, request)?.protocol;
+      const answer = options.onSession(session, request);
+      chosen = answer?.protocol;
+      if (answer?.incoming !== undefined) session.setIncomingPolicy(incomingPolicy(answer.incoming, incoming));
     } catch {
       connection.respond(streamId, refusal(500).fields, true);
       session.close({ closeCode: 0, reason: 'refused' });
@@ -153,6 +178,7 @@ export async function listenWebTransport(options: ListenOptions): Promise<WebTra
       limits,
       hooks: { onHeaders, onClosed: forget },
       sendPacket: (bytes, to) => endpoint.send(bytes, to),
+      serverBudget: receiveBudget,
     });
     const keys = [hex(header.dcid), hex(scid)];
     for (const key of keys) byConnectionId.set(key, connection);
@@ -173,6 +199,9 @@ export async function listenWebTransport(options: ListenOptions): Promise<WebTra
     address: endpoint.local,
     get connectionCount() {
       return connections.size;
+    },
+    get receiveStats() {
+      return receiveBudget.stats();
     },
     async close() {
       // Graceful: GOAWAY and session close capsules first, CONNECTION_CLOSE a moment later.

@@ -4,6 +4,8 @@
  * close), and the lifetime of their streams: incoming ones attached to their
  * session or held until it is established (draft-ietf-webtrans-http3 §4.6),
  * refused, reset when their session ends (§5), and let go once finished both ways.
+ * It owns the connection's receive budget, which the sessions' budgets sit in and
+ * which the streams waiting for their session are charged to.
  */
 import type { H3Connection } from '../h3/connection.ts';
 import { H3_ERROR } from '../h3/errors.ts';
@@ -11,6 +13,7 @@ import { CAPSULE } from '../h3/frames.ts';
 import { varintLength } from '../varint.ts';
 import { encodeCloseCapsuleValue } from '../webtransport/close-capsule.ts';
 import { webTransportCodeToHttp3 } from '../webtransport/error-codes.ts';
+import { queuedCost, type ReceiveBudget } from '../webtransport/receive-budget.ts';
 import type { SessionPort, WebTransportSession } from '../webtransport/session.ts';
 import { type WebTransportCloseInfo, WebTransportError } from '../webtransport/types.ts';
 import type { PacketPump } from './packet-pump.ts';
@@ -27,6 +30,8 @@ export interface SessionPortParts {
   readonly reader: StreamReader;
   readonly writer: StreamWriter;
   readonly pump: PacketPump;
+  /** The connection's receive budget (connectionReceiveBudgetBytes). */
+  readonly receiveBudget: ReceiveBudget;
   /** Carries out what the HTTP/3 core queued (after a capsule is sent). */
   readonly applyH3Actions: () => void;
 }
@@ -37,6 +42,7 @@ interface OpenWaiter {
 }
 
 export class QuicSessionPort implements SessionPort {
+  readonly receiveBudget: ReceiveBudget;
   readonly #quic: Connection;
   readonly #h3: H3Connection;
   readonly #sessions: SessionTable;
@@ -54,6 +60,7 @@ export class QuicSessionPort implements SessionPort {
     this.#reader = parts.reader;
     this.#writer = parts.writer;
     this.#pump = parts.pump;
+    this.receiveBudget = parts.receiveBudget;
     this.#applyH3Actions = parts.applyH3Actions;
   }
 
@@ -130,20 +137,29 @@ export class QuicSessionPort implements SessionPort {
       this.#attach(session, stream);
       return;
     }
-    // Streams may overtake their session's response: keep them until it is established.
+    // Streams may overtake their session's response: keep them until it is established,
+    // their first bytes charged to the connection.
     const pending = session === undefined || session.state === 'connecting';
-    if (pending && this.#sessions.hold(sessionId, stream)) return;
-    shutdownStream(this.#quic, stream.streamId, H3_ERROR.WT_BUFFERED_STREAM_REJECTED);
+    const cost = queuedCost(stream.data.byteLength);
+    if (pending && this.receiveBudget.fits(cost) && this.#sessions.hold(sessionId, stream)) {
+      this.receiveBudget.charge(cost);
+      return;
+    }
+    this.receiveBudget.streamRefused(stream.data.byteLength, false);
+    this.#shutDown(stream.streamId, H3_ERROR.WT_BUFFERED_STREAM_REJECTED);
   }
 
   /** The session is established: the streams that waited for it are delivered. */
   deliverWaiting(session: WebTransportSession): void {
-    for (const stream of this.#sessions.takeWaiting(session.sessionId)) this.#attach(session, stream);
+    for (const stream of this.#takeWaiting(session.sessionId)) this.#attach(session, stream);
   }
 
   /** The session will not come (refused) or is gone: the streams that waited for it are refused with `code`. */
   refuseWaiting(sessionId: number, code: number): void {
-    for (const stream of this.#sessions.takeWaiting(sessionId)) shutdownStream(this.#quic, stream.streamId, code);
+    for (const stream of this.#takeWaiting(sessionId)) {
+      this.receiveBudget.streamRefused(stream.data.byteLength, false);
+      this.#shutDown(stream.streamId, code);
+    }
   }
 
   /** Ends a session cleanly (close info) or abruptly (error); its streams are reset with WT_SESSION_GONE (§5). */
@@ -154,7 +170,7 @@ export class QuicSessionPort implements SessionPort {
     const { session, streams } = removed;
     for (const streamId of session.streamIds()) {
       this.#writer.reject(streamId, new WebTransportError('session closed', { source: 'session' }));
-      shutdownStream(this.#quic, streamId, H3_ERROR.WT_SESSION_GONE);
+      this.#shutDown(streamId, H3_ERROR.WT_SESSION_GONE);
     }
     for (const streamId of streams) this.#reader.forgetStarved(streamId);
     session.handleClosed(outcome);
@@ -191,19 +207,44 @@ export class QuicSessionPort implements SessionPort {
   // ---- Internals ----
 
   #attach(session: WebTransportSession, stream: WaitingStream): void {
-    const receive = session.handleIncomingStream(stream.streamId, stream.bidirectional);
-    if (receive === undefined) {
-      shutdownStream(this.#quic, stream.streamId, H3_ERROR.WT_SESSION_GONE);
+    const outcome = session.handleIncomingStream(stream.streamId, stream.bidirectional, stream.data);
+    if (outcome.type === 'gone') {
+      this.#shutDown(stream.streamId, H3_ERROR.WT_SESSION_GONE);
       return;
     }
+    if (outcome.type === 'refuse') {
+      // Refused at once (draft-ietf-webtrans-http3 §4.3): STOP_SENDING, and RESET_STREAM when bidirectional.
+      this.#shutDown(stream.streamId, webTransportCodeToHttp3(outcome.code));
+      return;
+    }
+    const receive = outcome.receive;
     this.#sessions.bindStream(stream.streamId, session);
-    receive.push(stream.data);
     if (stream.fin) {
       receive.finish();
       this.receiveDone(session, stream.streamId);
     } else {
       this.#reader.readWebTransport(stream.streamId);
     }
+  }
+
+  /** Streams that waited for a session, taken out of the wait and of the connection's budget. */
+  #takeWaiting(sessionId: number): WaitingStream[] {
+    const streams = this.#sessions.takeWaiting(sessionId);
+    for (const stream of streams) this.receiveBudget.release(queuedCost(stream.data.byteLength));
+    return streams;
+  }
+
+  /**
+   * Ends a stream both ways with an HTTP/3 `code` (STOP_SENDING, and RESET_STREAM
+   * when we can send on it) and keeps no state for it: quiche drops whatever else
+   * arrives on it and never reports it readable again.
+   */
+  #shutDown(streamId: number, code: number): void {
+    shutdownStream(this.#quic, streamId, code);
+    this.#reader.unwatch(streamId);
+    this.#reader.forgetStarved(streamId);
+    this.#h3.forget(streamId);
+    this.#pump.queueFlush();
   }
 
   /** RESET_STREAM (Write) or STOP_SENDING (Read) with an application code (§4.4), then lets go if both halves are done. */

@@ -2,8 +2,10 @@
  * The read side of one connection's QUIC streams. HTTP/3 streams (control,
  * QPACK, requests, and new streams not yet classified) are read eagerly and fed
  * to the HTTP/3 core; WebTransport streams are read only as far as their reader
- * wants (backpressure: unread bytes stay in quiche and the peer waits on flow
- * control). The StreamPoller says which streams have bytes.
+ * wants: any amount while a read waits, else what the read-ahead and the
+ * receive budget have room for, never more (backpressure: unread bytes stay in
+ * quiche and the peer waits on flow control). The StreamPoller says which
+ * streams have bytes.
  *
  * Hot path: one streamRecv per chunk into one shared buffer, no closure or
  * promise per chunk; a stream the poller just found readable is read without
@@ -19,6 +21,12 @@ import type { SessionTable } from './session-table.ts';
 import { StreamPoller } from './stream-poller.ts';
 
 const READ_CHUNK = 64 * 1024;
+/**
+ * A new peer stream is read this much first: a stream type and a session id
+ * (two varints). If it is a WebTransport stream, the rest stays in QUIC for its
+ * reader, under the receive budget, instead of arriving with the header.
+ */
+const STREAM_HEADER_READ = 16;
 
 export interface StreamReaderHooks {
   /** Bytes of an HTTP/3 stream, to feed to the core. */
@@ -123,7 +131,7 @@ export class StreamReader {
   /** Reads an HTTP/3 stream until quiche has nothing more, or its bytes turn out to be a WebTransport stream's. */
   #readHttp3(streamId: number): void {
     for (;;) {
-      const received = this.#receive(streamId);
+      const received = this.#receive(streamId, this.#h3.awaitsStreamHeader(streamId) ? STREAM_HEADER_READ : READ_CHUNK);
       if (received === null) return;
       if (received.kind === 'reset') {
         if (received.code !== undefined) this.#hooks.http3Reset(streamId, received.code);
@@ -144,14 +152,16 @@ export class StreamReader {
     // streamReadable first: a local stream quiche has not created yet (nothing sent) must not be read.
     let checkReadable = !knownReadable;
     for (;;) {
-      if (receive.wanted <= 0) {
-        // The reader's queue is full: bytes stay in QUIC until it pulls (resume).
+      const wanted = receive.wanted;
+      if (wanted <= 0) {
+        // The read-ahead or the budget is full: bytes stay in QUIC until the reader pulls (resume).
         if (!receive.done) this.#starved.add(streamId);
         return;
       }
       if (checkReadable && !this.#quic.streamReadable(streamId)) return;
       checkReadable = true;
-      const received = this.#receive(streamId);
+      const limit = wanted < READ_CHUNK ? wanted : READ_CHUNK;
+      const received = this.#receive(streamId, limit);
       if (received === null) return;
       if (received.kind === 'reset') {
         const code = received.code === undefined ? null : (http3CodeToWebTransport(received.code) ?? 0);
@@ -165,16 +175,20 @@ export class StreamReader {
         this.#hooks.receiveDone(session, streamId);
         return;
       }
-      // quiche hands out all contiguous bytes up to the buffer's size: a short read drained the stream.
-      if (received.bytes.length < this.#buffer.length) return;
+      // quiche hands out all contiguous bytes up to the size asked: a short read drained the stream.
+      if (received.bytes.length < limit) return;
     }
   }
 
-  /** One streamRecv; null when quiche has nothing. A FIN or a reset ends the stream's reading (unwatched). */
-  #receive(streamId: number): Received | null {
+  /**
+   * One streamRecv of at most `limit` bytes; null when quiche has nothing. A FIN
+   * or a reset ends the stream's reading (unwatched).
+   */
+  #receive(streamId: number, limit = READ_CHUNK): Received | null {
     let result: [number, boolean] | null;
     try {
-      result = this.#quic.streamRecv(streamId, this.#buffer);
+      // A view only when less than a whole chunk is wanted (the budget is nearly full): no object per read otherwise.
+      result = this.#quic.streamRecv(streamId, limit < READ_CHUNK ? this.#buffer.subarray(0, limit) : this.#buffer);
     } catch (error) {
       this.#poller.unwatch(streamId);
       return { kind: 'reset', code: quicheStreamErrorCode(error, 'StreamReset') };

@@ -171,7 +171,26 @@ export class StreamWriter {
       pending.resolve();
       return true;
     }
+    // Nothing taken: blocked (congestion, flow control), or the stream is gone. quiche forgets a
+    // unidirectional stream as soon as the peer's STOP_SENDING arrives, and then takes nothing, ever:
+    // without this check the write would wait forever. Only here, so writes that go through cost no call.
+    if (written === null && this.#isForgotten(streamId)) {
+      const streamError = new WebTransportError('stream stopped by peer', { streamErrorCode: null });
+      this.#hooks.onWriteError(streamId, streamError);
+      pending.reject(streamError);
+      return true;
+    }
     pending.data = pending.data.subarray(sent);
     return false;
+  }
+
+  /** quiche no longer knows the stream (stopped and collected; its STOP_SENDING code is lost with it). */
+  #isForgotten(streamId: number): boolean {
+    try {
+      this.#quic.streamCapacity(streamId);
+      return false;
+    } catch (error) {
+      return error instanceof Error && error.message.startsWith('InvalidStreamState');
+    }
   }
 }

@@ -3,8 +3,20 @@
  * streams, datagrams, create*Stream, close). The same class serves the Node
  * client and the server side, over a `SessionPort` that the QUIC edge
  * implements; nothing here touches a socket, so it runs in any JS runtime.
+ *
+ * What the peer sends is taken only as far as the application accepts it
+ * (IncomingPolicy) and the session's receive budget allows: other streams are
+ * refused, other datagrams dropped, and `receiveStats` counts both.
  */
+import {
+  ACCEPT_EVERYTHING,
+  decideIncomingStream,
+  type IncomingPolicy,
+  type IncomingStreamDecision,
+} from './incoming-policy.ts';
 import type { WebTransportLimits } from './limits.ts';
+import { queuedCost, ReceiveBudget, type ReceiveStats } from './receive-budget.ts';
+import { ReceiveQueue } from './receive-queue.ts';
 import { ReceiveSide, SendSide, type StreamPort } from './stream-sides.ts';
 import {
   type WebTransportBidirectionalStream,
@@ -23,7 +35,20 @@ export interface SessionPort extends StreamPort {
   maxDatagramSize(sessionId: number): number;
   /** Sends CLOSE_WEBTRANSPORT_SESSION and FIN on the CONNECT stream. */
   closeSession(sessionId: number, info: WebTransportCloseInfo): void;
+  /** The connection's receive budget: the session's budget sits inside it. */
+  readonly receiveBudget: ReceiveBudget;
 }
+
+/** What becomes of a stream the peer opened: its receive side, or the refusal the edge sends. */
+export type IncomingStreamOutcome =
+  | { readonly type: 'accept'; readonly receive: ReceiveSide }
+  | Extract<IncomingStreamDecision, { type: 'refuse' }>
+  /** The session is not established (or is gone). */
+  | { readonly type: 'gone' };
+
+const GONE: IncomingStreamOutcome = Object.freeze({ type: 'gone' });
+/** Datagrams are not read from QUIC on demand, and a cancelled datagram readable has nothing to stop. */
+const DATAGRAM_HOOKS = { pulled(): void {}, cancelled(): void {} };
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -61,34 +86,43 @@ export class WebTransportSession implements WebTransportLike {
   #state: 'connecting' | 'connected' | 'closed' = 'connecting';
   #incomingBidi!: ReadableStreamDefaultController<WebTransportBidirectionalStream>;
   #incomingUni!: ReadableStreamDefaultController<ReadableStream<Uint8Array>>;
-  #incomingDatagrams!: ReadableStreamDefaultController<Uint8Array>;
+  readonly #datagramQueue: ReceiveQueue;
   readonly #receives = new Map<number, ReceiveSide>();
   readonly #sends = new Map<number, SendSide>();
+  #incoming: IncomingPolicy;
+  readonly #budget: ReceiveBudget;
+  /** Peer-opened streams delivered so far, per direction. */
+  #acceptedBidi = 0;
+  #acceptedUni = 0;
 
-  constructor(sessionId: number, limits: WebTransportLimits, port?: SessionPort) {
+  /** `incoming`: what the application reads of what the peer sends (default: everything, as the W3C API). */
+  constructor(sessionId: number, limits: WebTransportLimits, incoming: IncomingPolicy = ACCEPT_EVERYTHING) {
     this.sessionId = sessionId;
     this.#limits = limits;
-    this.#port = port;
+    this.#incoming = incoming;
+    this.#budget = new ReceiveBudget(limits.sessionReceiveBudgetBytes);
     this.ready = this.#ready.promise;
     this.closed = this.#closed.promise;
-    this.incomingBidirectionalStreams = new ReadableStream({
-      start: (controller) => {
-        this.#incomingBidi = controller;
-      },
-    });
-    this.incomingUnidirectionalStreams = new ReadableStream({
-      start: (controller) => {
-        this.#incomingUni = controller;
-      },
-    });
-    const readable = new ReadableStream<Uint8Array>(
+    // Counted queues: the streams the application has not taken yet (beyond the limit, refused).
+    const queued = { highWaterMark: limits.incomingStreamQueueLength };
+    this.incomingBidirectionalStreams = new ReadableStream(
       {
         start: (controller) => {
-          this.#incomingDatagrams = controller;
+          this.#incomingBidi = controller;
         },
       },
-      { highWaterMark: limits.datagramQueueLength },
+      queued,
     );
+    this.incomingUnidirectionalStreams = new ReadableStream(
+      {
+        start: (controller) => {
+          this.#incomingUni = controller;
+        },
+      },
+      queued,
+    );
+    this.#datagramQueue = new ReceiveQueue(this.#budget, DATAGRAM_HOOKS);
+    const readable = this.#datagramQueue.readable;
     const writable = new WritableStream<Uint8Array>({
       // Synchronous once connected: a datagram write costs no promise hop of its own.
       write: (chunk) => {
@@ -112,6 +146,16 @@ export class WebTransportSession implements WebTransportLike {
 
   get state(): 'connecting' | 'connected' | 'closed' {
     return this.#state;
+  }
+
+  /** What the session refused, dropped and holds for the application (not W3C: for metrics). */
+  get receiveStats(): ReceiveStats {
+    return this.#budget.stats();
+  }
+
+  /** What the application reads of what the peer sends. */
+  get incomingPolicy(): IncomingPolicy {
+    return this.#incoming;
   }
 
   async createBidirectionalStream(): Promise<WebTransportBidirectionalStream> {
@@ -144,6 +188,13 @@ export class WebTransportSession implements WebTransportLike {
   /** Connects the session to its transport (the client creates the session before the connection). */
   attach(port: SessionPort): void {
     this.#port = port;
+    this.#budget.join(port.receiveBudget);
+  }
+
+  /** Sets what the application reads (the server, from `onSession`'s answer); before the session is established. */
+  setIncomingPolicy(policy: IncomingPolicy): void {
+    if (this.#state !== 'connecting') throw new Error('the incoming policy is set before the session is established');
+    this.#incoming = policy;
   }
 
   handleReady(protocol: string): void {
@@ -153,19 +204,42 @@ export class WebTransportSession implements WebTransportLike {
     this.#ready.resolve();
   }
 
-  /** A stream the peer opened; returns its receive side (the caller pushes its bytes). */
-  handleIncomingStream(streamId: number, bidirectional: boolean): ReceiveSide | undefined {
-    if (this.#state !== 'connected' || this.#port === undefined) return undefined;
-    const receive = new ReceiveSide(this.#port, streamId, this.#limits.streamReadBufferBytes);
+  /**
+   * A stream the peer opened, with the bytes read after its header: taken (its
+   * receive side holds them; the caller reads on) or refused (the caller sends
+   * STOP_SENDING / RESET_STREAM with the outcome's code).
+   */
+  handleIncomingStream(streamId: number, bidirectional: boolean, firstBytes: Uint8Array): IncomingStreamOutcome {
+    const port = this.#port;
+    if (this.#state !== 'connected' || port === undefined) return GONE;
+    const queue = bidirectional ? this.#incomingBidi : this.#incomingUni;
+    const queueLength = this.#limits.incomingStreamQueueLength;
+    const decision = decideIncomingStream({
+      policy: this.#incoming,
+      bidirectional,
+      accepted: bidirectional ? this.#acceptedBidi : this.#acceptedUni,
+      queued: queueLength - (queue.desiredSize ?? 0),
+      queueLength,
+      firstBytes: firstBytes.byteLength,
+      room: this.#budget.room,
+    });
+    if (decision.type === 'refuse') {
+      this.#budget.streamRefused(firstBytes.byteLength, decision.reason === 'over-budget');
+      return decision;
+    }
+    if (bidirectional) this.#acceptedBidi++;
+    else this.#acceptedUni++;
+    const receive = new ReceiveSide(port, streamId, this.#limits.streamReadBufferBytes, this.#budget);
+    receive.push(firstBytes);
     this.#receives.set(streamId, receive);
     if (bidirectional) {
-      const send = new SendSide(this.#port, streamId);
+      const send = new SendSide(port, streamId);
       this.#sends.set(streamId, send);
       this.#incomingBidi.enqueue({ readable: receive.readable, writable: send.writable });
     } else {
       this.#incomingUni.enqueue(receive.readable);
     }
-    return receive;
+    return { type: 'accept', receive };
   }
 
   receiveSide(streamId: number): ReceiveSide | undefined {
@@ -189,8 +263,16 @@ export class WebTransportSession implements WebTransportLike {
 
   handleDatagram(payload: Uint8Array): void {
     if (this.#state !== 'connected') return;
-    // A full queue drops the newest datagram rather than buffer without bound.
-    if ((this.#incomingDatagrams.desiredSize ?? 0) > 0) this.#incomingDatagrams.enqueue(payload);
+    const queue = this.#datagramQueue;
+    // A read that waits takes it at once; else it is queued while the queue and the budget have room.
+    // Otherwise the newest datagram is dropped (datagrams are unreliable, RFC 9221 §5).
+    const taken =
+      this.#incoming.datagrams &&
+      !queue.ended &&
+      (queue.waiting ||
+        (queue.queuedCount < this.#limits.datagramQueueLength && this.#budget.fits(queuedCost(payload.byteLength))));
+    if (taken) queue.push(payload);
+    else this.#budget.datagramDropped(payload.byteLength);
   }
 
   /** The session ended: cleanly with close info, or abruptly with an error. */
@@ -206,7 +288,7 @@ export class WebTransportSession implements WebTransportLike {
     for (const send of this.#sends.values()) send.abort(error);
     this.#receives.clear();
     this.#sends.clear();
-    for (const controller of [this.#incomingBidi, this.#incomingUni, this.#incomingDatagrams]) {
+    for (const controller of [this.#incomingBidi, this.#incomingUni]) {
       try {
         if (outcome instanceof WebTransportError) controller.error(error);
         else controller.close();
@@ -214,6 +296,10 @@ export class WebTransportSession implements WebTransportLike {
         // already closed or errored by a reader cancel
       }
     }
+    if (outcome instanceof WebTransportError) this.#datagramQueue.fail(error);
+    else this.#datagramQueue.close();
+    // What finished streams still hold stays readable, but no longer counts against the connection.
+    this.#budget.detach();
     if (wasConnecting) this.#ready.reject(error);
     if (outcome instanceof WebTransportError) this.#closed.reject(outcome);
     else this.#closed.resolve(outcome);
@@ -235,7 +321,7 @@ export class WebTransportSession implements WebTransportLike {
   }
 
   #attachBidi(port: SessionPort, streamId: number): WebTransportBidirectionalStream {
-    const receive = new ReceiveSide(port, streamId, this.#limits.streamReadBufferBytes);
+    const receive = new ReceiveSide(port, streamId, this.#limits.streamReadBufferBytes, this.#budget);
     const send = new SendSide(port, streamId);
     this.#receives.set(streamId, receive);
     this.#sends.set(streamId, send);

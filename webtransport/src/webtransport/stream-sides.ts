@@ -1,10 +1,12 @@
 /**
  * The two halves of a WebTransport stream as WHATWG streams, over a small port
  * the QUIC edge implements. Backpressure runs end to end: the receive side asks
- * the edge for bytes only while its queue is below `highWaterMark` (so a slow
- * reader leaves the bytes in QUIC and the peer waits on flow control), and a
- * write resolves only once QUIC has accepted every byte.
+ * the edge for bytes only while a read waits or its read-ahead and its budget
+ * have room (so a slow reader leaves the bytes in QUIC and the peer waits on
+ * flow control), and a write resolves only once QUIC has accepted every byte.
  */
+import { QUEUED_CHUNK_OVERHEAD_BYTES, type ReceiveBudget } from './receive-budget.ts';
+import { ReceiveQueue } from './receive-queue.ts';
 import { streamErrorCodeOf, type WebTransportError } from './types.ts';
 
 /** What a stream half needs from the transport below. */
@@ -19,56 +21,53 @@ export interface StreamPort {
   resume(streamId: number): void;
 }
 
-const byteLength = (chunk: Uint8Array): number => chunk.byteLength;
-
 /** Receive half: the edge pushes bytes; the application reads a ReadableStream. */
 export class ReceiveSide {
-  readonly readable: ReadableStream<Uint8Array>;
-  #controller!: ReadableStreamDefaultController<Uint8Array>;
-  #done = false;
+  readonly #queue: ReceiveQueue;
+  readonly #readAheadBytes: number;
 
-  constructor(port: StreamPort, streamId: number, highWaterMark: number) {
-    this.readable = new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          this.#controller = controller;
-        },
-        pull: () => port.resume(streamId),
-        cancel: (reason) => {
-          if (this.#done) return;
-          this.#done = true;
-          port.stopSending(streamId, streamErrorCodeOf(reason));
-        },
-      },
-      { highWaterMark, size: byteLength },
-    );
+  /** `readAheadBytes`: what may be queued ahead of the reader; `budget`: the session's. */
+  constructor(port: StreamPort, streamId: number, readAheadBytes: number, budget: ReceiveBudget) {
+    this.#readAheadBytes = readAheadBytes;
+    this.#queue = new ReceiveQueue(budget, {
+      pulled: () => port.resume(streamId),
+      cancelled: (reason) => port.stopSending(streamId, streamErrorCodeOf(reason)),
+    });
   }
 
+  get readable(): ReadableStream<Uint8Array> {
+    return this.#queue.readable;
+  }
+
+  /** No more bytes will be taken: finished, reset, or cancelled by the reader. */
   get done(): boolean {
-    return this.#done;
+    return this.#queue.ended;
   }
 
-  /** Bytes the reader is ready for (0 when its queue is full or it is done). */
+  /**
+   * Bytes the edge may read from QUIC now: any amount while a read waits (it
+   * takes them at once), else what both the read-ahead and the budget have
+   * room for; 0 when done.
+   */
   get wanted(): number {
-    if (this.#done) return 0;
-    return Math.max(0, this.#controller.desiredSize ?? 0);
+    const queue = this.#queue;
+    if (queue.ended) return 0;
+    if (queue.waiting) return Number.POSITIVE_INFINITY;
+    const room = Math.min(this.#readAheadBytes - queue.queuedCost, queue.budget.room) - QUEUED_CHUNK_OVERHEAD_BYTES;
+    return room > 0 ? room : 0;
   }
 
   push(bytes: Uint8Array): void {
-    if (!this.#done && bytes.length > 0) this.#controller.enqueue(bytes);
+    this.#queue.push(bytes);
   }
 
   finish(): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#controller.close();
+    this.#queue.close();
   }
 
-  /** The peer reset the stream (or the session ended). */
+  /** The peer reset the stream (or the session ended): queued bytes are thrown away. */
   abort(error: WebTransportError): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#controller.error(error);
+    this.#queue.fail(error);
   }
 }
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type DevCertificate,
+  type IncomingPolicy,
   listenWebTransport,
   loadOrCreateDevCertificate,
   type ServerWebTransportSession,
@@ -46,6 +47,7 @@ export async function startEchoServer(
   options: {
     host?: string;
     limits?: Partial<WebTransportLimits>;
+    incoming?: Partial<IncomingPolicy>;
     onSession?: (s: ServerWebTransportSession) => void;
     onRequest?: (request: SessionRequest) => void;
   } = {},
@@ -64,6 +66,7 @@ export async function startEchoServer(
     certificate: cert,
     paths: ['/echo'],
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.incoming ? { incoming: options.incoming } : {}),
     onSession(session, request) {
       options.onRequest?.(request);
       sessions.push(session);

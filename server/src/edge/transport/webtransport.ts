@@ -1,6 +1,8 @@
 import { ProtoError, prefixLength, StreamFrameDecoder } from '@pulse/proto';
 import type {
+  IncomingPolicy,
   ListenOptions,
+  ReceiveStats,
   ServerWebTransportSession,
   SessionRequest,
   WebTransportBidirectionalStream,
@@ -28,6 +30,19 @@ function prefixedOnce(frame: Uint8Array): Uint8Array {
   }
   return bytes;
 }
+
+/**
+ * What Pulse reads of a session: its one bidirectional stream, nothing else (no
+ * unidirectional streams, no datagrams, yet). The WebTransport layer refuses
+ * everything beyond it at once (STOP_SENDING / RESET_STREAM with
+ * STREAM_REFUSED) and drops datagrams, so a peer cannot make the server keep
+ * bytes nobody reads (issue 11).
+ */
+const PULSE_READS: IncomingPolicy = Object.freeze({
+  bidirectionalStreams: 1,
+  unidirectionalStreams: 0,
+  datagrams: false,
+});
 
 /** How long a closing session waits for the peer to close it before the server does. */
 const CLOSE_GRACE_MS = 1_000;
@@ -113,7 +128,7 @@ export async function listenPulseWebTransport(
     streamTimeoutMs: number;
     accept: ConnectionAcceptor;
   },
-): Promise<TransportServer & { readonly port: number }> {
+): Promise<TransportServer & { readonly port: number; readonly receiveStats: ReceiveStats }> {
   let accepting = true;
   const onSession = (session: ServerWebTransportSession, request: SessionRequest): undefined => {
     if (!accepting) {
@@ -128,11 +143,16 @@ export async function listenPulseWebTransport(
     port: options.port,
     certificate: options.certificate,
     paths: [options.path],
+    incoming: PULSE_READS,
     onSession,
   });
   return {
     kind: 'webtransport',
     port: server.port,
+    /** Streams refused, datagrams and bytes dropped, bytes held: for metrics. */
+    get receiveStats() {
+      return server.receiveStats;
+    },
     async stopAccepting() {
       accepting = false;
     },
@@ -163,19 +183,7 @@ async function serveSession(
     clearTimeout(timer);
   }
   if (first.done) return;
-  // Further streams are not part of Pulse: refuse them by cancelling.
-  void (async () => {
-    try {
-      for (;;) {
-        const extra = await streams.read();
-        if (extra.done) return;
-        void extra.value.readable.cancel().catch(() => {});
-        void extra.value.writable.abort().catch(() => {});
-      }
-    } catch {
-      // The session ended.
-    }
-  })();
+  // Further streams never come: PULSE_READS has them refused before they reach the session.
 
   const connection = new WebTransportConnection(session, first.value, remoteAddress);
   const handler = options.accept(connection);
