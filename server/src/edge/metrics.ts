@@ -1,3 +1,4 @@
+import type { ReceiveStats } from '@pulse/webtransport';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TransportKind } from '../core/connection.ts';
 import type { EnvelopeEvent, Metrics, Traffic } from '../core/ports/metrics.ts';
@@ -118,6 +119,51 @@ export class PrometheusMetrics implements Metrics {
   channelsActive(transport: TransportKind | 'all', delta: number): void {
     if (delta > 0) this.channelsActiveGauge.inc({ transport }, delta);
     else this.channelsActiveGauge.dec({ transport }, -delta);
+  }
+
+  /**
+   * What the WebTransport listener refused or dropped because no session reads it,
+   * and the bytes it holds for sessions that have not read them yet (its receive
+   * budgets, @pulse/webtransport): read from `stats` when scraped.
+   */
+  observeWebTransportReceive(stats: () => ReceiveStats): void {
+    const counter = (name: string, help: string, key: keyof ReceiveStats) =>
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect(this: Counter) {
+          this.reset();
+          this.inc(stats()[key]);
+        },
+      });
+    const gauge = (name: string, help: string, key: keyof ReceiveStats) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect(this: Gauge) {
+          this.set(stats()[key]);
+        },
+      });
+    counter(
+      'pulse_webtransport_streams_refused_total',
+      'Incoming streams refused: no session reads them',
+      'streamsRefused',
+    );
+    counter(
+      'pulse_webtransport_streams_over_budget_total',
+      'Incoming streams stopped because their session or connection receive budget was full',
+      'streamsOverBudget',
+    );
+    counter('pulse_webtransport_datagrams_dropped_total', 'Incoming datagrams dropped unread', 'datagramsDropped');
+    counter('pulse_webtransport_dropped_bytes_total', 'Bytes of refused streams and dropped datagrams', 'bytesDropped');
+    gauge('pulse_webtransport_receive_buffered_bytes', 'Bytes received and held for sessions to read', 'bufferedBytes');
+    gauge(
+      'pulse_webtransport_receive_peak_bytes',
+      'The most bytes ever held for sessions to read',
+      'peakBufferedBytes',
+    );
   }
 
   #copy(counter: Counter<'transport' | 'direction'>, inKey: keyof Traffic, outKey: keyof Traffic): void {

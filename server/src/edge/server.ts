@@ -111,6 +111,7 @@ export class PulseServer {
         accept: this.node.accept,
       });
       this.#transports.push(server);
+      this.node.metrics.observeWebTransportReceive(() => server.receiveStats);
       this.#wtPort = server.port;
       certificateSha256 = wt.certificate.sha256;
       this.#info.webtransport = { port: server.port, certificateSha256 };

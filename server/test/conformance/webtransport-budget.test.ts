@@ -82,6 +82,13 @@ describe('webtransport: what a session does not read is refused (issue 11)', () 
         const client = await FrameClient.connect(dialWebTransport(server.webtransportUrl, certificate.sha256));
         expect((await client.exchange({ type: 'ping', nonce: 11 }, 'pong')).nonce).toBe(11);
         client.close();
+
+        // An operator sees it: the refusals are counted on /metrics.
+        const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
+        const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1]);
+        expect(value('pulse_webtransport_streams_refused_total')).toBeGreaterThanOrEqual(14);
+        expect(value('pulse_webtransport_dropped_bytes_total')).toBeGreaterThan(0);
+        expect(value('pulse_webtransport_receive_buffered_bytes')).toBeGreaterThanOrEqual(0);
       },
     );
   });
