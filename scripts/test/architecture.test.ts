@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleForBrowser, launchChromium } from '@pulse/testing/browsers';
+import { importsOf, sourceFiles } from '@pulse/testing/source';
 import { describe, expect, it } from 'vitest';
 
 /**
@@ -15,22 +16,6 @@ import { describe, expect, it } from 'vitest';
  *   fast path); the browser bundle below proves the main entries do not reach them.
  */
 const root = fileURLToPath(new URL('../..', import.meta.url));
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return sourceFiles(path);
-    return path.endsWith('.ts') ? [path] : [];
-  });
-}
-
-/** Module specifiers of static imports/exports and dynamic `import('…')` calls. */
-function importsOf(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
-  const statics = [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]/g)];
-  const dynamics = [...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)];
-  return [...statics, ...dynamics].map((match) => match[1] ?? '');
-}
 
 /**
  * The layers, lowest first: which workspace packages each package's sources may
@@ -55,7 +40,7 @@ describe('architecture', () => {
     it(`${pkg}/src imports only ${allowed.length === 0 ? 'no workspace package' : allowed.join(', ')}`, () => {
       const src = join(root, pkg, 'src');
       const offenders = sourceFiles(src).flatMap((file) =>
-        importsOf(file)
+        importsOf(readFileSync(file, 'utf8'))
           .filter((spec) =>
             spec.startsWith('.')
               ? !resolve(dirname(file), spec).startsWith(src + sep)
@@ -74,7 +59,7 @@ describe('architecture', () => {
       const offenders = sourceFiles(join(root, pkg, 'src'))
         .filter((file) => !nodeOnly(file))
         .flatMap((file) =>
-          importsOf(file)
+          importsOf(readFileSync(file, 'utf8'))
             .filter((spec) => spec.startsWith('node:') || spec.startsWith('@matrixai/'))
             .map((spec) => `${relative(root, file)} imports ${spec}`),
         );

@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { importsOf, sourceFiles } from '@pulse/testing/source';
 import { describe, expect, it } from 'vitest';
 
 /**
@@ -11,22 +12,6 @@ import { describe, expect, it } from 'vitest';
 const server = resolve(import.meta.dirname, '..');
 const core = join(server, 'src', 'core');
 const edge = join(server, 'src', 'edge');
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return sourceFiles(path);
-    return path.endsWith('.ts') ? [path] : [];
-  });
-}
-
-/** Static and dynamic import specifiers, and re-exports. */
-function importsOf(text: string): string[] {
-  const from = [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]/g)];
-  const bare = [...text.matchAll(/(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g)];
-  const dynamic = [...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)];
-  return [...from, ...bare, ...dynamic].map((match) => match[1] ?? '');
-}
 
 /** The code without comments and string literals (where mentioning `process` is fine). */
 function codeOf(text: string): string {

@@ -16,6 +16,8 @@
  *   Chromium (playwright-core) and Firefox (puppeteer-core) behind one page API.
  * - Bundles: a page script (`bundleForBrowser`) and a Node program
  *   (`bundleNodeProgram`, to spawn without tsx's start-up cost).
+ * - Source checks (`@pulse/testing/source`): the `.ts` files of a folder and the
+ *   modules each imports, for the architecture tests.
  */
 export * from './browsers/index.ts';
 export { bundleNodeProgram, type NodeBundle, type NodeBundleOptions } from './bundle/node-bundle.ts';

@@ -41,13 +41,9 @@ export {
 export { DEFAULT_WEBTRANSPORT_LIMITS, type WebTransportLimits, webTransportLimits } from './webtransport/limits.ts';
 export {
   parseAvailableProtocols,
-  /** @deprecated Former name of `parseAvailableProtocols`. */
-  parseAvailableProtocols as parseProtocolList,
   parseSelectedProtocol,
   serializeAvailableProtocols,
   serializeSelectedProtocol,
-  /** @deprecated Former name of `serializeSelectedProtocol`. */
-  serializeSelectedProtocol as serializeSfString,
 } from './webtransport/protocol-fields.ts';
 export {
   QUEUED_CHUNK_OVERHEAD_BYTES,

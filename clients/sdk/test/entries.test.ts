@@ -1,16 +1,10 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { importsOf, sourceFiles } from '@pulse/testing/source';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 const src = join(import.meta.dirname, '../src');
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? sourceFiles(path) : path.endsWith('.ts') ? [path] : [];
-  });
-}
 
 describe('the SDK entries', () => {
   it('the main entry bundles for the browser without reaching any Node module', async () => {
@@ -24,7 +18,9 @@ describe('the SDK entries', () => {
       metafile: true,
     });
     const inputs = Object.keys(result.metafile.inputs);
-    expect(inputs.filter((file) => /node_modules\/ws\/|file-vault|\/node\.ts$|proto\/src\/quic\//.test(file))).toEqual([
+    expect(
+      inputs.filter((file) => /node_modules\/ws\/|file-vault|\/node\.ts$|webtransport\/src\/node\//.test(file)),
+    ).toEqual([
       // crypto's own Node fast path is reached through process.getBuiltinModule, harmless in a browser
       ...inputs.filter((file) => file.includes('crypto/src/primitives/node.ts')),
     ]);
@@ -35,8 +31,7 @@ describe('the SDK entries', () => {
     const offenders = sourceFiles(src)
       .filter((file) => !nodeOnly.has(relative(src, file)))
       .flatMap((file) =>
-        [...readFileSync(file, 'utf8').matchAll(/from\s+['"]([^'"]+)['"]/g)]
-          .map((match) => match[1]!)
+        importsOf(readFileSync(file, 'utf8'))
           .filter((spec) => spec.startsWith('node:') || spec === 'ws' || spec === '@pulse/webtransport/node')
           .map((spec) => `${relative(src, file)} imports ${spec}`),
       );
