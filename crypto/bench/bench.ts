@@ -5,14 +5,15 @@
  * both and the ratios the issue sets as goals: alternating ≥ 1.0×, burst ≥ 1.5×, setup
  * time ≤ 2× libsignal's.
  */
+import { fileURLToPath } from 'node:url';
 import { defaultPrimitives, type PrimitivesName, primitivesByName, SessionRecord } from '../src/index.ts';
 import { makeDevice } from '../src/testing/device.ts';
 import { LibsignalParty } from './libsignal-party.ts';
 
 const MESSAGE = new Uint8Array(1024).fill(7) as Uint8Array<ArrayBuffer>;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
-const CHUNK = Number(process.env.BENCH_CHUNK ?? 200);
-const SETUPS_PER_ROUND = Number(process.env.BENCH_SETUPS ?? 10);
+let ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
+let CHUNK = Number(process.env.BENCH_CHUNK ?? 200);
+let SETUPS_PER_ROUND = Number(process.env.BENCH_SETUPS ?? 10);
 /** BENCH_PRIMITIVES=noble|webcrypto|node measures another platform path; default: the platform's best. */
 const PRIMITIVES = process.env.BENCH_PRIMITIVES
   ? primitivesByName(process.env.BENCH_PRIMITIVES as PrimitivesName)
@@ -156,10 +157,28 @@ async function setup() {
 
 const rate = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleString('en-US')} msgs/s`;
 
-async function main(): Promise<void> {
-  console.log(
-    `crypto/ primitives: ${PRIMITIVES.name}; 1 KiB messages; node ${process.version}; ${ROUNDS} interleaved rounds`,
-  );
+/** Milliseconds each side spent, summed over the interleaved rounds, and what was done in them. */
+export interface CryptoBenchResult {
+  readonly primitives: string;
+  readonly messages: number;
+  readonly setups: number;
+  readonly alternating: { ours: number; theirs: number };
+  readonly burst: { ours: number; theirs: number };
+  readonly setup: { ours: number; theirs: number };
+}
+
+/** Sizes of a run; the defaults come from BENCH_ROUNDS, BENCH_CHUNK and BENCH_SETUPS (npm run bench passes smaller ones with --quick). */
+export interface CryptoBenchOptions {
+  readonly rounds?: number;
+  readonly chunk?: number;
+  readonly setupsPerRound?: number;
+}
+
+/** The whole comparison (alternating, one-way burst, session setup), after a warm-up: what `npm run bench` calls. */
+export async function measureCrypto(options: CryptoBenchOptions = {}): Promise<CryptoBenchResult> {
+  ROUNDS = options.rounds ?? ROUNDS;
+  CHUNK = options.chunk ?? CHUNK;
+  SETUPS_PER_ROUND = options.setupsPerRound ?? SETUPS_PER_ROUND;
   // Warm-up (JIT, lazy native initialisation) before anything is measured.
   await (async () => {
     const { a, b } = await oursPair();
@@ -169,12 +188,40 @@ async function main(): Promise<void> {
       await bob.decrypt(alice, await alice.encrypt(bob, MESSAGE));
     }
   })();
-
   const alt = await alternating();
   const bur = await burst();
   const set = await setup();
-  const n = ROUNDS * CHUNK;
-  const setups = ROUNDS * SETUPS_PER_ROUND;
+  return {
+    primitives: PRIMITIVES.name,
+    messages: ROUNDS * CHUNK,
+    setups: ROUNDS * SETUPS_PER_ROUND,
+    alternating: alt,
+    burst: bur,
+    setup: set,
+  };
+}
+
+/**
+ * crypto/ alone, one way: `messages` 1 KiB messages encrypted by one side, then
+ * decrypted by the other, in this process; messages per second. The ceiling an
+ * end-to-end encrypted conversation between two clients on one core can reach.
+ */
+export async function oneWayBurstRate(messages: number): Promise<number> {
+  const { a, b } = await oursPair();
+  for (let i = 0; i < 200; i++) await b.decrypt(await a.encrypt(MESSAGE));
+  const ms = await timed(async () => {
+    const sent: Uint8Array[] = [];
+    for (let i = 0; i < messages; i++) sent.push(await a.encrypt(MESSAGE));
+    for (const m of sent) await b.decrypt(m);
+  });
+  return (messages / ms) * 1000;
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `crypto/ primitives: ${PRIMITIVES.name}; 1 KiB messages; node ${process.version}; ${ROUNDS} interleaved rounds`,
+  );
+  const { alternating: alt, burst: bur, setup: set, messages: n, setups } = await measureCrypto();
   const altRatio = alt.theirs / alt.ours;
   const burstRatio = bur.theirs / bur.ours;
   const setupRatio = set.ours / set.theirs;
@@ -205,4 +252,5 @@ async function main(): Promise<void> {
   console.log(altRatio >= 1 && burstRatio >= 1.5 && setupRatio <= 2 ? 'all goals met' : 'goals NOT all met');
 }
 
-await main();
+// `npm run bench:crypto` runs this file; `npm run bench` imports it.
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -29,8 +29,10 @@ export const CryptoErrorCode = {
   InvalidArgument: 'CRYPTO_INVALID_ARGUMENT',
   /** A group message names a sender-key chain this record does not hold (not distributed, or rotated away). */
   UnknownSenderKey: 'CRYPTO_UNKNOWN_SENDER_KEY',
-  /** The identity key presented by the peer differs from the one the session was built with. */
+  /** The caller's identity-trust check refused the peer's identity key (libsignal UntrustedIdentity). */
   UntrustedIdentity: 'CRYPTO_UNTRUSTED_IDENTITY',
+  /** A message would cost more work before its MAC is checked than the per-message limits allow. */
+  WorkLimit: 'CRYPTO_WORK_LIMIT',
 } as const;
 
 export type CryptoErrorCode = (typeof CryptoErrorCode)[keyof typeof CryptoErrorCode];

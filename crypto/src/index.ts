@@ -32,11 +32,23 @@ export {
   type PrimitivesName,
   primitivesByName,
 } from './primitives/index.ts';
+export { Direction, type IdentityTrustOptions, type IsTrustedIdentity } from './ratchet/identity-trust.ts';
 export { isPreKeyMessage } from './ratchet/message.ts';
 export type { SessionInfo } from './ratchet/session-info.ts';
 // The one public way to encrypt and decrypt 1:1 messages; Session itself stays internal.
-export { type DecryptResult, SessionRecord, type SessionRecordOptions } from './ratchet/session-record.ts';
+export {
+  type DecryptResult,
+  type SessionOperationOptions,
+  SessionRecord,
+  type SessionRecordOptions,
+} from './ratchet/session-record.ts';
 export { SAFETY_NUMBER_ITERATIONS, type SafetyNumberParty, safetyNumber } from './safety-number.ts';
-export { InMemoryPrekeyStore, type InMemoryPrekeyStoreOptions, type PrekeyStore } from './store.ts';
+export {
+  deserializePreKeyUse,
+  InMemoryPrekeyStore,
+  type PreKeyUse,
+  type PrekeyStore,
+  serializePreKeyUse,
+} from './store.ts';
 export type { AgreementOptions } from './x3dh.ts';
 export { SIGNATURE_LENGTH } from './xeddsa.ts';

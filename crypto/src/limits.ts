@@ -5,6 +5,18 @@
 export interface CryptoLimits {
   /** Double Ratchet MAX_SKIP (spec §3.2): most message keys one incoming message may skip. */
   maxSkip: number;
+  /**
+   * Chain-key steps one incoming message may cost before its MAC is checked, over every
+   * session of the record it is tried on (skipped keys of the old chain and of the new one).
+   * Default 2 × maxSkip: the most one genuine message can need.
+   */
+  maxDerivationsPerMessage: number;
+  /**
+   * DH ratchet steps (2 X25519 + a key generation each) one incoming message may cost
+   * before its MAC is checked, over every session it is tried on. Sessions that need no
+   * step are tried first, so this bounds only messages that start a new chain.
+   */
+  maxRatchetStepsPerMessage: number;
   /** Cap on stored skipped message keys per session; the oldest are evicted first. */
   maxStoredSkippedKeys: number;
   /** Previous remote ratchet keys remembered, to name late duplicates as duplicates. */
@@ -22,7 +34,10 @@ export interface CryptoLimits {
 }
 
 export const DEFAULT_CRYPTO_LIMITS: Readonly<CryptoLimits> = Object.freeze({
+  // libsignal allows 25,000 (consts.rs MAX_FORWARD_JUMPS): see crypto/README.md "Limits" for why Pulse keeps 1,000.
   maxSkip: 1000,
+  maxDerivationsPerMessage: 2000,
+  maxRatchetStepsPerMessage: 3,
   maxStoredSkippedKeys: 2000,
   maxPreviousRatchetKeys: 16,
   maxArchivedSessions: 10,
@@ -35,3 +50,17 @@ export const DEFAULT_CRYPTO_LIMITS: Readonly<CryptoLimits> = Object.freeze({
 export function resolveLimits(overrides?: Partial<CryptoLimits>): CryptoLimits {
   return { ...DEFAULT_CRYPTO_LIMITS, ...overrides };
 }
+
+/**
+ * The most a stored record may hold of each kind, whatever the limits are now: beyond
+ * these, stored bytes are corrupt and refused. Between a (lowered) limit and these, a record
+ * still loads, keeping the newest entries up to the limit, so lowering a limit never makes
+ * stored records unreadable.
+ */
+export const STORED_FORMAT_MAXIMA = Object.freeze({
+  skippedKeys: 1 << 16,
+  previousRatchetKeys: 1024,
+  sessions: 256,
+  senderKeyStates: 256,
+  senderKeyStoredKeys: 1 << 16,
+});

@@ -8,9 +8,9 @@ import { concatBytes } from './bytes.ts';
 import { dh } from './dh.ts';
 import { CryptoError, CryptoErrorCode } from './errors.ts';
 import { kdfSharedSecret, PQXDH_INFO, X3DH_INFO } from './kdf.ts';
-import { deserializePublicKey } from './keys/curve.ts';
+import { deserializePublicKey, keyPairBytes } from './keys/curve.ts';
 import type { IdentityKeyPair } from './keys/identity.ts';
-import { xeddsaVerify } from './keys/identity.ts';
+import { identityKeyBytes, xeddsaVerify } from './keys/identity.ts';
 import { deserializeKemPublicKey, kemEncapsulate } from './keys/kem.ts';
 import type { PreKeyBundle } from './keys/prekeys.ts';
 import type { Primitives, X25519KeyPairBytes } from './primitives/index.ts';
@@ -69,7 +69,7 @@ export async function initiatorAgreement(
   const opkU = bundle.oneTimePreKey ? deserializePublicKey(bundle.oneTimePreKey.publicKey) : undefined;
 
   const ephemeral = await p.generateX25519();
-  const ik = ourIdentity.keyPair.exportBytes();
+  const ik = identityKeyBytes(ourIdentity);
   const dhs = await Promise.all([
     dh(p, ik, spkU), // DH1 = DH(IK_A, SPK_B)
     dh(p, ephemeral, identityU), // DH2 = DH(EK_A, IK_B)
@@ -123,7 +123,7 @@ export async function responderAgreement(
     if (!record) {
       throw new CryptoError(CryptoErrorCode.UnknownPrekey, `unknown one-time prekey ${header.oneTimePreKeyId}`);
     }
-    opk = record.keyPair.exportBytes();
+    opk = keyPairBytes(record.keyPair);
   }
   let sharedSecretPq: Uint8Array | undefined;
   if (header.pqPreKeyId !== undefined && header.kemCipherText) {
@@ -136,10 +136,10 @@ export async function responderAgreement(
       'initial message has no post-quantum part; PQXDH is required',
     );
   }
-  const spkPair = spk.keyPair.exportBytes();
+  const spkPair = keyPairBytes(spk.keyPair);
   const dhs = await Promise.all([
     dh(p, spkPair, identityU), // DH1
-    dh(p, ourIdentity.keyPair.exportBytes(), baseKey), // DH2
+    dh(p, identityKeyBytes(ourIdentity), baseKey), // DH2
     dh(p, spkPair, baseKey), // DH3
     ...(opk ? [dh(p, opk, baseKey)] : []), // DH4
   ]);

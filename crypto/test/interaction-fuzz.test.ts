@@ -267,6 +267,7 @@ describe('interaction fuzzer (fast-check model-based)', () => {
         }),
         { numRuns: 40 },
       );
-    });
+      // 40 runs of up to 80 commands: ≈20 s alone, more on a loaded machine; not a speed test.
+    }, 120_000);
   }
 });

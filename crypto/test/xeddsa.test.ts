@@ -86,18 +86,26 @@ describe('identity keys and XEdDSA (differential with libsignal-client)', () => 
 
   it('rejects malformed and low-order public keys with typed errors', () => {
     const lowOrder = Uint8Array.of(0x05, ...new Uint8Array(32));
-    expect(() => deserializePublicKey(lowOrder)).toThrow(CryptoError);
-    try {
-      deserializePublicKey(lowOrder);
-    } catch (err) {
-      expect(CryptoError.is(err, CryptoErrorCode.LowOrderPoint)).toBe(true);
-    }
-    try {
-      deserializePublicKey(new Uint8Array(5));
-    } catch (err) {
-      expect(CryptoError.is(err, CryptoErrorCode.InvalidKey)).toBe(true);
-    }
+    const code = (c: CryptoErrorCode) => expect.objectContaining({ name: 'CryptoError', code: c });
+    expect(() => deserializePublicKey(lowOrder)).toThrow(code(CryptoErrorCode.LowOrderPoint));
+    expect(() => deserializePublicKey(new Uint8Array(5))).toThrow(code(CryptoErrorCode.InvalidKey));
+    expect(() => deserializePublicKey(Uint8Array.of(0x06, ...new Uint8Array(32).fill(9)))).toThrow(
+      code(CryptoErrorCode.InvalidKey),
+    );
     expect(() => IdentityKeyPair.fromPrivateKey(new Uint8Array(31))).toThrow(CryptoError);
+  });
+
+  it('identity.keyPair is a copy: changing its arrays changes neither the identity nor its signatures', () => {
+    const identity = generateIdentityKeyPair();
+    const before = identity.serialize();
+    const handed = identity.keyPair;
+    handed.exportBytes().privateKey.fill(0);
+    handed.exportBytes().publicKey.fill(0);
+    handed.publicKey.fill(0);
+    expect(identity.keyPair).not.toBe(handed);
+    expect(identity.serialize()).toEqual(before);
+    const message = new TextEncoder().encode('still mine');
+    expect(xeddsaVerify(identity.publicKey, message, identity.sign(message))).toBe(true);
   });
 
   it('never prints the private key', () => {

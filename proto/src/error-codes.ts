@@ -11,18 +11,24 @@ export const APP_ERROR_CODES = [
   'NOT_FOUND', // unknown account, device or channel
   'FORBIDDEN', // authenticated, but not allowed (channel ACL, foreign device)
   'DEVICES_MISMATCH', // send: the envelopes do not address exactly the account's devices
-  'QUEUE_FULL', // the recipient device's queue holds the maximum
+  'QUEUE_FULL', // the recipient device's queue, or its account's queued bytes, holds the maximum
+  'QUOTA_EXCEEDED', // send: the sender's undelivered envelopes hold its byte quota
+  'STORAGE_FULL', // send: the server's storage is above its high-water mark (acks and purges go on)
   'ENVELOPE_EXPIRED', // (no id) envelopes this device sent expired undelivered (TTL); the message lists their ids
   'PAYLOAD_TOO_LARGE', // payload above the server's max_message_size
   'RATE_LIMITED', // per-connection message rate exceeded; retryAfterMs says when to retry
   'TOO_MANY_CHANNELS', // subscribe beyond max_channels per connection
   'PREKEYS_EXHAUSTED', // a device has no signed prekey to hand out
   'BAD_SIGNATURE', // an uploaded prekey's signature does not verify
+  'DEVICE_LIST_STALE', // device_list_update: the version is not above the stored list's
+  'DEVICE_LIST_INVALID', // a device list whose signature does not verify, or a change the server refuses
+  'LINK_NOT_FOUND', // device_list_update: no such pending link (expired, or the new device left)
   'SLOW_CONSUMER', // close: the connection's send queue overflowed
   'HEARTBEAT_TIMEOUT', // close: no frame within the heartbeat timeout
   'SERVER_SHUTDOWN', // close: the server is draining
   'SERVER_BUSY', // close: connection limits reached
   'SESSION_REPLACED', // close: the same device authenticated on a newer connection
+  'UNAVAILABLE', // the server cannot reach its store (cluster mode: NATS); the request was not carried out, retry later
   'INTERNAL', // an unexpected server fault (details are in the server log, not here)
 ] as const;
 

@@ -51,6 +51,8 @@ export function fieldSchemas(limits: ProtoLimits) {
     payload: bytesUpTo(limits.maxPayloadBytes),
     deviceId: v.pipe(uint32, v.minValue(1)),
     envelopeId: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'an envelope id')),
+    /** A pending link, named by the server. */
+    linkId: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'a link id')),
   };
 }
 

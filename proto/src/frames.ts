@@ -1,4 +1,6 @@
 import * as v from 'valibot';
+import { devicesAscend } from './device-list.ts';
+import { MAX_EPHEMERAL_PAYLOAD_BYTES } from './ephemeral.ts';
 import { fieldSchemas } from './fields.ts';
 import { DEFAULT_PROTO_LIMITS, type ProtoLimits } from './limits.ts';
 
@@ -19,6 +21,28 @@ function buildFrameSchemas(limits: ProtoLimits) {
   const signedPreKey = v.object({ keyId: f.uint32, publicKey: f.publicKey, signature: f.signature });
   const preKey = v.object({ keyId: f.uint32, publicKey: f.publicKey });
   const presenceMember = v.object({ account: f.accountName, deviceId: f.deviceId, connectedAt: f.timestamp });
+  // The signed device list (device-list.ts); canonical: ids ascend, no duplicates, at least one device.
+  const deviceList = v.object({
+    version: v.pipe(f.uint32, v.minValue(1)),
+    devices: v.pipe(
+      f.listOf(v.object({ deviceId: f.deviceId, identityKey: f.publicKey, name: f.text, addedAt: f.timestamp })),
+      v.minLength(1),
+      v.check((devices) => devicesAscend(devices), 'device ids ascending, without duplicates'),
+    ),
+    signature: f.signature,
+  });
+  // A pending link as the account's devices see it (PROTOCOL.md "Linking").
+  const linkRequest = {
+    linkId: f.linkId,
+    deviceId: f.deviceId,
+    deviceName: f.text,
+    identityKey: f.publicKey,
+    signedPreKey,
+    pqPreKey: signedPreKey,
+    mac: f.bytesExactly(32),
+    requestedAt: f.timestamp,
+    expiresAt: f.timestamp,
+  };
 
   const frames = [
     // Session setup (PROTOCOL.md "Handshake").
@@ -36,6 +60,8 @@ function buildFrameSchemas(limits: ProtoLimits) {
       deviceName: f.text,
       identityKey: f.publicKey,
       signature: f.signature,
+      accountKey: f.publicKey,
+      deviceList,
     }),
     frame('auth', { id: f.requestId, account: f.accountName, deviceId: f.deviceId, signature: f.signature }),
     frame('auth_token', { id: f.requestId, token: f.bytesUpTo(1024) }),
@@ -47,28 +73,41 @@ function buildFrameSchemas(limits: ProtoLimits) {
       tokenExpiresAt: f.timestamp,
     }),
 
-    // Devices.
-    frame('device_link', {
-      id: f.requestId,
-      deviceName: f.text,
-      identityKey: f.publicKey,
-      signature: f.signature,
-    }),
-    frame('device_linked', { id: f.requestId, deviceId: f.deviceId }),
-    frame('device_list', { id: f.requestId }),
+    // Devices: the signed device list, and linking by approval (PROTOCOL.md "Devices", "Linking").
+    frame('device_list', { id: f.requestId, account: v.optional(f.accountName) }),
     frame('devices', {
       id: f.requestId,
-      devices: f.listOf(
-        v.object({
-          deviceId: f.deviceId,
-          deviceName: f.text,
-          identityKey: f.publicKey,
-          createdAt: f.timestamp,
-          lastSeenAt: f.timestamp,
-        }),
-      ),
+      account: f.accountName,
+      accountKey: f.publicKey,
+      deviceList,
+      lastSeen: v.optional(f.listOf(v.object({ deviceId: f.deviceId, lastSeenAt: f.timestamp }))),
     }),
-    frame('device_remove', { id: f.requestId, deviceId: f.deviceId }),
+    frame('device_list_update', {
+      id: f.requestId,
+      deviceList,
+      link: v.optional(v.object({ linkId: f.linkId, provisioning: f.payload })),
+    }),
+    frame('device_list_changed', { account: f.accountName, version: f.uint32 }),
+    frame('link_request', {
+      id: f.requestId,
+      account: f.accountName,
+      deviceName: f.text,
+      identityKey: f.publicKey,
+      signedPreKey,
+      pqPreKey: signedPreKey,
+      mac: f.bytesExactly(32),
+      signature: f.signature,
+    }),
+    frame('link_pending', { id: f.requestId, linkId: f.linkId, expiresAt: f.timestamp }),
+    frame('link_requested', linkRequest),
+    frame('link_list', { id: f.requestId }),
+    frame('links', { id: f.requestId, requests: f.listOf(v.object(linkRequest)) }),
+    frame('link_approved', {
+      linkId: f.linkId,
+      account: f.accountName,
+      deviceId: f.deviceId,
+      provisioning: f.payload,
+    }),
 
     // Prekey directory.
     frame('prekeys_upload', {
@@ -77,12 +116,16 @@ function buildFrameSchemas(limits: ProtoLimits) {
       pqLastResortPreKey: v.optional(signedPreKey),
       oneTimePreKeys: v.optional(f.listOf(preKey)),
       pqOneTimePreKeys: v.optional(f.listOf(signedPreKey)),
+      // Required by the server (PROTOCOL.md "Prekeys"); optional here so an older client hears a typed error.
+      proof: v.optional(f.signature),
     }),
     frame('prekeys_low', { oneTimePreKeys: f.uint, pqOneTimePreKeys: f.uint }),
     frame('bundle_fetch', { id: f.requestId, account: f.accountName }),
     frame('bundles', {
       id: f.requestId,
       account: f.accountName,
+      accountKey: f.publicKey,
+      deviceList,
       bundles: f.listOf(
         v.object({
           deviceId: f.deviceId,
@@ -112,12 +155,24 @@ function buildFrameSchemas(limits: ProtoLimits) {
     frame('sync', { id: f.requestId }),
     frame('sync_done', { id: f.requestId, delivered: f.uint }),
 
+    // Ephemeral events: relayed to the devices online now, never stored, never answered (PROTOCOL.md "Ephemeral events").
+    frame('send_ephemeral', {
+      to: f.accountName,
+      envelopes: v.pipe(
+        f.listOf(v.object({ deviceId: f.deviceId, payload: f.bytesUpTo(MAX_EPHEMERAL_PAYLOAD_BYTES) })),
+        v.minLength(1),
+      ),
+    }),
+    frame('ephemeral', { from: address, serverTime: f.timestamp, payload: f.bytesUpTo(MAX_EPHEMERAL_PAYLOAD_BYTES) }),
+
     // Channels (PROTOCOL.md "Channels").
     frame('subscribe', {
       id: f.requestId,
       channel: f.channelName,
       since: v.optional(v.object({ epoch: f.text, offset: f.uint })),
       presence: v.optional(v.boolean()),
+      // Never announced nor listed in presence (PROTOCOL.md "Presence").
+      invisible: v.optional(v.boolean()),
     }),
     frame('subscribed', {
       id: f.requestId,

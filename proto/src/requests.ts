@@ -9,9 +9,10 @@ export interface AnswerOf {
   register: 'auth_ok';
   auth: 'auth_ok';
   auth_token: 'auth_ok';
-  device_link: 'device_linked';
   device_list: 'devices';
-  device_remove: 'ok';
+  device_list_update: 'ok';
+  link_request: 'link_pending';
+  link_list: 'links';
   prekeys_upload: 'ok';
   bundle_fetch: 'bundles';
   send: 'sent';
@@ -31,9 +32,10 @@ export const REQUEST_ANSWERS: { readonly [T in RequestType]: AnswerOf[T] } = Obj
   register: 'auth_ok',
   auth: 'auth_ok',
   auth_token: 'auth_ok',
-  device_link: 'device_linked',
   device_list: 'devices',
-  device_remove: 'ok',
+  device_list_update: 'ok',
+  link_request: 'link_pending',
+  link_list: 'links',
   prekeys_upload: 'ok',
   bundle_fetch: 'bundles',
   send: 'sent',

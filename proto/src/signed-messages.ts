@@ -7,13 +7,14 @@
  *
  *   context (ASCII) || 0x00 || challenge (32) || len(account) (1) || account (UTF-8) || tail
  *
- * tail: register and device_link: the new device's identity key; auth: the device
- * id as a 4-byte big-endian integer.
+ * tail: register and link_request: the device's identity key; auth and
+ * prekeys_upload: the device id as a 4-byte big-endian integer.
  */
 export const SIGNING_CONTEXTS = {
   register: 'pulse/v1/register',
   auth: 'pulse/v1/auth',
-  deviceLink: 'pulse/v1/device-link',
+  linkRequest: 'pulse/v2/link-request',
+  prekeysUpload: 'pulse/v1/prekeys-upload',
 } as const;
 
 function signedMessage(context: string, challenge: Uint8Array, account: string, tail: Uint8Array): Uint8Array {
@@ -48,9 +49,21 @@ export function authSignedMessage(challenge: Uint8Array, account: string, device
 }
 
 /**
- * Signed by the NEW device's identity key in `device_link`, which an already
- * authenticated device of `account` sends: the challenge is that connection's.
+ * Signed by the NEW device's identity key in `link_request`, over its own
+ * connection's challenge: it holds the key it asks to link. (That alone links
+ * nothing: a device of the account must approve, PROTOCOL.md "Linking".)
  */
-export function deviceLinkSignedMessage(challenge: Uint8Array, account: string, identityKey: Uint8Array): Uint8Array {
-  return signedMessage(SIGNING_CONTEXTS.deviceLink, challenge, account, identityKey);
+export function linkRequestSignedMessage(challenge: Uint8Array, account: string, identityKey: Uint8Array): Uint8Array {
+  return signedMessage(SIGNING_CONTEXTS.linkRequest, challenge, account, identityKey);
+}
+
+/**
+ * Signed by the uploading device's identity key in `prekeys_upload.proof`, over
+ * the challenge of the connection it uploads on: a captured upload replayed on
+ * another connection (another challenge) is refused (PROTOCOL.md "Prekeys").
+ */
+export function prekeysUploadSignedMessage(challenge: Uint8Array, account: string, deviceId: number): Uint8Array {
+  const tail = new Uint8Array(4);
+  new DataView(tail.buffer).setUint32(0, deviceId);
+  return signedMessage(SIGNING_CONTEXTS.prekeysUpload, challenge, account, tail);
 }

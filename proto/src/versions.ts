@@ -5,8 +5,9 @@ import { ProtoError } from './errors.ts';
  * server answers `welcome` with the highest version both speak, or an error frame
  * PROTO_NO_COMMON_VERSION and a close when there is none (PROTOCOL.md, "Versions").
  */
-export const PROTOCOL_VERSIONS: readonly number[] = [1];
-export const CURRENT_PROTOCOL_VERSION = 1;
+// Version 2: signed device lists and linking by approval (device_link is gone: a token alone links nothing).
+export const PROTOCOL_VERSIONS: readonly number[] = [2];
+export const CURRENT_PROTOCOL_VERSION = 2;
 
 /** Picks the highest version present in both lists. */
 export function negotiateVersion(offered: readonly number[], supported: readonly number[] = PROTOCOL_VERSIONS): number {

@@ -79,16 +79,27 @@ function arbitraryFor(node: SchemaNode): fc.Arbitrary<unknown> {
     }
     case 'custom': // bytes
       return fc.uint8Array({ minLength: exactLength ?? 0, maxLength: exactLength ?? Math.min(maxLength ?? 64, 96) });
-    case 'array':
-      return fc.array(arbitraryFor(root.item as SchemaNode), {
+    case 'array': {
+      const items = fc.array(arbitraryFor(root.item as SchemaNode), {
         minLength: minLength ?? 0,
         maxLength: Math.min(maxLength ?? 4, 4),
       });
+      // A list with a `check` (device lists: ids ascending, unique) is generated in that order.
+      const check = requirement(node, 'check') as ((input: unknown) => boolean) | undefined;
+      return check === undefined ? items : items.map(inDeviceOrder).filter((list) => check(list));
+    }
     case 'variant':
       return fc.oneof(...(root.options ?? []).map(arbitraryFor));
     default:
       throw new Error(`no arbitrary for valibot schema type ${root.type}`);
   }
+}
+
+/** Items sorted by `deviceId`, one per id: the canonical order of a device list. */
+function inDeviceOrder(items: unknown[]): unknown[] {
+  const byId = new Map<number, unknown>();
+  for (const item of items) byId.set((item as { deviceId: number }).deviceId, item);
+  return [...byId].sort(([a], [b]) => a - b).map(([, item]) => item);
 }
 
 export function arbitraryFrame(schema: v.GenericSchema): fc.Arbitrary<Frame> {

@@ -11,33 +11,85 @@ const identityKey = Uint8Array.of(0x05, ...bytes(32, 1));
 const signature = bytes(64, 2);
 const signedPreKey = { keyId: 7, publicKey: Uint8Array.of(0x05, ...bytes(32, 3)), signature };
 const pqPreKey = { keyId: 9, publicKey: Uint8Array.of(0x08, ...bytes(48, 4)), signature };
+const deviceList = {
+  version: 3,
+  devices: [
+    { deviceId: 1, identityKey, name: 'laptop', addedAt: 1_700_000_000_000 },
+    { deviceId: 4, identityKey: Uint8Array.of(0x05, ...bytes(32, 11)), name: 'phone', addedAt: 1_700_000_050_000 },
+  ],
+  signature,
+};
+const accountKey = Uint8Array.of(0x05, ...bytes(32, 12));
+const linkRequest = {
+  linkId: 'l-7',
+  deviceId: 5,
+  deviceName: 'tablet',
+  identityKey,
+  signedPreKey,
+  pqPreKey,
+  mac: bytes(32, 13),
+  requestedAt: 1_700_000_060_000,
+  expiresAt: 1_700_000_360_000,
+};
 const member = { account: 'alice', deviceId: 1, connectedAt: 1_700_000_000_000 };
 
 export const FRAME_EXAMPLES: readonly Frame[] = [
-  { type: 'hello', versions: [1], client: 'pulse-cli/0.1' },
+  { type: 'hello', versions: [2], client: 'pulse-cli/0.1' },
   {
     type: 'welcome',
-    version: 1,
+    version: 2,
     serverTime: 1_700_000_000_000,
     challenge: bytes(32, 5),
     heartbeatMs: 25_000,
     maxFrameBytes: 1_048_576,
   },
-  { type: 'register', id: 1, account: 'alice', deviceName: 'laptop', identityKey, signature },
+  {
+    type: 'register',
+    id: 1,
+    account: 'alice',
+    deviceName: 'laptop',
+    identityKey,
+    signature,
+    accountKey,
+    deviceList: {
+      version: 1,
+      devices: [{ deviceId: 1, identityKey, name: 'laptop', addedAt: 1_700_000_000_000 }],
+      signature,
+    },
+  },
   { type: 'auth', id: 2, account: 'alice', deviceId: 1, signature },
   { type: 'auth_token', id: 3, token: bytes(48, 6) },
   { type: 'auth_ok', id: 2, account: 'alice', deviceId: 1, token: bytes(48, 6), tokenExpiresAt: 1_700_000_600_000 },
-  { type: 'device_link', id: 4, deviceName: 'phone', identityKey, signature },
-  { type: 'device_linked', id: 4, deviceId: 2 },
   { type: 'device_list', id: 5 },
+  { type: 'device_list', id: 6, account: 'bob' },
   {
     type: 'devices',
     id: 5,
-    devices: [
-      { deviceId: 1, deviceName: 'laptop', identityKey, createdAt: 1_700_000_000_000, lastSeenAt: 1_700_000_100_000 },
-    ],
+    account: 'alice',
+    accountKey,
+    deviceList,
+    lastSeen: [{ deviceId: 1, lastSeenAt: 1_700_000_100_000 }],
   },
-  { type: 'device_remove', id: 6, deviceId: 2 },
+  { type: 'devices', id: 6, account: 'bob', accountKey, deviceList },
+  { type: 'device_list_update', id: 16, deviceList },
+  { type: 'device_list_update', id: 17, deviceList, link: { linkId: 'l-7', provisioning: bytes(80, 14) } },
+  { type: 'device_list_changed', account: 'alice', version: 3 },
+  {
+    type: 'link_request',
+    id: 18,
+    account: 'alice',
+    deviceName: 'tablet',
+    identityKey,
+    signedPreKey,
+    pqPreKey,
+    mac: bytes(32, 13),
+    signature,
+  },
+  { type: 'link_pending', id: 18, linkId: 'l-7', expiresAt: 1_700_000_360_000 },
+  { type: 'link_requested', ...linkRequest },
+  { type: 'link_list', id: 19 },
+  { type: 'links', id: 19, requests: [linkRequest] },
+  { type: 'link_approved', linkId: 'l-7', account: 'alice', deviceId: 5, provisioning: bytes(80, 14) },
   {
     type: 'prekeys_upload',
     id: 7,
@@ -53,6 +105,8 @@ export const FRAME_EXAMPLES: readonly Frame[] = [
     type: 'bundles',
     id: 9,
     account: 'bob',
+    accountKey,
+    deviceList,
     bundles: [
       {
         deviceId: 1,
@@ -85,6 +139,15 @@ export const FRAME_EXAMPLES: readonly Frame[] = [
   { type: 'deliver_ack', envelopeIds: ['e-1'] },
   { type: 'sync', id: 11 },
   { type: 'sync_done', id: 11, delivered: 2 },
+  {
+    type: 'send_ephemeral',
+    to: 'bob',
+    envelopes: [
+      { deviceId: 1, payload: bytes(20, 21) },
+      { deviceId: 2, payload: bytes(20, 22) },
+    ],
+  },
+  { type: 'ephemeral', from: { account: 'alice', deviceId: 1 }, serverTime: 1_700_000_000_600, payload: bytes(20, 21) },
   { type: 'subscribe', id: 12, channel: 'group:team/chat' },
   { type: 'subscribe', id: 13, channel: 'group:team/chat', since: { epoch: 'k3j9', offset: 41 }, presence: true },
   { type: 'subscribed', id: 13, channel: 'group:team/chat', epoch: 'k3j9', offset: 42, recovered: true },

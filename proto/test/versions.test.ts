@@ -5,7 +5,11 @@ describe('version negotiation', () => {
   it('picks the highest version both sides speak', () => {
     expect(negotiateVersion([1, 2, 3], [1, 2])).toBe(2);
     expect(negotiateVersion([3, 1], [1, 3, 4])).toBe(3);
-    expect(negotiateVersion([1])).toBe(1);
+    expect(negotiateVersion([1, 2])).toBe(2);
+  });
+
+  it('no longer speaks version 1, whose device_link let a token alone link a device', () => {
+    expect(() => negotiateVersion([1])).toThrow(/offered \[1\], supported \[2\]/);
   });
 
   it('fails with PROTO_NO_COMMON_VERSION when there is none', () => {

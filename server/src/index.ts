@@ -20,7 +20,7 @@ export { PulseError, type PulseErrorCode } from './core/errors.ts';
 export { DEFAULT_LIMITS, type ServerLimits } from './core/limits/limits.ts';
 export type { Clock } from './core/ports/clock.ts';
 export type { Logger } from './core/ports/logger.ts';
-export type { MessageAuthenticator } from './core/ports/mac.ts';
+export type { MacKeyring, MessageAuthenticator } from './core/ports/mac.ts';
 export type { EnvelopeEvent, Metrics, Traffic } from './core/ports/metrics.ts';
 export type { RandomSource } from './core/ports/random.ts';
 export type { Cancel, Scheduler } from './core/ports/scheduler.ts';

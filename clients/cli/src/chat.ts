@@ -2,7 +2,7 @@ import { clearLine, createInterface, cursorTo, emitKeypressEvents } from 'node:r
 import type { PulseClient, StoredMessage } from '@pulse/sdk';
 import { ConversationId, PulseError } from '@pulse/sdk';
 import { describeError } from './exit-codes.ts';
-import { messageLine } from './format.ts';
+import { deviceAddedLine, deviceRemovedLine, messageLine } from './format.ts';
 
 const HELP = `Commands:
   /to NAME        talk to NAME            /group NAME   talk in group NAME
@@ -96,9 +96,14 @@ export async function runChat(client: PulseClient, initial: string | undefined):
     if (status.state === 'reconnecting') print(`  connection lost (${status.lastError ?? 'unknown'}); reconnecting…`);
     if (status.state === 'connected') print(`  connected via ${status.transport}`);
   });
-  client.on('identity_changed', ({ account, deviceId }) => {
-    print(`  ⚠ the identity key of ${account} (device ${deviceId}) changed — check /verify before trusting it`);
+  client.on('identity_changed', ({ account }) => {
+    print(`  ⚠ the identity key of ${account} changed — check /verify before trusting it`);
   });
+  client.on('device_added', (event) => print(`  ${deviceAddedLine(event)}`));
+  client.on('device_removed', (event) => print(`  ${deviceRemovedLine(event)}`));
+  client.on('link_request', ({ deviceName }) =>
+    print(`  a new device "${deviceName}" asks to join this account: approve it with pulse-chat approve CODE`),
+  );
   client.on('problem', ({ from, reason }) => print(`  ⚠ a message from ${from} could not be read: ${reason}`));
 
   if (process.stdin.isTTY) {
@@ -180,7 +185,7 @@ export async function runChat(client: PulseClient, initial: string | undefined):
         if (target?.conversation.kind !== 'user')
           throw new PulseError('BAD_INPUT', '/verify works in a 1:1 conversation');
         const safety = await client.safetyNumber(target.name);
-        for (const { deviceId, number } of safety.numbers) print(`  device ${deviceId}: ${number}`);
+        print(`  ${safety.number}${safety.identityChanged ? '  ← IDENTITY CHANGED' : ''}`);
         print(
           `  ${safety.verified ? 'verified' : 'not verified'}: compare with ${target.name}, then run pulse-chat verify ${target.name} --accept`,
         );

@@ -15,6 +15,7 @@ export const EXIT = {
   identityChanged: 7,
   refused: 8,
   timeout: 9,
+  untrusted: 10,
 } as const;
 
 const BY_CODE: Partial<Record<PulseErrorCode, number>> = {
@@ -35,6 +36,12 @@ const BY_CODE: Partial<Record<PulseErrorCode, number>> = {
   FORBIDDEN: EXIT.refused,
   NOT_A_MEMBER: EXIT.refused,
   TIMEOUT: EXIT.timeout,
+  UNTRUSTED_DEVICE: EXIT.untrusted,
+  DEVICE_LIST_ROLLBACK: EXIT.untrusted,
+  DEVICE_LIST_INVALID: EXIT.untrusted,
+  DEVICE_LIST_STALE: EXIT.refused,
+  LINK_CODE_MISMATCH: EXIT.refused,
+  LINK_NOT_FOUND: EXIT.refused,
 };
 
 export function exitCodeOf(error: unknown): number {
@@ -50,7 +57,7 @@ export function describeError(error: unknown): string {
     case 'WRONG_PASSPHRASE':
       return `${error.message}. Set PULSE_PASSPHRASE to the passphrase this profile was created with.`;
     case 'NOT_REGISTERED':
-      return 'this profile has no account yet: run `pulse-chat register NAME` (or `link --from DIR`) first';
+      return 'this profile has no account yet: run `pulse-chat register NAME` (or `link NAME`) first';
     case 'ACCOUNT_EXISTS':
       return `${error.message}: pick another name`;
     case 'UNKNOWN_CONTACT':

@@ -1,4 +1,4 @@
-import type { StoredMessage } from '@pulse/sdk';
+import type { ClientEvents, StoredMessage } from '@pulse/sdk';
 
 /** One received message as a JSON line (`recv --json`). */
 export function messageJson(message: StoredMessage, groupName: string | undefined): string {
@@ -22,4 +22,16 @@ export function messageLine(message: StoredMessage, groupName: string | undefine
   const where = message.group === undefined ? '' : `#${groupName ?? message.group.slice(0, 8)} `;
   const status = message.direction === 'out' ? TICKS[message.status ?? 'sent'] : '';
   return `[${time}] ${where}${message.from}: ${message.text}${status}`;
+}
+
+/** `bob added a device "phone" (2026-11-30T07:00:00.000Z)`; this account's own devices say "you". */
+export function deviceAddedLine(event: ClientEvents['device_added']): string {
+  const who = event.own ? 'you (this account)' : event.account;
+  return `${who} added a device "${event.name}" (device ${event.deviceId}, ${new Date(event.addedAt).toISOString()})`;
+}
+
+/** `bob removed a device "phone"`. */
+export function deviceRemovedLine(event: ClientEvents['device_removed']): string {
+  const who = event.own ? 'you (this account)' : event.account;
+  return `${who} removed a device "${event.name}" (device ${event.deviceId})`;
 }

@@ -11,7 +11,7 @@ import { openNodeClient } from '@pulse/sdk/node';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runChat } from './chat.ts';
 import { describeError, EXIT, exitCodeOf } from './exit-codes.ts';
-import { messageJson, messageLine } from './format.ts';
+import { deviceAddedLine, deviceRemovedLine, messageJson, messageLine } from './format.ts';
 import { readPassphrase } from './passphrase.ts';
 
 interface GlobalOptions {
@@ -37,7 +37,8 @@ const program = new Command('pulse-chat')
     'after',
     '\nThe profile is encrypted with a passphrase: PULSE_PASSPHRASE supplies it, otherwise it is asked for.\n' +
       'Exit codes: 0 ok, 1 failure, 2 usage, 3 server unreachable, 4 wrong passphrase, 5 unknown contact or group,\n' +
-      '6 not registered, 7 identity key changed, 8 refused by the server, 9 timeout.',
+      '6 not registered, 7 identity key changed, 8 refused by the server, 9 timeout, 10 a device or device list\n' +
+      'the account did not sign (refused).',
   )
   .showHelpAfterError()
   .exitOverride();
@@ -56,22 +57,56 @@ program
 
 program
   .command('link')
-  .description('make this (new) profile another device of the account in --from DIR')
-  .requiredOption('--from <dir>', 'profile directory of a device already on the account')
+  .description('make this (new) profile another device of account NAME, once a device of NAME approves it')
+  .argument('[name]', 'the account to join (not needed with --from)')
   .option('--device-name <name>', 'name of this device', 'cli')
-  .addHelpText('after', '\nThe existing profile is opened with PULSE_FROM_PASSPHRASE (or PULSE_PASSPHRASE).')
-  .action(async (options: { from: string; deviceName: string }) => {
-    const fromPassphrase = process.env.PULSE_FROM_PASSPHRASE || (await readPassphrase());
-    await withClient({ deviceName: options.deviceName, connect: false }, async (client) => {
-      const existing = await openNodeClient({ ...clientOptions(), profile: options.from, passphrase: fromPassphrase });
-      try {
-        await existing.connect();
-        const deviceId = await existing.linkDevice(client, options.deviceName);
-        console.log(`linked as device ${deviceId} of ${client.account}`);
-        await existing.idle();
-      } finally {
-        await existing.close();
-      }
+  .option('-w, --wait <seconds>', 'how long to wait for the approval', seconds, 600)
+  .option('--from <dir>', 'approve from the profile in DIR on this machine instead of another device')
+  .addHelpText(
+    'after',
+    '\nPrints a code; on a device of NAME, run `pulse-chat approve CODE`. That device signs this one into the\n' +
+      "account's device list and sends it the account's identity, encrypted to this device alone.\n" +
+      'With --from, the profile in DIR (opened with PULSE_FROM_PASSPHRASE or PULSE_PASSPHRASE) approves at once.',
+  )
+  .action(async (name: string | undefined, options: { from?: string; deviceName: string; wait: number }) => {
+    if (options.from !== undefined) {
+      const fromPassphrase = process.env.PULSE_FROM_PASSPHRASE || (await readPassphrase());
+      await withClient({ deviceName: options.deviceName, connect: false }, async (client) => {
+        const existing = await openNodeClient({
+          ...clientOptions(),
+          profile: options.from!,
+          passphrase: fromPassphrase,
+        });
+        try {
+          await existing.connect();
+          const deviceId = await existing.linkDevice(client, options.deviceName);
+          console.log(`linked as device ${deviceId} of ${client.account}`);
+          await existing.idle();
+        } finally {
+          await existing.close();
+        }
+      });
+      return;
+    }
+    if (name === undefined) throw new PulseError('BAD_INPUT', 'name the account to join (or use --from DIR)');
+    const limits = { linkTimeoutMs: Math.max(1, Math.round(options.wait * 1000)) };
+    await withClient({ deviceName: options.deviceName, connect: false, limits }, async (client) => {
+      const deviceId = await client.requestLink(name, (code) => {
+        console.log(`link code: ${code}`);
+        console.log(`on a device of ${name}, run: pulse-chat approve ${code}`);
+      });
+      console.log(`linked as device ${deviceId} of ${name}`);
+    });
+  });
+
+program
+  .command('approve')
+  .description('approve the new device that shows CODE (pulse-chat link): it joins this account')
+  .argument('<code>', 'the link code the new device shows')
+  .action(async (code: string) => {
+    await withClient({}, async (client) => {
+      const device = await client.approveLink(code);
+      console.log(`approved device ${device.deviceId} "${device.name}"`);
     });
   });
 
@@ -173,14 +208,12 @@ program
   .command('verify')
   .description("show the safety numbers for NAME; compare them with NAME's, then --accept")
   .argument('<name>', 'contact account')
-  .option('--accept', 'mark NAME verified, accepting changed identity keys')
+  .option('--accept', 'mark NAME verified, accepting a changed account identity')
   .action(async (name: string, options: { accept?: boolean }) => {
     await withClient({}, async (client) => {
       const safety = await client.safetyNumber(name);
-      for (const { deviceId, number } of safety.numbers) {
-        const flag = safety.changedDevices.includes(deviceId) ? '  ← IDENTITY KEY CHANGED' : '';
-        console.log(`${name} device ${deviceId}: ${number}${flag}`);
-      }
+      const flag = safety.identityChanged ? '  ← IDENTITY KEY CHANGED' : '';
+      console.log(`safety number with ${name}: ${safety.number}${flag}`);
       if (options.accept === true) {
         await client.markVerified(name);
         console.log(`${name} marked as verified`);
@@ -192,8 +225,8 @@ program
 
 program
   .command('devices')
-  .description('list the devices of this account')
-  .option('--remove <id>', 'remove device ID from the account', deviceIdArg)
+  .description("list this account's devices (its signed device list) and devices asking to join")
+  .option('--remove <id>', 'remove device ID: sign a device list without it', deviceIdArg)
   .action(async (options: { remove?: number }) => {
     await withClient({}, async (client) => {
       if (options.remove !== undefined) {
@@ -201,8 +234,12 @@ program
         console.log(`device ${options.remove} removed`);
       }
       for (const d of await client.devices()) {
-        const seen = new Date(d.lastSeenAt).toISOString();
-        console.log(`${d.deviceId}\t${d.name}\tlast seen ${seen}${d.current ? '\t(this device)' : ''}`);
+        const seen = d.lastSeenAt === 0 ? 'never seen' : `last seen ${new Date(d.lastSeenAt).toISOString()}`;
+        const added = new Date(d.createdAt).toISOString();
+        console.log(`${d.deviceId}\t${d.name}\tadded ${added}\t${seen}${d.current ? '\t(this device)' : ''}`);
+      }
+      for (const link of await client.pendingLinks()) {
+        console.log(`pending: "${link.deviceName}" asks to join (approve with: pulse-chat approve CODE)`);
       }
     });
   });
@@ -267,6 +304,7 @@ async function withClient(
     connect?: boolean;
     deviceName?: string;
     presence?: boolean;
+    limits?: { linkTimeoutMs: number };
   },
   run: (client: PulseClient) => Promise<void>,
 ): Promise<void> {
@@ -277,13 +315,22 @@ async function withClient(
     passphrase,
     ...(options.deviceName === undefined ? {} : { deviceName: options.deviceName }),
     presence: options.presence === true,
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
   try {
-    client.on('identity_changed', ({ account, deviceId }) => {
-      console.error(
-        `warning: the identity key of ${account} (device ${deviceId}) changed. Run: pulse-chat verify ${account}`,
-      );
+    client.on('identity_changed', ({ account }) => {
+      console.error(`warning: the identity key of ${account} changed. Run: pulse-chat verify ${account}`);
     });
+    if (options.presence !== true) {
+      client.on('device_added', (event) => console.error(deviceAddedLine(event)));
+      client.on('device_removed', (event) => console.error(deviceRemovedLine(event)));
+    }
+    client.on('device_list_refused', ({ reason }) => console.error(`warning: ${reason}`));
+    client.on('untrusted_device', ({ account, deviceId }) =>
+      console.error(
+        `warning: the server lists a device ${deviceId} of ${account} that ${account} did not sign: it gets nothing`,
+      ),
+    );
     client.on('problem', ({ from, reason }) => {
       if (options.presence !== true) console.error(`warning: a message from ${from} could not be read: ${reason}`);
     });

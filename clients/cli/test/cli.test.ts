@@ -152,6 +152,7 @@ describe('errors and exit codes', () => {
       [],
       ['register'],
       ['link'],
+      ['approve'],
       ['send'],
       ['recv'],
       ['group', 'create'],

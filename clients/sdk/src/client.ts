@@ -1,4 +1,5 @@
-import { Accounts, type DeviceInfo, serverFor } from './accounts.ts';
+import { Accounts, type DeviceInfo, type LinkRequest, PROVISIONING_ADDRESS, serverFor } from './accounts.ts';
+import { toBase64 } from './base64.ts';
 import {
   type ConnectionStatus,
   type HandshakeSession,
@@ -6,8 +7,11 @@ import {
   type PushFrame,
 } from './connection/connection.ts';
 import { ConversationId } from './conversation-id.ts';
+import type { ListedDevice } from './device-lists.ts';
 import { DirectMessages } from './direct-messages.ts';
 import type { E2EEngine, E2EEngineFactory } from './e2e/engine.ts';
+import { EphemeralSender } from './ephemeral.ts';
+import { PulseError } from './errors.ts';
 import { type ClientEvents, Emitter, type Listener } from './events.ts';
 import { GroupMessages } from './group-messages.ts';
 import { Groups } from './groups.ts';
@@ -45,7 +49,8 @@ export interface PulseClientOptions {
 /** How long `close()` lets pending acknowledgements and receipts finish. */
 const CLOSE_GRACE_MS = 2_000;
 
-export { DEFAULT_SERVER, type DeviceInfo } from './accounts.ts';
+export { DEFAULT_SERVER, type DeviceInfo, type LinkRequest } from './accounts.ts';
+export type { ListedDevice } from './device-lists.ts';
 export type { ClientEvents } from './events.ts';
 export type { SafetyNumber } from './safety-numbers.ts';
 
@@ -70,6 +75,8 @@ export class PulseClient {
   readonly #lock = new Lock();
   readonly #accounts: Accounts;
   readonly #trust: TrustBook;
+  /** Typing indicators: end-to-end encrypted, never stored by the server (PROTOCOL.md "Ephemeral events"). */
+  readonly #ephemeral: EphemeralSender;
   readonly #history: History;
   readonly #groups: Groups;
   readonly #direct: DirectMessages;
@@ -99,15 +106,62 @@ export class PulseClient {
       memory: transportMemoryIn(state),
       onReady: (session) => this.#onReady(session),
     });
-    const accounts = new Accounts({ record: state, engine, connection, limits, server: this.#server, persist });
+    const trust = new TrustBook(state.contacts, {
+      identityChanged: (account) => emit('identity_changed', { account }),
+      deviceAdded: (account, device) => emit('device_added', { account, own: false, ...device }),
+      deviceRemoved: (account, device) => emit('device_removed', { account, own: false, ...device }),
+      listRefused: (account, error) =>
+        emit('device_list_refused', { account, code: error.code, reason: error.message }),
+    });
+    const records = state.groups;
+    let groups: Groups | undefined;
+    const dropSession = (address: { account: string; deviceId: number }) => engine.dropSession(address);
+    const accounts = new Accounts({
+      record: state,
+      engine,
+      connection,
+      limits,
+      server: this.#server,
+      emit,
+      shared: {
+        export: () => ({ contacts: trust.snapshot(), groups: groups?.snapshot() ?? {} }),
+        adopt: (shared) => {
+          trust.adopt(shared.contacts);
+          groups?.adopt(shared.groups);
+        },
+      },
+      dropSession,
+      persist,
+    });
+    // Sessions are built and taken over only with identity keys the accepted signed lists give (README "Trust").
+    engine.setIdentityTrust((address, identityKey) => {
+      // The one-off provisioning session: its keys are vouched for by the link code (link-code.ts).
+      if (address.account === PROVISIONING_ADDRESS.account) return true;
+      const listed =
+        address.account === accounts.account
+          ? accounts.ownDeviceKey(address.deviceId)
+          : trust.get(address.account)?.devices[String(address.deviceId)];
+      return listed === toBase64(identityKey);
+    });
     const self = () => accounts.self();
     const refreshOwnDevices = () => accounts.refreshOwnDevices();
-    const trust = new TrustBook(state.contacts, (account, deviceId) => emit('identity_changed', { account, deviceId }));
     const history = new History(state, limits, persist);
     const ownDevices = () => accounts.ownDevices;
-    const outbox = new Outbox({ engine, connection, trust, self, ownDevices, refreshOwnDevices, persist });
-    const records = state.groups;
-    const groups = new Groups({ engine, outbox, trust, limits, records, self, refreshOwnDevices, persist });
+    const outbox = new Outbox({
+      engine,
+      connection,
+      trust,
+      self,
+      ownDevices,
+      refreshOwnDevices,
+      presentList: (account, accountKey, signed) =>
+        account === accounts.account
+          ? accounts.presentOwn(accountKey, signed)
+          : trust.present(account, accountKey, signed),
+      untrusted: (account, deviceId) => emit('untrusted_device', { account, deviceId }),
+      persist,
+    });
+    groups = new Groups({ engine, outbox, trust, limits, records, self, refreshOwnDevices, persist });
     const direct = new DirectMessages({ outbox, history, lock, limits, self, persist });
     this.#connection = connection;
     this.#accounts = accounts;
@@ -116,14 +170,35 @@ export class PulseClient {
     this.#groups = groups;
     this.#direct = direct;
     this.#groupMessages = new GroupMessages({ groups, history, lock, limits, self, persist });
+    this.#ephemeral = new EphemeralSender({
+      engine,
+      knownDevices: (contact) => trust.knownDevices(contact),
+      send: (frame) => connection.sendEphemeral(frame),
+      self,
+      persist,
+    });
     const account = () => accounts.requireAccount();
-    this.#safetyNumbers = new SafetyNumbers({ engine, trust, outbox, lock, account, persist });
+    this.#safetyNumbers = new SafetyNumbers({
+      trust,
+      lock,
+      account,
+      accountKey: () => {
+        const key = accounts.accountKey;
+        if (key === undefined) throw new PulseError('NOT_REGISTERED', 'this profile holds no account identity');
+        return key;
+      },
+      fetchList: (contact) => outbox.fetchList(contact),
+      dropSession,
+      persist,
+    });
     this.#inbox = new Inbox({
       record: state,
       accounts,
       engine,
       connection,
-      trust,
+      listedKey: (from, deviceId) =>
+        from === accounts.account ? accounts.ownDeviceKey(deviceId) : trust.get(from)?.devices[String(deviceId)],
+      refreshList: (from) => (from === accounts.account ? accounts.refreshOwnDevices() : outbox.fetchList(from)),
       groups,
       history,
       limits,
@@ -167,8 +242,14 @@ export class PulseClient {
     return this.#server;
   }
 
+  /** This device's identity key (its sessions are built with it). */
   get identityKey(): Uint8Array {
     return this.#engine.identityKey;
+  }
+
+  /** This account's identity key, which signs its device list (undefined before registration or linking). */
+  get accountKey(): Uint8Array | undefined {
+    return this.#accounts.accountKey;
   }
 
   on<K extends keyof ClientEvents>(event: K, listener: Listener<K>): () => void {
@@ -225,23 +306,71 @@ export class PulseClient {
   }
 
   /**
+   * Asks to become another device of `account` (PROTOCOL.md "Linking"): `onCode`
+   * gets the code to show; the user types it into a device of the account
+   * (`approveLink`). Resolves with this device's id once approved and connected.
+   */
+  async requestLink(account: string, onCode: (code: string) => void): Promise<number> {
+    return this.#accounts.requestLink(account, onCode);
+  }
+
+  /** Devices asking to join this account (the `link_request` event announces each). */
+  async pendingLinks(): Promise<LinkRequest[]> {
+    return this.#accounts.pendingLinks();
+  }
+
+  /**
+   * Approves the device showing `code`: signs a new device list with it and
+   * sends it the account identity, contacts and groups, encrypted to it alone.
+   */
+  async approveLink(code: string): Promise<ListedDevice> {
+    return this.#lock.run(() => this.#accounts.approveLink(code));
+  }
+
+  /**
    * Links `newDevice` (a fresh profile in this process) as another device of this
-   * account: the new device signs this connection's challenge, proving it holds its key.
+   * account, through the same approval flow as two separate devices: it asks,
+   * this device approves with the code it shows.
    */
   async linkDevice(newDevice: PulseClient, deviceName: string): Promise<number> {
-    return this.#accounts.linkDevice(newDevice.#accounts, deviceName, () => {
-      // The new device starts with what this one knows: its contacts' keys and its groups.
-      newDevice.#groups.adopt(this.#groups);
-      newDevice.#trust.adopt(this.#trust);
+    const account = this.#accounts.requireAccount();
+    newDevice.#profile.state.deviceName = deviceName;
+    let shown: (code: string) => void = () => {};
+    const code = new Promise<string>((resolve) => {
+      shown = resolve;
     });
+    const linked = newDevice.requestLink(account, shown);
+    const approved = code.then(async (typed) => {
+      await this.#waitForLinkRequest();
+      return this.approveLink(typed);
+    });
+    const [deviceId] = await Promise.all([linked, approved]);
+    return deviceId;
   }
 
+  /** Resolves once a link request is pending for this account (announced by the server, or listed). */
+  async #waitForLinkRequest(): Promise<void> {
+    while ((await this.#accounts.pendingLinks()).length === 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, 250);
+        const off = this.on('link_request', done);
+        function done() {
+          clearTimeout(timer);
+          off();
+          resolve();
+        }
+      });
+    }
+  }
+
+  /** This account's devices, as its signed device list gives them (sessions with removed ones are dropped). */
   async devices(): Promise<DeviceInfo[]> {
-    return this.#accounts.devices();
+    return this.#lock.run(() => this.#accounts.devices());
   }
 
+  /** Removes a device from this account: signs a device list without it. */
   async removeDevice(deviceId: number): Promise<void> {
-    await this.#accounts.removeDevice(deviceId);
+    await this.#lock.run(() => this.#accounts.removeDevice(deviceId));
   }
 
   /**
@@ -291,16 +420,25 @@ export class PulseClient {
   }
 
   /**
-   * Tells `to` whether this user is typing (ephemeral: not stored on either side).
-   * `to` is a ConversationId, an account, or a group's conversation key (`group:<id>`).
+   * Tells `to` whether this user is typing: an ephemeral event (PROTOCOL.md
+   * "Ephemeral events"), end-to-end encrypted, in a WebTransport datagram when
+   * the connection has them, stored by neither the server nor this profile, and
+   * lost when the recipient is offline or the connection is down (a lost
+   * indicator is not worth an error). Only devices this profile already has a
+   * session with (in a group: that hold its sender key) get it.
+   * `to` is a ConversationId, an account, or a group's conversation key
+   * (`group:<id>`); UNKNOWN_GROUP for a group this profile lacks.
    */
   async setTyping(to: ConversationId | string, typing: boolean): Promise<void> {
     const target = typeof to === 'string' ? typingTarget(to) : to;
-    return this.#lock.run(() =>
-      target.kind === 'group'
-        ? this.#groupMessages.sendTyping(target.groupId, typing)
-        : this.#direct.sendTyping(target.account, typing),
-    );
+    return this.#lock.run(async () => {
+      if (target.kind === 'user') {
+        await this.#ephemeral.toAccount(target.account, { t: 'typing', typing }).catch(() => {});
+        return;
+      }
+      const group = this.#groups.require(target.groupId);
+      await this.#ephemeral.toGroup(group, { t: 'typing', typing, group: group.id }).catch(() => {});
+    });
   }
 
   // ---- trust --------------------------------------------------------------------------
@@ -391,6 +529,23 @@ export class PulseClient {
         return;
       case 'prekeys_low':
         this.#inbox.enqueue(() => this.#accounts.uploadPreKeys(false));
+        return;
+      case 'device_list_changed':
+        this.#inbox.enqueue(async () => {
+          await this.#accounts.refreshOwnDevices();
+          await this.#profile.save();
+        });
+        return;
+      case 'link_requested': {
+        const { linkId, deviceId, deviceName, requestedAt } = frame;
+        this.#events.emit('link_request', { linkId, deviceId, deviceName, requestedAt });
+        return;
+      }
+      case 'link_approved':
+        this.#accounts.onLinkApproved(frame);
+        return;
+      case 'ephemeral':
+        this.#inbox.ephemeral(frame);
         return;
       case 'presence_snapshot':
       case 'presence_join':

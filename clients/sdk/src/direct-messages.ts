@@ -77,11 +77,6 @@ export class DirectMessages {
     await this.#settle(to, content, answer);
   }
 
-  /** Tells `to` whether this user is typing; call it under the lock. Ephemeral: a lost indicator is not worth an error. */
-  async sendTyping(to: string, typing: boolean): Promise<void> {
-    await this.#deps.outbox.send(to, { t: 'typing', typing }).catch(() => {});
-  }
-
   /**
    * Waits for the answer to a pipelined send; when the recipient's devices
    * changed meanwhile, sends again to the current device list (under the lock).

@@ -15,7 +15,10 @@ export const CLIENT_ERROR_CODES = [
   'NOT_REGISTERED', // the profile has no account yet
   'ALREADY_REGISTERED', // the profile already holds an account
   'UNKNOWN_CONTACT', // no such account on the server, or it has no devices
-  'IDENTITY_CHANGED', // a contact's identity key differs from the one on record: verify before trusting
+  'IDENTITY_CHANGED', // a contact's account identity key differs from the one on record: verify before trusting
+  'UNTRUSTED_DEVICE', // the server lists a device the account's signed device list does not: nothing was sent
+  'DEVICE_LIST_ROLLBACK', // the server gave a device list older than one already seen: refused
+  'LINK_CODE_MISMATCH', // no pending link request of this account matches the code typed
   'WRONG_PASSPHRASE', // the profile could not be decrypted with the given passphrase
   'PROFILE_CORRUPT', // the profile files exist but cannot be read
   'UNKNOWN_GROUP', // no such group in this profile

@@ -1,5 +1,6 @@
 import type { ConnectionStatus } from './connection/connection.ts';
 import type { ConversationKey } from './conversation-id.ts';
+import type { ListedDevice } from './device-lists.ts';
 import type { DeviceAddress } from './e2e/engine.ts';
 import type { GroupRecord, StoredMessage } from './profile.ts';
 
@@ -10,7 +11,18 @@ export interface ClientEvents {
   presence: { account: string; online: boolean; devices: readonly number[] };
   status: ConnectionStatus;
   group: { group: GroupRecord; change: 'created' | 'updated' | 'removed' };
-  identity_changed: { account: string; deviceId: number };
+  /** A contact's account identity key changed: sending to it stops until the user accepts (markVerified). */
+  identity_changed: { account: string };
+  /** An account (a contact, or this one: `own`) signed a device list with a new device. */
+  device_added: ListedDevice & { account: string; own: boolean };
+  /** An account signed a device list without one of its devices. */
+  device_removed: ListedDevice & { account: string; own: boolean };
+  /** A device list the server presented was refused (not signed by the pinned key, or older than one seen). */
+  device_list_refused: { account: string; code: string; reason: string };
+  /** The server lists a device that the account did not sign: it got nothing, and the send failed. */
+  untrusted_device: { account: string; deviceId: number };
+  /** A new device asks to join this account: the user approves it with the code it shows (`approveLink`). */
+  link_request: { linkId: string; deviceId: number; deviceName: string; requestedAt: number };
   /** A publication on a subscribed channel (live, or replayed after a reconnect). */
   channel: { channel: string; offset: number; from: DeviceAddress; serverTime: number; payload: Uint8Array };
   /** A resubscription could not replay what was missed (history gone or epoch changed). */

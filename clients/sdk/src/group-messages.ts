@@ -54,10 +54,4 @@ export class GroupMessages {
       return stored;
     });
   }
-
-  /** Tells the group whether this user is typing; call it under the lock. UNKNOWN_GROUP for a group this profile lacks. */
-  async sendTyping(groupIdOrName: string, typing: boolean): Promise<void> {
-    const group = this.#deps.groups.require(groupIdOrName);
-    await this.#deps.groups.send(group, { t: 'typing', typing, group: group.id }).catch(() => {});
-  }
 }

@@ -45,9 +45,14 @@ export class Groups {
     return Object.values(this.#ctx.records);
   }
 
-  /** A newly linked device of this account starts in `existing`'s groups, holding none of their sender keys yet. */
-  adopt(existing: Groups): void {
-    const copies = structuredClone(existing.#ctx.records);
+  /** What a newly linked device of this account starts with (the provisioning message carries it). */
+  snapshot(): Record<string, GroupRecord> {
+    return structuredClone(this.#ctx.records);
+  }
+
+  /** A newly linked device starts in the approving device's groups, holding none of their sender keys yet. */
+  adopt(records: Record<string, GroupRecord>): void {
+    const copies = structuredClone(records);
     for (const group of Object.values(copies)) group.distributedTo = [];
     Object.assign(this.#ctx.records, copies);
   }

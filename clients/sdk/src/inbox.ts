@@ -1,5 +1,7 @@
+import { CryptoError, CryptoErrorCode } from '@pulse/crypto';
 import type { FrameOf } from '@pulse/proto';
 import type { Accounts } from './accounts.ts';
+import { toBase64 } from './base64.ts';
 import type { PulseConnection } from './connection/connection.ts';
 import { type Content, decodeContent, parsePayload } from './content.ts';
 import { ConversationId } from './conversation-id.ts';
@@ -11,7 +13,6 @@ import type { History } from './history.ts';
 import type { ClientLimits } from './limits.ts';
 import type { Lock } from './lock.ts';
 import { type DedupeRecord, pushBounded, type StoredMessage } from './profile.ts';
-import type { TrustBook } from './trust.ts';
 
 /** Message ids per receipt (content.ts accepts up to 1000). */
 const RECEIPT_BATCH = 500;
@@ -22,7 +23,10 @@ export interface InboxDeps {
   readonly accounts: Accounts;
   readonly engine: E2EEngine;
   readonly connection: PulseConnection;
-  readonly trust: TrustBook;
+  /** The identity key `account`'s accepted signed device list gives `deviceId` (this account's own too). */
+  readonly listedKey: (account: string, deviceId: number) => string | undefined;
+  /** Fetches and judges `account`'s signed device list (a device not known yet). */
+  readonly refreshList: (account: string) => Promise<void>;
   readonly groups: Groups;
   readonly history: History;
   readonly limits: ClientLimits;
@@ -59,6 +63,17 @@ export class Inbox {
     this.enqueue(() => this.#receive(frame));
   }
 
+  /**
+   * An ephemeral event (PROTOCOL.md "Ephemeral events"): decrypted in turn with
+   * deliveries, never acknowledged (nothing is stored) nor deduplicated (a
+   * replay fails to decrypt: its message key is spent). Only typing is taken
+   * this way; from a device or key the signed lists do not give, or anything
+   * that does not decrypt, it is dropped without a word: it costs nothing to lose.
+   */
+  ephemeral(frame: FrameOf<'ephemeral'>): void {
+    this.enqueue(() => this.#receiveEphemeral(frame).catch(() => {}));
+  }
+
   /** Queues `work` behind the deliveries received so far, under the client's lock. */
   enqueue(work: () => Promise<void>): void {
     this.#queue = this.#queue.then(() => this.#deps.lock.run(work)).catch(() => {});
@@ -75,7 +90,7 @@ export class Inbox {
   }
 
   async #receive(frame: FrameOf<'deliver'>): Promise<void> {
-    const { record, accounts, engine, connection, trust, groups, limits, emit } = this.#deps;
+    const { record, engine, connection, groups, limits, emit } = this.#deps;
     const ack = () => connection.send({ type: 'deliver_ack', envelopeIds: [frame.envelopeId] });
     if (record.seenEnvelopes.includes(frame.envelopeId)) {
       ack(); // delivered again (at least once): already processed
@@ -86,9 +101,10 @@ export class Inbox {
     try {
       const payload = parsePayload(frame.payload);
       if (payload.kind === 'session') {
-        const { plaintext, identityKey } = await engine.decrypt(from, payload.ciphertext);
-        // A session's identity key must match what the profile recorded for that device.
-        if (from.account !== accounts.account) trust.observe(from.account, from.deviceId, identityKey);
+        // Only devices in the sender account's signed list are heard (PROTOCOL.md "Devices").
+        await this.#requireListed(from);
+        const { plaintext, identityKey } = await this.#decrypt(from, payload.ciphertext);
+        await this.#requireListedKey(from, identityKey);
         content = decodeContent(plaintext, limits);
       } else {
         const group = groups.byId(payload.groupId);
@@ -123,6 +139,70 @@ export class Inbox {
     // shares a few coalesced saves instead of one save each.
     this.#inBackground(this.#deps.persist().then(ack));
     for (const reply of replies) await reply().catch(() => {});
+  }
+
+  async #receiveEphemeral(frame: FrameOf<'ephemeral'>): Promise<void> {
+    const { engine, groups, limits } = this.#deps;
+    const from: DeviceAddress = frame.from;
+    // No fetch for an unknown device: an ephemeral event is not worth a request.
+    const listed = this.#deps.listedKey(from.account, from.deviceId);
+    if (listed === undefined) return;
+    const payload = parsePayload(frame.payload);
+    let content: Content;
+    if (payload.kind === 'session') {
+      const { plaintext, identityKey } = await engine.decrypt(from, payload.ciphertext);
+      if (toBase64(identityKey) !== listed) return;
+      content = decodeContent(plaintext, limits);
+    } else {
+      const group = groups.byId(payload.groupId);
+      if (group === undefined || group.left || !group.members.includes(from.account)) return;
+      content = decodeContent(await engine.groupDecrypt(from, payload.groupId, payload.ciphertext), limits);
+      if (content.t !== 'typing' || content.group !== payload.groupId) return;
+    }
+    // The ratchet moved on: save it (coalesced with other saves), then show the event.
+    this.#inBackground(this.#deps.persist());
+    if (content.t === 'typing') await this.#apply(from, frame.serverTime, content, []);
+  }
+
+  /**
+   * Decrypts; when the engine's identity check (client.ts) refused the key, the
+   * account's list may be newer (or a new account identity, flagged by the
+   * TrustBook): fetch it once and try again. A refusal changed nothing.
+   */
+  async #decrypt(
+    from: DeviceAddress,
+    ciphertext: Uint8Array,
+  ): Promise<{ plaintext: Uint8Array; identityKey: Uint8Array }> {
+    try {
+      return await this.#deps.engine.decrypt(from, ciphertext);
+    } catch (error) {
+      if (!CryptoError.is(error, CryptoErrorCode.UntrustedIdentity)) throw error;
+      await this.#deps.refreshList(from.account);
+      return this.#deps.engine.decrypt(from, ciphertext);
+    }
+  }
+
+  /** A device not in its account's accepted list: fetch the list once; still absent, refused. */
+  async #requireListed(from: DeviceAddress): Promise<void> {
+    if (this.#deps.listedKey(from.account, from.deviceId) !== undefined) return;
+    await this.#deps.refreshList(from.account);
+    if (this.#deps.listedKey(from.account, from.deviceId) === undefined) {
+      throw new PulseError('UNTRUSTED_DEVICE', `${addressKey(from)} is not in ${from.account}'s signed device list`);
+    }
+  }
+
+  /**
+   * The session's identity key must be the one the signed list gives the
+   * device. Otherwise the list may be newer (or a new account identity, which
+   * the TrustBook flags as IDENTITY_CHANGED): fetch it once; still not, refused.
+   */
+  async #requireListedKey(from: DeviceAddress, identityKey: Uint8Array): Promise<void> {
+    const key = toBase64(identityKey);
+    if (this.#deps.listedKey(from.account, from.deviceId) === key) return;
+    await this.#deps.refreshList(from.account);
+    if (this.#deps.listedKey(from.account, from.deviceId) !== key) {
+      throw new PulseError('UNTRUSTED_DEVICE', `${addressKey(from)} used an identity key its account did not sign`);
+    }
   }
 
   async #apply(

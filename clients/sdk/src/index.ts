@@ -8,6 +8,8 @@ export {
   type ClientEvents,
   DEFAULT_SERVER,
   type DeviceInfo,
+  type LinkRequest,
+  type ListedDevice,
   PulseClient,
   type PulseClientOptions,
   type SafetyNumber,

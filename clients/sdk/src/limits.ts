@@ -31,6 +31,8 @@ export interface ClientLimits {
   readonly maxTextLength: number;
   /** Members in one group. */
   readonly maxGroupMembers: number;
+  /** How long a new device waits for a device of the account to approve its link (the server's link TTL may cut it shorter). */
+  readonly linkTimeoutMs: number;
 }
 
 export const DEFAULT_CLIENT_LIMITS: ClientLimits = Object.freeze({
@@ -48,6 +50,7 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = Object.freeze({
   maxHistoryPerConversation: 1_000,
   maxTextLength: 16_000,
   maxGroupMembers: 100,
+  linkTimeoutMs: 10 * 60_000,
 });
 
 /** Returns limits with `overrides` applied, refusing values that are not positive integers. */

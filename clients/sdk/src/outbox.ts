@@ -1,9 +1,10 @@
-import type { FrameOf } from '@pulse/proto';
+import type { FrameOf, SignedDeviceList } from '@pulse/proto';
+import { toBase64 } from './base64.ts';
 import type { PulseConnection } from './connection/connection.ts';
 import { type Content, encodeContent, sessionPayload } from './content.ts';
 import type { E2EEngine } from './e2e/engine.ts';
 import { PulseError } from './errors.ts';
-import type { TrustBook } from './trust.ts';
+import type { AcceptedDevices, TrustBook } from './trust.ts';
 
 export interface OutboxContext {
   readonly engine: E2EEngine;
@@ -11,15 +12,24 @@ export interface OutboxContext {
   readonly trust: TrustBook;
   /** This account and device. */
   self(): { account: string; deviceId: number };
-  /** Every device of this account, this one included, as last listed by the server. */
+  /** Every device of this account, this one included, as its signed list gives them. */
   ownDevices(): readonly number[];
   refreshOwnDevices(): Promise<void>;
+  /**
+   * Judges a device list the server presented for `account` (this account's
+   * own, or a contact's through the TrustBook); throws when it is refused.
+   */
+  presentList(account: string, accountKey: Uint8Array, signed: SignedDeviceList): AcceptedDevices;
+  /** The server lists a device the account did not sign. */
+  untrusted(account: string, deviceId: number): void;
   persist(): Promise<void>;
 }
 
 /**
  * 1:1 encrypted sending: a session per recipient device (PQXDH from fetched
- * bundles), one ciphertext per device, one `send` per account. A
+ * bundles), one ciphertext per device, one `send` per account. Only devices in
+ * the account's signed device list get anything (PROTOCOL.md "Devices"): a
+ * bundle of any other device fails the send with UNTRUSTED_DEVICE. A
  * DEVICES_MISMATCH answer (a device linked or removed) refreshes the device
  * list and retries once.
  */
@@ -57,13 +67,18 @@ export class Outbox {
   async sendToOwnDevices(content: Content): Promise<void> {
     if (this.otherOwnDevices().length === 0) return;
     const plaintext = encodeContent(content);
+    const account = this.#ctx.self().account;
     for (let attempt = 0; ; attempt++) {
-      if (attempt > 0) await this.#ctx.refreshOwnDevices();
+      if (attempt > 0) {
+        // The server's devices differ: the signed list and the bundles say which to trust.
+        await this.#ctx.refreshOwnDevices();
+        await this.fetchBundles(account);
+      }
       const others = this.otherOwnDevices();
       if (others.length === 0) return;
-      await this.#ensureSessions(this.#ctx.self().account, others);
+      await this.#ensureSessions(account, others);
       try {
-        await (await this.#issueEncrypted(this.#ctx.self().account, others, plaintext)).answer;
+        await (await this.#issueEncrypted(account, others, plaintext)).answer;
         return;
       } catch (error) {
         if (!PulseError.is(error, 'DEVICES_MISMATCH') || attempt > 0) throw error;
@@ -79,7 +94,10 @@ export class Outbox {
   /** The devices of `account`, each with a session; fetches bundles when some are missing or on `refresh`. */
   async devicesOf(account: string, refresh: boolean): Promise<number[]> {
     if (account === this.#ctx.self().account) {
-      if (refresh) await this.#ctx.refreshOwnDevices();
+      if (refresh) {
+        await this.#ctx.refreshOwnDevices();
+        await this.fetchBundles(account);
+      }
       const others = this.otherOwnDevices();
       await this.#ensureSessions(account, others);
       return others;
@@ -91,9 +109,14 @@ export class Outbox {
     return this.fetchBundles(account);
   }
 
-  /** Fetches `account`'s bundles, checks their identity keys and builds missing sessions; returns its devices. */
+  /**
+   * Fetches `account`'s bundles with its signed device list, judges the list,
+   * and builds sessions only with listed devices whose bundle carries the listed
+   * identity key. Any other bundle is a device the account did not sign: the
+   * send stops with UNTRUSTED_DEVICE. Returns the devices to encrypt for.
+   */
   async fetchBundles(account: string): Promise<number[]> {
-    const { engine, trust } = this.#ctx;
+    const { engine } = this.#ctx;
     let answer: FrameOf<'bundles'>;
     try {
       answer = await this.#ctx.connection.request({ type: 'bundle_fetch', account });
@@ -105,27 +128,39 @@ export class Outbox {
       }
       throw error;
     }
-    const own = account === this.#ctx.self().account;
-    const present = new Set(answer.bundles.map((b) => b.deviceId));
-    for (const deviceId of trust.knownDevices(account)) {
-      if (!present.has(deviceId)) {
-        trust.forget(account, deviceId); // a removed device
-        engine.dropSession({ account, deviceId });
-      }
+    const accepted = this.#accept(account, answer.accountKey, answer.deviceList);
+    const listed = new Map(answer.deviceList.devices.map((d) => [d.deviceId, toBase64(d.identityKey)]));
+    const untrusted = answer.bundles.filter((b) => listed.get(b.deviceId) !== toBase64(b.identityKey));
+    if (untrusted.length > 0) {
+      await this.#ctx.persist();
+      for (const bundle of untrusted) this.#ctx.untrusted(account, bundle.deviceId);
+      const ids = untrusted.map((b) => b.deviceId).join(', ');
+      throw new PulseError(
+        'UNTRUSTED_DEVICE',
+        `the server lists device ${ids} of ${account}, which ${account}'s signed device list does not hold: nothing was sent`,
+      );
     }
-    let changed = false;
-    for (const bundle of answer.bundles) {
-      // Own devices: the server's device list is authoritative (README "Known limits").
-      if (!own && !trust.observe(account, bundle.deviceId, bundle.identityKey)) {
-        changed = true;
-        continue;
-      }
+    const self = this.#ctx.self();
+    const targets = answer.bundles.filter((b) => !(account === self.account && b.deviceId === self.deviceId));
+    for (const bundle of targets) {
       const address = { account, deviceId: bundle.deviceId };
       if (!engine.hasSession(address)) await engine.startSession(address, bundle);
     }
     await this.#ctx.persist();
-    if (changed) trust.requireUnchanged(account);
-    return answer.bundles.map((b) => b.deviceId);
+    return targets.map((b) => b.deviceId).filter((deviceId) => accepted.devices.includes(deviceId));
+  }
+
+  /** Fetches `account`'s signed device list alone (a message from a device not yet known, safety numbers). */
+  async fetchList(account: string): Promise<void> {
+    const answer = await this.#ctx.connection.request({ type: 'device_list', account });
+    this.#accept(account, answer.accountKey, answer.deviceList);
+    await this.#ctx.persist();
+  }
+
+  #accept(account: string, accountKey: Uint8Array, signed: SignedDeviceList): AcceptedDevices {
+    const accepted = this.#ctx.presentList(account, accountKey, signed);
+    for (const deviceId of accepted.stale) this.#ctx.engine.dropSession({ account, deviceId });
+    return accepted;
   }
 
   /** Sends one payload (a group ciphertext) to the given devices of `account`. */

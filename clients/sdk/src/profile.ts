@@ -1,4 +1,5 @@
 import type { ConversationKey } from './conversation-id.ts';
+import type { StoredDeviceList } from './device-lists.ts';
 import { PulseError } from './errors.ts';
 import type { StateVault } from './store/vault.ts';
 import type { TransportMemory } from './transport/negotiate.ts';
@@ -23,14 +24,28 @@ export interface StoredMessage {
   readonly group?: string;
 }
 
-/** What the profile knows about another account: its devices' identity keys (trust on first use). */
+/**
+ * What the profile knows about another account (README "Trust"): its account
+ * identity key, pinned on first use, and the highest signed device list seen.
+ */
 export interface ContactRecord {
-  /** deviceId → base64 identity key as first seen (or last accepted). */
+  /** deviceId → base64 identity key, as the accepted device list gives it. */
   devices: Record<string, string>;
   /** The user compared safety numbers and confirmed them. */
   verified: boolean;
-  /** A device presented a different identity key; sending is refused until the user accepts it. */
+  /**
+   * Profiles written before account identities: a device presented a different key. Still blocks
+   * sending until accepted; nothing new is recorded here.
+   */
   changed: Record<string, string>;
+  /** The account identity key (base64), pinned on first use or accepted by the user. */
+  accountKey?: string;
+  /** The highest device list seen that `accountKey` signed. */
+  deviceList?: StoredDeviceList;
+  /** A different account identity key the server presented; sending stops until the user accepts it. */
+  changedAccountKey?: string;
+  /** The device list signed by `changedAccountKey`. */
+  changedDeviceList?: StoredDeviceList;
 }
 
 export interface GroupRecord {
@@ -51,7 +66,7 @@ export interface GroupRecord {
  *
  * | part | owner |
  * | --- | --- |
- * | `server`, `account`, `deviceId`, `deviceName` | Accounts (accounts.ts), as an AccountRecord |
+ * | `server`, `account`, `deviceId`, `deviceName`, `accountIdentity`, `deviceList` | Accounts (accounts.ts), as an AccountRecord |
  * | `contacts` | TrustBook (trust.ts) |
  * | `groups` | Groups (groups.ts) |
  * | `conversations`, `unread` | History (history.ts), as a HistoryRecord |
@@ -64,6 +79,10 @@ export interface ProfileState {
   account: string | undefined;
   deviceId: number | undefined;
   deviceName: string;
+  /** This account's identity key pair (base64 of its serialization); shared by the account's devices. */
+  accountIdentity?: string;
+  /** This account's signed device list, the highest version seen. */
+  deviceList?: StoredDeviceList;
   contacts: Record<string, ContactRecord>;
   groups: Record<string, GroupRecord>;
   /** Conversation key (conversation-id.ts) → its messages, oldest first. */
@@ -77,8 +96,11 @@ export interface ProfileState {
   unread: string[];
 }
 
-/** This device's account: who it is and where. */
-export type AccountRecord = Pick<ProfileState, 'server' | 'account' | 'deviceId' | 'deviceName'>;
+/** This device's account: who it is and where, its identity and its devices. */
+export type AccountRecord = Pick<
+  ProfileState,
+  'server' | 'account' | 'deviceId' | 'deviceName' | 'accountIdentity' | 'deviceList'
+>;
 /** Local history and what of it is unread. */
 export type HistoryRecord = Pick<ProfileState, 'conversations' | 'unread'>;
 /** What was already received, for exactly-once display over at-least-once delivery. */

@@ -6,13 +6,14 @@ import { PulseError } from '../src/errors.ts';
 
 const welcome: FrameOf<'welcome'> = {
   type: 'welcome',
-  version: 1,
+  version: 2,
   serverTime: 0,
   challenge: new Uint8Array(32).fill(7),
   heartbeatMs: 20_000,
   maxFrameBytes: 1 << 20,
 };
 
+const accountKey = new Uint8Array(33).fill(6);
 const signer = { identityKey: new Uint8Array(33).fill(5), sign: (message: Uint8Array) => message.subarray(0, 64) };
 
 /** A session whose server answers with `answer` (a frame or an error to throw), recording each request. */
@@ -27,6 +28,7 @@ function session(answer: (frame: RequestFrame<RequestType>) => unknown) {
       if (result instanceof Error) throw result;
       return result as Answer<T>;
     },
+    closed: new Promise<never>(() => {}),
   };
   return { session: s, requests };
 }
@@ -75,7 +77,8 @@ describe('Authenticator', () => {
   it('registers with a signature over the challenge, then reconnects with the token it got', async () => {
     const auth = new Authenticator(signer);
     const { session: s, requests } = session(() => authOk(Date.now() + 3_600_000));
-    await auth.register(s, 'alice', 'laptop');
+    const deviceList = { version: 1, devices: [], signature: new Uint8Array(64) };
+    await auth.register(s, 'alice', 'laptop', accountKey, deviceList);
     await auth.authenticate(s, 'alice', 1);
     expect(requests).toEqual([
       {
@@ -84,6 +87,8 @@ describe('Authenticator', () => {
         deviceName: 'laptop',
         identityKey: signer.identityKey,
         signature: registerSignedMessage(welcome.challenge, 'alice', signer.identityKey).subarray(0, 64),
+        accountKey,
+        deviceList,
       },
       { type: 'auth_token', token: Uint8Array.of(1, 2, 3) },
     ]);

@@ -5,8 +5,9 @@ import { InProcessServer } from '@pulse/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePayload } from '../src/content.ts';
 import { CryptoEngine, type PulseClient, PulseError, type StoredMessage } from '../src/index.ts';
-import { decodeProfile, encodeProfile } from '../src/profile.ts';
+import { decodeProfile } from '../src/profile.ts';
 import { memoryClient, recordingConnection, until } from './helpers.ts';
+import { ServerDatabase } from './server-database.ts';
 
 // A real server (core, SQLite file, timers) in this process; clients reach it over in-memory connections.
 let server: InProcessServer;
@@ -74,45 +75,40 @@ describe('1:1 messages through a real server (in-process)', () => {
     );
   });
 
-  it('safety numbers agree on both sides; a changed identity key is flagged and blocks sending', async () => {
-    const { client: alice, vault: aliceVault } = await user('trust-alice');
+  it('one safety number per contact, equal on both sides; a new account identity stops sending until accepted', async () => {
+    const { client: alice } = await user('trust-alice');
     const { client: bob } = await user('trust-bob');
     await alice.sendText('trust-bob', 'hi');
     await bob.sync();
     const fromAlice = await alice.safetyNumber('trust-bob');
     const fromBob = await bob.safetyNumber('trust-alice');
-    expect(fromAlice.numbers[0]!.number).toMatch(/^(\d{5} ){11}\d{5}$/);
-    expect(fromAlice.numbers[0]!.number).toBe(fromBob.numbers[0]!.number);
-    expect(fromAlice.verified).toBe(false);
+    expect(fromAlice.number).toMatch(/^(\d{5} ){11}\d{5}$/);
+    expect(fromAlice.number).toBe(fromBob.number);
+    expect(fromAlice).toMatchObject({ verified: false, identityChanged: false });
 
-    // Alice's record says bob's device 1 had another key: what she sees now is a changed key.
-    await alice.close();
-    const { state, engine } = decodeProfile((await aliceVault.load())!);
-    state.contacts['trust-bob']!.devices['1'] = Buffer.from(alice.identityKey).toString('base64');
-    state.contacts['trust-bob']!.verified = true;
-    await aliceVault.save(encodeProfile(state, engine));
-    const { client: alice2 } = await memoryClient(server, { vault: aliceVault });
-    clients.push(alice2);
-    const changed: { account: string; deviceId: number }[] = [];
-    alice2.on('identity_changed', (event) => changed.push(event));
-    await alice2.connect();
+    // Bob starts over: the server forgets his account, he registers the name again with new keys.
+    const database = new ServerDatabase(server.dataDir);
+    database.deleteAccount('trust-bob');
+    database.close();
+    const { client: newBob } = await user('trust-bob');
+    const changed: { account: string }[] = [];
+    alice.on('identity_changed', (event) => changed.push(event));
+    await newBob.sendText('trust-alice', 'it is me, new phone');
+    await alice.sync();
+    expect(changed).toEqual([{ account: 'trust-bob' }]);
+    // Nothing from the new identity is shown before the user accepted it.
+    expect(alice.messages('user:trust-bob').map((m) => m.text)).toEqual(['hi']);
+    const flagged = await alice.safetyNumber('trust-bob');
+    expect(flagged).toMatchObject({ identityChanged: true, verified: false });
+    expect(flagged.number).not.toBe(fromAlice.number);
+    expect(flagged.number).toBe((await newBob.safetyNumber('trust-alice')).number);
+    await expect(alice.sendText('trust-bob', 'blocked')).rejects.toSatisfy((e) => PulseError.is(e, 'IDENTITY_CHANGED'));
 
-    await bob.sendText('trust-alice', 'it is me');
-    await alice2.sync();
-    expect(changed).toEqual([{ account: 'trust-bob', deviceId: 1 }]);
-    const flagged = await alice2.safetyNumber('trust-bob');
-    expect(flagged.changedDevices).toEqual([1]);
-    expect(flagged.verified).toBe(false);
-    await expect(alice2.sendText('trust-bob', 'blocked')).rejects.toSatisfy((e) =>
-      PulseError.is(e, 'IDENTITY_CHANGED'),
-    );
-
-    // After comparing safety numbers the user accepts the key: sending works again.
-    await alice2.markVerified('trust-bob');
-    await alice2.sendText('trust-bob', 'verified now');
-    await bob.sync();
-    const fromAliceToBob = bob.messages('user:trust-alice').filter((m) => m.direction === 'in');
-    expect(fromAliceToBob.map((m) => m.text)).toEqual(['hi', 'verified now']);
+    // After comparing safety numbers the user accepts the new identity: sending works again.
+    await alice.markVerified('trust-bob');
+    await alice.sendText('trust-bob', 'verified now');
+    await newBob.sync();
+    expect(newBob.messages('user:trust-alice').map((m) => m.text)).toEqual(['it is me, new phone', 'verified now']);
   });
 
   it('a linked second device gets messages to the account and copies of what its siblings send', async () => {

@@ -7,9 +7,10 @@ const REQUEST_TYPES: readonly RequestType[] = [
   'register',
   'auth',
   'auth_token',
-  'device_link',
   'device_list',
-  'device_remove',
+  'device_list_update',
+  'link_request',
+  'link_list',
   'prekeys_upload',
   'bundle_fetch',
   'send',
@@ -56,7 +57,13 @@ describe('RequestTable', () => {
     const [syncId, listId] = [idOf(sent[0]), idOf(sent[1])];
     expect(syncId).not.toBe(listId);
     expect(sent[0]).toEqual({ type: 'sync', id: syncId });
-    const devices: FrameOf<'devices'> = { type: 'devices', id: listId, devices: [] };
+    const devices: FrameOf<'devices'> = {
+      type: 'devices',
+      id: listId,
+      account: 'alice',
+      accountKey: new Uint8Array(33),
+      deviceList: { version: 1, devices: [], signature: new Uint8Array(64) },
+    };
     expect(requests.settle(devices)).toBe(true);
     expect(requests.settle({ type: 'sync_done', id: syncId, delivered: 3 })).toBe(true);
     await expect(list).resolves.toEqual(devices);

@@ -36,7 +36,7 @@ async function user(name: string, vault?: MemoryVault) {
 /** Engine state as the SDK stored it before session records: one serialized `Session` per device (v1). */
 function asVersion1(engineState: Uint8Array): Uint8Array {
   const state = JSON.parse(new TextDecoder().decode(engineState)) as { v: number; sessions: Record<string, string> };
-  expect(state.v).toBe(2);
+  expect(state.v).toBe(3);
   state.v = 1;
   for (const [address, record] of Object.entries(state.sessions)) {
     const current = SessionRecord.deserialize(fromBase64(record)).current;
@@ -132,7 +132,7 @@ describe('1:1 sessions from a profile saved before session records', () => {
     expect(bob.problems).toEqual([]);
     // The next save writes the record format.
     const saved = decodeProfile((await upgraded.vault.load())!).engine;
-    expect(JSON.parse(new TextDecoder().decode(saved)).v).toBe(2);
+    expect(JSON.parse(new TextDecoder().decode(saved)).v).toBe(3);
   });
 });
 

@@ -1,5 +1,7 @@
-import { ConversationId, type PulseClient } from '@pulse/sdk';
+import { type ClientEvents, ConversationId, type PulseClient } from '@pulse/sdk';
 import { describeError } from './describe-error.ts';
+import { DeviceNotices, describeDeviceEvent } from './device-notices.ts';
+import { showDevices } from './dialogs/devices.ts';
 import { Dialog } from './dialogs/dialog.ts';
 import { showMemberChange, showNewGroup } from './dialogs/group.ts';
 import { showSafetyNumber } from './dialogs/safety-number.ts';
@@ -14,10 +16,11 @@ import { TransportBadge } from './views/transport-badge.ts';
 
 /**
  * The chat page: a conversation list beside the open conversation, with
- * presence, typing, delivery ticks, groups, the safety-number screen and the
- * transport in use. All state lives in the SDK client; this coordinates the
- * views (views/) and dialogs (dialogs/) and keeps only what the page adds:
- * which conversation is open, unread counts, the warning line.
+ * presence, typing, delivery ticks, groups, devices, the safety-number screen
+ * and the transport in use. All state lives in the SDK client; this
+ * coordinates the views (views/) and dialogs (dialogs/) and keeps only what the
+ * page adds: which conversation is open, unread counts, device notices, the
+ * warning line.
  */
 export class ChatApp {
   readonly #client: PulseClient;
@@ -27,6 +30,8 @@ export class ChatApp {
   /** Messages that arrived while their conversation was not in view, by conversation key. */
   readonly #unread = new Map<string, number>();
   readonly #typing = new TypingIndicators(() => this.#renderTyping());
+  /** Contacts' device changes, shown as lines in their conversations. */
+  readonly #notices = new DeviceNotices();
   #current: ConversationId | undefined;
   #warning: string | undefined;
 
@@ -75,7 +80,7 @@ export class ChatApp {
         void client.watchPresence(message.from).catch(() => {});
       this.#renderAll();
     });
-    client.on('receipt', () => this.#view.renderMessages(this.#current));
+    client.on('receipt', () => this.#renderChat());
     client.on('presence', () => this.#renderAll());
     client.on('group', () => this.#renderAll());
     client.on('typing', ({ conversation, from, typing }) => {
@@ -83,7 +88,31 @@ export class ChatApp {
       this.#renderTyping();
     });
     client.on('identity_changed', ({ account }) => {
-      this.#setWarning(`The safety number with ${account} changed. Check it before sending anything sensitive.`);
+      this.#setWarning(
+        `The safety number with ${account} changed. Sending to ${account} is stopped until you compare the new number and accept it ("Safety number").`,
+      );
+    });
+    // README "Trust": contacts' device changes in their conversation; this account's own on the warning line.
+    const deviceChange = (kind: 'added' | 'removed') => (event: ClientEvents['device_added']) => {
+      const text = describeDeviceEvent(kind, event);
+      if (event.own) this.#setWarning(text);
+      else {
+        this.#notices.add(event.account, text, Date.now());
+        this.#renderChat();
+      }
+    };
+    client.on('device_added', deviceChange('added'));
+    client.on('device_removed', deviceChange('removed'));
+    client.on('untrusted_device', ({ account, deviceId }) => {
+      this.#setWarning(
+        `⚠ The server lists a device ${deviceId} for ${account} that ${account}'s account did not sign. It got nothing; the message was not sent.`,
+      );
+    });
+    client.on('device_list_refused', ({ account, reason }) => {
+      this.#setWarning(`⚠ A device list for ${account} was refused (${reason}). Nothing was sent to its devices.`);
+    });
+    client.on('link_request', ({ deviceName }) => {
+      this.#setWarning(`"${deviceName}" asks to join this account: open "Devices" to compare its code and approve it.`);
     });
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible' && this.#current !== undefined) {
@@ -103,6 +132,7 @@ export class ChatApp {
           void this.#client.watchPresence(account).catch(() => {});
         },
         newGroup: () => showNewGroup(this.#dialog, this.#client, (group) => this.#open(ConversationId.group(group.id))),
+        devices: () => void showDevices(this.#dialog, this.#client),
       },
     );
     replaceChildren(this.#root, this.#layout, this.#dialog.element);
@@ -137,7 +167,7 @@ export class ChatApp {
   #renderChat(): void {
     const current = this.#current;
     this.#view.render(current, current === undefined ? '' : this.#titleOf(current), this.#warning);
-    this.#view.renderMessages(current);
+    this.#view.renderMessages(current, current === undefined ? [] : this.#notices.of(current));
     this.#renderTyping();
   }
 

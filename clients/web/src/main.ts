@@ -1,30 +1,39 @@
 /**
- * The web client's entry, bundled by the server into /app.js. It opens the
- * profile in IndexedDB (sealed by a non-extractable WebCrypto key), picks the
- * transport (native WebTransport with the server's certificate hash, else
- * WebSocket) and starts the chat page.
+ * The web client's entry, bundled by the server into /app.js. It takes the
+ * profile lock (one tab per profile), opens the profile in IndexedDB (sealed by
+ * a non-extractable WebCrypto key), picks the transport (native WebTransport
+ * with the server's certificate hash, else WebSocket) and starts the chat page.
  */
 import { browserTransportFactories, CryptoEngine, IndexedDbVault, PulseClient } from '@pulse/sdk';
 import { ChatApp } from './app.ts';
+import { holdProfileLock } from './profile-lock.ts';
 
-/**
- * One tab per profile: two tabs writing the same sessions would corrupt them.
- * The Web Locks API holds the lock for the life of the page.
- */
-function holdProfileLock(): Promise<boolean> {
-  if (!('locks' in navigator)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    void navigator.locks.request('pulse-profile', { ifAvailable: true }, (lock) => {
-      resolve(lock !== null);
-      return lock === null ? undefined : new Promise<never>(() => {});
-    });
-  });
+/** The name this device gets in the account's device list: the browser and the system it runs on. */
+function deviceName(): string {
+  const agent = navigator.userAgent;
+  const browser = /Firefox\//.test(agent) ? 'Firefox' : /Chrom(e|ium)\//.test(agent) ? 'Chromium' : 'browser';
+  const system = /Android/.test(agent)
+    ? 'Android'
+    : /iPhone|iPad/.test(agent)
+      ? 'iOS'
+      : /Mac OS X/.test(agent)
+        ? 'macOS'
+        : /Windows/.test(agent)
+          ? 'Windows'
+          : /Linux/.test(agent)
+            ? 'Linux'
+            : undefined;
+  return system === undefined ? browser : `${browser} on ${system}`;
 }
 
 async function boot(): Promise<void> {
   const root = document.getElementById('app')!;
   if (!(await holdProfileLock())) {
-    root.textContent = 'Pulse is already open in another tab of this browser. Use that tab, or close it and reload.';
+    root.dataset.state = 'locked';
+    root.textContent =
+      'locks' in navigator
+        ? 'Pulse is already open in another tab of this browser. Use that tab, or close it and reload.'
+        : 'This browser cannot keep a second tab from using the same keys (no Web Locks), so Pulse does not open here.';
     return;
   }
   try {
@@ -36,7 +45,7 @@ async function boot(): Promise<void> {
       factories: browserTransportFactories(),
       transport: 'auto',
       clientName: 'pulse-web/0.1',
-      deviceName: 'browser',
+      deviceName: deviceName(),
       presence: true,
     });
     (globalThis as { pulse?: PulseClient }).pulse = client; // for the console and tests

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type BrowserLauncher, type ServerProcess, spawnServer, type TestBrowser, type TestPage } from '@pulse/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLines, runCli } from '../../cli/test/run-cli.ts';
+import { ServerDatabase } from '../../sdk/test/server-database.ts';
 
 const testId = (id: string) => `[data-testid="${id}"]`;
 
@@ -32,6 +33,16 @@ async function send(page: TestPage, text: string): Promise<void> {
 async function waitForMessage(page: TestPage, conversation: string, text: string): Promise<void> {
   await page.click(testId(`conversation-${conversation}`));
   await page.waitForText(testId('messages'), text, { exact: true, timeout: 20_000 });
+}
+
+/** True when the link page's QR canvas is drawn: it has both dark and light pixels. */
+function qrHasDarkModules(): boolean {
+  const canvas = document.querySelector<HTMLCanvasElement>('[data-testid=link-qr]');
+  const pixels = canvas?.getContext('2d')?.getImageData(0, 0, canvas.width, canvas.height).data;
+  if (pixels === undefined || pixels.length === 0) return false;
+  let dark = 0;
+  for (let i = 0; i < pixels.length; i += 4) if (pixels[i]! < 128) dark++;
+  return dark > 0 && dark < pixels.length / 4;
 }
 
 const notificationsShown = () =>
@@ -193,11 +204,117 @@ export function webClientSuite(launcher: BrowserLauncher): void {
       await register(frank, 'web-frank');
     });
 
-    it('a second tab of the same profile is refused instead of corrupting sessions', async () => {
+    it('a second browser links to an account by approval: contacts are told, both get messages, one is removed', async () => {
+      const bobTwo = await openPage({ webTransport: true });
+      await bobTwo.fill(testId('link-name'), 'web-bob');
+      await bobTwo.click(testId('link'));
+      await bobTwo.waitForFunction(() =>
+        /^[0-9A-Z]{5}-[0-9A-Z]{5}$/.test(document.querySelector('[data-testid=link-code]')?.textContent ?? ''),
+      );
+      const code = await bobTwo.text(testId('link-code'));
+      // The QR code is drawn (it holds the same code; a phone camera reads it).
+      expect(await bobTwo.evaluate(qrHasDarkModules)).toBe(true);
+
+      await bob.click(testId('devices'));
+      await bob.waitForText(testId('pending-link'), 'asks to join as device 2');
+      // A code the new device does not show approves nothing.
+      await bob.fill(testId('approve-code'), (code.startsWith('2') ? '3' : '2') + code.slice(1));
+      await bob.click(testId('approve-link'));
+      await bob.waitForText(testId('devices-error'), 'No device asking to join shows that code');
+      await bob.fill(testId('approve-code'), code);
+      await bob.click(testId('approve-link'));
+      await bob.waitFor(testId('device-2'));
+      await bob.click(testId('dialog-close'));
+
+      // The new browser is in: the chat opens as web-bob's device 2, and the first device saw it join.
+      await bobTwo.waitFor('[data-testid=transport][data-state=connected]');
+      expect(await bobTwo.text(testId('me'))).toBe('web-bob');
+      await bob.waitForText(testId('warning'), 'You added a device');
+
+      await openChat(alice, 'web-bob');
+      await send(alice, 'to both of your browsers');
+      await alice.waitForText(`${testId('messages')} ${testId('system-line')}`, 'web-bob added a device');
+      await waitForMessage(bob, 'user:web-alice', 'to both of your browsers');
+      await waitForMessage(bobTwo, 'user:web-alice', 'to both of your browsers');
+      await send(bobTwo, 'from the second browser');
+      await waitForMessage(alice, 'user:web-bob', 'from the second browser');
+
+      await bob.click(testId('devices'));
+      await bob.click(testId('remove-device-2'));
+      await bob.waitForFunction(() => document.querySelector('[data-testid=device-2]') === null);
+      await bob.click(testId('dialog-close'));
+      await openChat(alice, 'web-bob');
+      await send(alice, 'only the first browser now');
+      await alice.waitForText(`${testId('messages')} ${testId('system-line')}`, 'web-bob removed a device');
+      await waitForMessage(bob, 'user:web-alice', 'only the first browser now');
+      expect(await bobTwo.texts(`${testId('messages')} .text`)).not.toContain('only the first browser now');
+      await bobTwo.close();
+    });
+
+    it('a contact who registers again with a new identity: sending stops until the user accepts the new number', async () => {
+      const gina = await openPage({ webTransport: true });
+      await register(gina, 'web-gina');
+      await openChat(alice, 'web-gina');
+      await send(alice, 'hi gina');
+      await waitForMessage(gina, 'user:web-alice', 'hi gina');
+      await alice.click(testId('safety'));
+      const before = await alice.text(testId('safety-number'));
+      await alice.click(testId('dialog-close'));
+      await gina.close();
+
+      // Gina starts over: the server forgets her account, a new browser registers the name with new keys.
+      const database = new ServerDatabase(server.dataDir);
+      database.deleteAccount('web-gina');
+      database.close();
+      const newGina = await openPage({ webTransport: true });
+      await register(newGina, 'web-gina');
+      await openChat(newGina, 'web-alice');
+      await send(newGina, 'new browser, same gina');
+      await alice.waitForText(testId('warning'), 'The safety number with web-gina changed');
+
+      await alice.click(testId('conversation-user:web-gina'));
+      await send(alice, 'is that really you?');
+      await alice.waitForText(testId('warning'), "Not sent: this contact's safety number changed");
+      expect(await alice.texts(`${testId('messages')} .text`)).not.toContain('new browser, same gina');
+
+      await alice.click(testId('safety'));
+      await alice.waitForText(testId('safety-state'), "web-gina's safety number changed");
+      const after = await alice.text(testId('safety-number'));
+      expect(after).not.toBe(before);
+      await newGina.click(testId('safety'));
+      expect(await newGina.text(testId('safety-number'))).toBe(after);
+      await newGina.click(testId('dialog-close'));
+      await alice.click(testId('mark-verified'));
+      await alice.waitForText(testId('safety-state'), '✓ Verified');
+      await alice.click(testId('dialog-close'));
+
+      await send(alice, 'accepted: hello again');
+      await waitForMessage(newGina, 'user:web-alice', 'accepted: hello again');
+      await newGina.close();
+    });
+
+    it('a second tab of the same profile is refused: it never opens the profile, the first keeps working', async () => {
       const second = await alice.context.newPage();
       await second.goto(server.baseUrl);
       await second.waitForText('body', 'already open in another tab');
+      // No client in the second tab: its sessions cannot advance beside the first tab's.
+      expect(await second.evaluate(() => (globalThis as { pulse?: unknown }).pulse === undefined)).toBe(true);
+      expect(await second.attribute('#app', 'data-state')).toBe('locked');
       await second.close();
+      await openChat(alice, 'web-bob');
+      await send(alice, 'still here, one tab');
+      await waitForMessage(bob, 'user:web-alice', 'still here, one tab');
+    });
+
+    it('a browser without Web Locks does not open the profile (one writer cannot be promised)', async () => {
+      const context = await browser.newContext({
+        initScript: () => delete (Navigator.prototype as { locks?: unknown }).locks,
+      });
+      const page = await context.newPage();
+      await page.goto(server.baseUrl);
+      await page.waitForText('body', 'cannot keep a second tab from using the same keys');
+      expect(await page.evaluate(() => (globalThis as { pulse?: unknown }).pulse === undefined)).toBe(true);
+      await context.close();
     });
 
     it('is installable: manifest and service worker', async () => {

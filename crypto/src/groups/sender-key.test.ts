@@ -100,7 +100,7 @@ describe('Sender Keys groups', () => {
       primitives: primitivesByName('webcrypto'),
     });
     const message = await sender.encrypt(enc('g'));
-    // One chain step (2 HMACs), the message key (1 HKDF), AES-GCM (1).
+    // One chain step (2 HMACs), the message key (1 HKDF), AES-CBC (1); the signature is XEdDSA (noble, not counted).
     expect(viaNoble.calls()).toBe(4);
     expect(dec(await receiver.decrypt(message))).toBe('g');
     expect(viaNoble.calls()).toBe(4);
@@ -109,5 +109,65 @@ describe('Sender Keys groups', () => {
     expect(viaNoble.calls()).toBe(12);
     const byDefault = SenderKeyRecord.deserialize(sender.serialize());
     expect(dec(await restored.decrypt(await byDefault.encrypt(enc('i'))))).toBe('i');
+  });
+
+  it('a repeated chain id: the same chain is a no-op, another key is refused, never silently kept', async () => {
+    const sender = SenderKeyRecord.createForSending();
+    const first = sender.createDistributionMessage();
+    const receiver = SenderKeyRecord.fromDistributionMessage(first);
+    await receiver.decrypt(await sender.encrypt(enc('one')));
+    const before = receiver.serialize();
+    // The same distribution again, and a later copy of the same chain: nothing changes.
+    receiver.processDistributionMessage(first);
+    receiver.processDistributionMessage(sender.createDistributionMessage());
+    expect(receiver.serialize()).toEqual(before);
+    // Same chain id, another chain key (offset 25 = version 1 + id 16 + chain id 4 + iteration 4).
+    const otherChainKey = first.slice();
+    otherChainKey[25]! ^= 1;
+    expect(() => receiver.processDistributionMessage(otherChainKey)).toThrow(
+      expect.objectContaining({ code: CryptoErrorCode.InvalidState }),
+    );
+    // Same chain id, another signing key.
+    const otherSigner = SenderKeyRecord.createForSending(sender.distributionId).createDistributionMessage();
+    const impostor = first.slice();
+    impostor.set(otherSigner.subarray(57), 57);
+    expect(() => receiver.processDistributionMessage(impostor)).toThrow(
+      expect.objectContaining({ code: CryptoErrorCode.InvalidState }),
+    );
+    expect(receiver.serialize()).toEqual(before);
+    expect(dec(await receiver.decrypt(await sender.encrypt(enc('two'))))).toBe('two');
+  });
+
+  it('refuses group messages of version 1 (AES-GCM) by version', async () => {
+    const sender = SenderKeyRecord.createForSending();
+    const receiver = SenderKeyRecord.fromDistributionMessage(sender.createDistributionMessage());
+    const message = await sender.encrypt(enc('v2'));
+    const v1 = message.slice();
+    v1[0] = 1;
+    await expectCode(receiver.decrypt(v1), CryptoErrorCode.UnsupportedVersion);
+    expect(dec(await receiver.decrypt(message))).toBe('v2');
+  });
+
+  it('restored records are checked for meaning; lowered limits still load them', async () => {
+    const sender = SenderKeyRecord.createForSending();
+    const receiver = SenderKeyRecord.fromDistributionMessage(sender.createDistributionMessage());
+    const msgs = [];
+    for (let i = 0; i < 6; i++) msgs.push(await sender.encrypt(enc(`m${i}`)));
+    await receiver.decrypt(msgs[5]!); // stores 5 skipped keys
+    const lowered = SenderKeyRecord.deserialize(receiver.serialize(), { limits: { maxSenderKeyStoredKeys: 2 } });
+    expect(dec(await lowered.decrypt(msgs[4]!))).toBe('m4');
+    await expectCode(lowered.decrypt(msgs[0]!), CryptoErrorCode.DuplicateMessage);
+
+    const own = sender.serialize();
+    // Layout: version 1 | id 16 | count 4 | chainId 4 | iteration 4 | chainKey 32 | signingPublic 32 | flag 1 | private 32.
+    const mismatched = own.slice();
+    mismatched[1 + 16 + 4 + 4 + 4 + 32 + 5]! ^= 1; // a byte of the public signing key
+    const badFlag = own.slice();
+    badFlag[1 + 16 + 4 + 4 + 4 + 32 + 32] = 2;
+    for (const bad of [mismatched, badFlag]) {
+      expect(() => SenderKeyRecord.deserialize(bad)).toThrow(
+        expect.objectContaining({ code: CryptoErrorCode.MalformedMessage }),
+      );
+    }
   });
 });

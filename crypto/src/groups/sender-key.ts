@@ -5,13 +5,18 @@
  * chain (HMAC 0x01 / 0x02, forward secrecy) and is XEdDSA-signed by the sender's signing
  * key, so members cannot forge each other's messages. After a member is removed every
  * remaining sender calls rotate() and redistributes: the removed member never gets the new chain.
+ * Messages use libsignal's construction: SenderMessageKey (HKDF "WhisperGroup" → IV ‖ key),
+ * AES-256-CBC, the signature over the whole message (checked before anything is decrypted).
  */
+
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, constantTimeEqual, expectBytes, toHex } from '../bytes.ts';
 import { ByteReader, ByteWriter } from '../codec.ts';
 import { CryptoError, CryptoErrorCode } from '../errors.ts';
-import { kdfChainKey, senderMessageKeyMaterial } from '../kdf.ts';
-import { KeyPair } from '../keys/curve.ts';
-import { type CryptoLimits, resolveLimits } from '../limits.ts';
+import { kdfChainKey, senderMessageKeys } from '../kdf.ts';
+import { clampPrivateKey, isLowOrderPoint, KeyPair, x25519PublicKeyOf } from '../keys/curve.ts';
+import { type CryptoLimits, resolveLimits, STORED_FORMAT_MAXIMA } from '../limits.ts';
 import { type CryptoPrimitives, type Primitives, resolvePrimitives } from '../primitives/index.ts';
 import { redactSecrets } from '../redact.ts';
 import { xeddsaSignRaw, xeddsaVerifyRaw } from '../xeddsa.ts';
@@ -21,10 +26,13 @@ import {
   encodeDistribution,
   encodeMessageHeader,
   parseSenderKeyMessage,
+  type SenderKeyDistribution,
 } from './messages.ts';
 
 const RECORD_VERSION = 1;
 const MAX_ITERATION = 0xffffffff;
+/** libsignal sender_keys.rs SenderChainKey: next chain key = HMAC(ck, 0x02). */
+const CHAIN_STEP = Uint8Array.of(0x02);
 
 interface SenderChainState {
   chainId: number;
@@ -108,14 +116,27 @@ export class SenderKeyRecord {
     return this.#states[0]?.chainId ?? 0;
   }
 
-  /** Adds a peer's chain (a new member, or a sender's rotation). Repeats are ignored. */
+  /**
+   * Adds a peer's chain (a new member, or a sender's rotation). The same distribution again
+   * (same chain id, chain key at the same or a later iteration of it, same signing key)
+   * changes nothing; a known chain id with another key is refused (CRYPTO_INVALID_STATE),
+   * never silently kept or replaced: two chains under one id would let one sender's
+   * distribution shadow another's.
+   */
   processDistributionMessage(bytes: Uint8Array): void {
     const d = decodeDistribution(bytes);
     if (!constantTimeEqual(d.distributionId, this.distributionId)) {
       throw new CryptoError(CryptoErrorCode.InvalidArgument, 'distribution message is for another group');
     }
     if (this.canSend) throw new CryptoError(CryptoErrorCode.InvalidState, 'cannot add a peer chain to our own record');
-    if (this.#states.some((s) => s.chainId === d.chainId)) return;
+    const known = this.#states.find((s) => s.chainId === d.chainId);
+    if (known) {
+      if (this.#isSameChain(known, d)) return;
+      throw new CryptoError(
+        CryptoErrorCode.InvalidState,
+        `sender key chain ${d.chainId} is already held with another key`,
+      );
+    }
     this.#states = [
       {
         chainId: d.chainId,
@@ -127,6 +148,21 @@ export class SenderKeyRecord {
       },
       ...this.#states,
     ].slice(0, this.#limits.maxSenderKeyStates);
+  }
+
+  /**
+   * Whether a repeated distribution describes the chain we hold: same signing key, and one
+   * chain key is the other advanced to its iteration (libsignal's chain step, HMAC(ck, 0x02)),
+   * within maxSenderKeyForwardJumps steps. Computed with noble, synchronously: it is a
+   * comparison, no key from it is used.
+   */
+  #isSameChain(known: SenderChainState, d: SenderKeyDistribution): boolean {
+    if (!constantTimeEqual(known.signingPublic, d.signingKey)) return false;
+    const [from, to] = d.iteration >= known.iteration ? [known, d] : [d, known];
+    if (to.iteration - from.iteration > this.#limits.maxSenderKeyForwardJumps) return false;
+    let chainKey = from.chainKey;
+    for (let i = from.iteration; i < to.iteration; i++) chainKey = hmac(sha256, chainKey, CHAIN_STEP);
+    return constantTimeEqual(chainKey, to.chainKey);
   }
 
   /** The distribution message for our current chain, to send over each member's 1:1 session. */
@@ -165,8 +201,8 @@ export class SenderKeyRecord {
       s.chainKey = chainKey;
       s.iteration = iteration + 1;
       const header = encodeMessageHeader(this.distributionId, s.chainId, iteration);
-      const { key, nonce } = await senderMessageKeyMaterial(this.#primitives, messageKey);
-      const ciphertext = await this.#primitives.aesGcmEncrypt(key, nonce, plaintext, header);
+      const { cipherKey, iv } = await senderMessageKeys(this.#primitives, messageKey);
+      const ciphertext = await this.#primitives.aesCbcEncrypt(cipherKey, iv, plaintext);
       const signed = concatBytes(header, ciphertext);
       return concatBytes(signed, xeddsaSignRaw(s.signingPrivate!, signed));
     });
@@ -187,7 +223,7 @@ export class SenderKeyRecord {
       if (m.iteration < s.iteration) {
         const seed = s.skipped.get(m.iteration);
         if (!seed) throw new CryptoError(CryptoErrorCode.DuplicateMessage, 'group message key already used');
-        const plaintext = await this.#open(seed, m.header, m.ciphertext);
+        const plaintext = await this.#open(seed, m.ciphertext);
         s.skipped.delete(m.iteration);
         return plaintext;
       }
@@ -202,7 +238,7 @@ export class SenderKeyRecord {
         chainKey = step.chainKey;
       }
       const step = await kdfChainKey(this.#primitives, chainKey);
-      const plaintext = await this.#open(step.messageKey, m.header, m.ciphertext);
+      const plaintext = await this.#open(step.messageKey, m.ciphertext);
       for (const [i, seed] of newSkipped) s.skipped.set(i, seed);
       while (s.skipped.size > this.#limits.maxSenderKeyStoredKeys)
         s.skipped.delete(s.skipped.keys().next().value as number);
@@ -212,9 +248,10 @@ export class SenderKeyRecord {
     });
   }
 
-  async #open(seed: Uint8Array, header: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array> {
-    const { key, nonce } = await senderMessageKeyMaterial(this.#primitives, seed);
-    return this.#primitives.aesGcmDecrypt(key, nonce, ciphertext, header);
+  /** Only ever called after the signature over the message verified. */
+  async #open(seed: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array> {
+    const { cipherKey, iv } = await senderMessageKeys(this.#primitives, seed);
+    return this.#primitives.aesCbcDecrypt(cipherKey, iv, ciphertext);
   }
 
   #sendingState(): SenderChainState {
@@ -241,34 +278,56 @@ export class SenderKeyRecord {
     return w.finish();
   }
 
+  /**
+   * Restores serialize()'s bytes, checking meaning as well as shape: signing keys are valid
+   * points and a private signing key matches its public half, chain ids are distinct, flags
+   * are 0 or 1, skipped iterations lie before the chain's. Past a (lowered) limit the oldest
+   * chains and skipped keys are dropped; only counts beyond STORED_FORMAT_MAXIMA are refused.
+   */
   static deserialize(bytes: Uint8Array, options: SenderKeyOptions = {}): SenderKeyRecord {
     const limits = resolveLimits(options.limits);
+    const malformed = (what: string) => new CryptoError(CryptoErrorCode.MalformedMessage, `sender key record: ${what}`);
     const r = new ByteReader(bytes, 'sender key record');
     const version = r.u8();
     if (version !== RECORD_VERSION)
       throw new CryptoError(CryptoErrorCode.UnsupportedVersion, `sender key record version ${version}`);
     const distributionId = r.raw(DISTRIBUTION_ID_LENGTH);
     const count = r.u32();
-    if (count > limits.maxSenderKeyStates)
-      throw new CryptoError(CryptoErrorCode.MalformedMessage, 'too many sender chains');
+    if (count > STORED_FORMAT_MAXIMA.senderKeyStates) throw malformed('too many sender chains');
     const states: SenderChainState[] = [];
     for (let k = 0; k < count; k++) {
       const chainId = r.u32();
       const iteration = r.u32();
       const chainKey = r.raw(32);
       const signingPublic = r.raw(32);
+      if (isLowOrderPoint(signingPublic)) throw malformed('signing key is a low-order point');
       const hasPrivate = r.u8();
+      if (hasPrivate > 1) throw malformed('bad flag');
       const signingPrivate = hasPrivate === 1 ? r.raw(32) : null;
-      const skippedCount = r.u32();
-      if (skippedCount > limits.maxSenderKeyStoredKeys) {
-        throw new CryptoError(CryptoErrorCode.MalformedMessage, 'too many skipped group keys');
+      if (signingPrivate) {
+        if (k !== 0) throw malformed('a private signing key outside the sending chain');
+        const clamped = clampPrivateKey(signingPrivate);
+        if (!constantTimeEqual(x25519PublicKeyOf(clamped), signingPublic)) {
+          throw malformed('signing public key does not match its private key');
+        }
       }
+      const skippedCount = r.u32();
+      if (skippedCount > STORED_FORMAT_MAXIMA.senderKeyStoredKeys) throw malformed('too many skipped group keys');
       const skipped = new Map<number, Uint8Array>();
-      for (let i = 0; i < skippedCount; i++) skipped.set(r.u32(), r.raw(32));
+      for (let i = 0; i < skippedCount; i++) {
+        const skippedIteration = r.u32();
+        if (skippedIteration >= iteration) throw malformed('a skipped key at or after the chain iteration');
+        skipped.set(skippedIteration, r.raw(32));
+      }
+      for (const i of [...skipped.keys()].slice(0, Math.max(0, skipped.size - limits.maxSenderKeyStoredKeys))) {
+        skipped.delete(i);
+      }
+      if (states.some((s) => s.chainId === chainId)) throw malformed('a chain id appears twice');
       states.push({ chainId, iteration, chainKey, signingPublic, signingPrivate, skipped });
     }
     r.end();
-    return new SenderKeyRecord(distributionId, states, options);
+    // Most recent first: keep the newest maxSenderKeyStates.
+    return new SenderKeyRecord(distributionId, states.slice(0, limits.maxSenderKeyStates), options);
   }
 }
 redactSecrets(SenderKeyRecord, (self: SenderKeyRecord) => `distributionId: ${toHex(self.distributionId)}`);

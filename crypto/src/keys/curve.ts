@@ -1,6 +1,7 @@
 import { x25519 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE, expectBytes, toHex } from '../bytes.ts';
 import { CryptoError, CryptoErrorCode } from '../errors.ts';
+import { loadNodeX25519PublicKeyOf } from '../primitives/node.ts';
 import { redactSecrets } from '../redact.ts';
 
 /** libsignal's type byte for Curve25519 public keys (DjbType). X3DH §2.5 Encode(PK). */
@@ -34,6 +35,13 @@ function decodeU(u: Uint8Array): bigint {
 export function isLowOrderPoint(u32: Uint8Array): boolean {
   const u = decodeU(u32);
   return LOW_ORDER_U.includes(u);
+}
+
+const nodePublicKeyOf = loadNodeX25519PublicKeyOf();
+
+/** X25519 public key of a clamped private key: OpenSSL in Node, noble elsewhere (the same bytes). */
+export function x25519PublicKeyOf(clampedPrivateKey: Uint8Array): Uint8Array {
+  return nodePublicKeyOf ? nodePublicKeyOf(clampedPrivateKey) : x25519.getPublicKey(clampedPrivateKey);
 }
 
 /** RFC 7748 §5 clamping, applied once when a private key enters the system. */
@@ -73,6 +81,9 @@ export function deserializePublicKey(serialized: Uint8Array): Uint8Array {
   return u32;
 }
 
+/** The private half of each KeyPair, for this package's own DH (see keyPairBytes). */
+const privateKeys = new WeakMap<KeyPair, Uint8Array>();
+
 /** A Curve25519 key pair; the private half is hidden from JSON and inspect. */
 export class KeyPair {
   /** 32-byte u-coordinate. */
@@ -82,7 +93,8 @@ export class KeyPair {
   constructor(privateKey: Uint8Array, publicKey?: Uint8Array) {
     expectBytes(privateKey, PRIVATE_KEY_LENGTH, 'private key');
     this.#privateKey = clampPrivateKey(privateKey);
-    this.publicKey = publicKey ?? x25519.getPublicKey(this.#privateKey);
+    this.publicKey = publicKey ?? x25519PublicKeyOf(this.#privateKey);
+    privateKeys.set(this, this.#privateKey);
   }
 
   static generate(): KeyPair {
@@ -96,9 +108,9 @@ export class KeyPair {
     return this.#privateKey.slice();
   }
 
-  /** Both halves as plain bytes, for the primitives' DH. Treat as secret. */
+  /** Copies of both halves. Treat as secret. */
   exportBytes(): { privateKey: Uint8Array; publicKey: Uint8Array } {
-    return { privateKey: this.#privateKey, publicKey: this.publicKey };
+    return { privateKey: this.#privateKey.slice(), publicKey: this.publicKey.slice() };
   }
 
   /** 0x05-prefixed 33-byte public key. */
@@ -107,3 +119,12 @@ export class KeyPair {
   }
 }
 redactSecrets(KeyPair, (self: KeyPair) => `publicKey: ${toHex(self.publicKey)}`);
+
+/**
+ * Internal (not exported by the package): the key pair's own arrays, not copies, for the
+ * primitives' DH. The node:crypto path caches imported keys by array identity, so long-lived
+ * keys (identity, signed prekey) are imported once. Never hand these arrays to a caller.
+ */
+export function keyPairBytes(pair: KeyPair): { privateKey: Uint8Array; publicKey: Uint8Array } {
+  return { privateKey: privateKeys.get(pair)!, publicKey: pair.publicKey };
+}

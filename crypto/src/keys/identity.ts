@@ -2,7 +2,15 @@ import { expectBytes, toHex } from '../bytes.ts';
 import { CryptoError, CryptoErrorCode } from '../errors.ts';
 import { redactSecrets } from '../redact.ts';
 import { xeddsaSignRaw, xeddsaVerifyRaw } from '../xeddsa.ts';
-import { deserializePublicKey, KeyPair, PRIVATE_KEY_LENGTH, SERIALIZED_PUBLIC_KEY_LENGTH } from './curve.ts';
+import {
+  deserializePublicKey,
+  KeyPair,
+  keyPairBytes,
+  PRIVATE_KEY_LENGTH,
+  SERIALIZED_PUBLIC_KEY_LENGTH,
+} from './curve.ts';
+
+const identityPairs = new WeakMap<IdentityKeyPair, KeyPair>();
 
 /**
  * A long-term Curve25519 identity key (X3DH §2.1 "IK"), signing with XEdDSA.
@@ -16,6 +24,7 @@ export class IdentityKeyPair {
   private constructor(keyPair: KeyPair) {
     this.#keyPair = keyPair;
     this.publicKey = keyPair.serializedPublicKey();
+    identityPairs.set(this, keyPair);
   }
 
   static generate(): IdentityKeyPair {
@@ -69,15 +78,20 @@ export class IdentityKeyPair {
   /** 64-byte XEdDSA signature, verifiable by libsignal's PublicKey.verify. */
   sign(message: Uint8Array): Uint8Array {
     expectBytes(message, undefined, 'message');
-    return xeddsaSignRaw(this.#keyPair.exportBytes().privateKey, message);
+    return xeddsaSignRaw(keyPairBytes(this.#keyPair).privateKey, message);
   }
 
-  /** The underlying X25519 key pair, for key agreement inside this package. */
+  /** A copy of the underlying X25519 key pair: changing its arrays cannot change this identity. */
   get keyPair(): KeyPair {
-    return this.#keyPair;
+    return new KeyPair(this.#keyPair.exportPrivateKey(), this.#keyPair.publicKey.slice());
   }
 }
 redactSecrets(IdentityKeyPair, (self: IdentityKeyPair) => `publicKey: ${toHex(self.publicKey)}`);
+
+/** Internal (not exported by the package): the identity's own key arrays, for PQXDH's DH. */
+export function identityKeyBytes(identity: IdentityKeyPair): { privateKey: Uint8Array; publicKey: Uint8Array } {
+  return keyPairBytes(identityPairs.get(identity)!);
+}
 
 export function generateIdentityKeyPair(): IdentityKeyPair {
   return IdentityKeyPair.generate();

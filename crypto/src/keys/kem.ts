@@ -3,8 +3,9 @@
  * EncodeKEM (PQXDH §2.5) prefixes a type byte, as libsignal does for its KEM keys; 0x0A
  * is ours for FIPS 203 ML-KEM-1024 (libsignal's 0x08 names pre-standard Kyber-1024).
  */
+import { sha3_256 } from '@noble/hashes/sha3.js';
 import { ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
-import { expectBytes, toHex } from '../bytes.ts';
+import { constantTimeEqual, expectBytes, toHex } from '../bytes.ts';
 import { CryptoError, CryptoErrorCode } from '../errors.ts';
 import { redactSecrets } from '../redact.ts';
 
@@ -13,6 +14,8 @@ export const KEM_PUBLIC_KEY_LENGTH = 1568;
 export const KEM_SECRET_KEY_LENGTH = 3168;
 export const KEM_CIPHERTEXT_LENGTH = 1568;
 export const SERIALIZED_KEM_PUBLIC_KEY_LENGTH = 1 + KEM_PUBLIC_KEY_LENGTH;
+/** FIPS 203 §7.1: dk = dk_PKE (384·k = 1536 bytes for k = 4) ‖ ek ‖ H(ek) ‖ z. */
+const DK_PKE_LENGTH = 1536;
 
 export function serializeKemPublicKey(publicKey: Uint8Array): Uint8Array {
   const out = new Uint8Array(SERIALIZED_KEM_PUBLIC_KEY_LENGTH);
@@ -36,6 +39,16 @@ export class KemKeyPair {
   constructor(publicKey: Uint8Array, secretKey: Uint8Array) {
     expectBytes(publicKey, KEM_PUBLIC_KEY_LENGTH, 'ML-KEM public key');
     expectBytes(secretKey, KEM_SECRET_KEY_LENGTH, 'ML-KEM secret key');
+    // The decapsulation key embeds the encapsulation key and its hash (FIPS 203 §7.1, and
+    // the §7.3 "hash check"): a stored pair whose halves disagree is refused, not used.
+    const embedded = secretKey.subarray(DK_PKE_LENGTH, DK_PKE_LENGTH + KEM_PUBLIC_KEY_LENGTH);
+    const embeddedHash = secretKey.subarray(
+      DK_PKE_LENGTH + KEM_PUBLIC_KEY_LENGTH,
+      DK_PKE_LENGTH + KEM_PUBLIC_KEY_LENGTH + 32,
+    );
+    if (!constantTimeEqual(embedded, publicKey) || !constantTimeEqual(embeddedHash, sha3_256(publicKey))) {
+      throw new CryptoError(CryptoErrorCode.InvalidKey, 'ML-KEM secret key does not belong to its public key');
+    }
     this.publicKey = publicKey;
     this.#secretKey = secretKey;
   }

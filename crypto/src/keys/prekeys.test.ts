@@ -60,6 +60,25 @@ describe('prekeys: stored forms', () => {
     expect(toHex(loadedPq.serialize())).toBe(toHex(lastResort.serialize()));
   });
 
+  it('a stored ML-KEM key pair whose halves disagree, or a flag other than 0/1, is refused', () => {
+    const identity = generateIdentityKeyPair();
+    const stored = generatePqPreKey(identity, 9, { lastResort: true }).serialize();
+    // Stored form: version | u32 keyId | u8 lastResort | publicKey[1568] | secretKey[3168] | signature[64].
+    const publicKeyAt = 6;
+    const otherPublic = stored.slice();
+    otherPublic[publicKeyAt + 100]! ^= 1;
+    expect(() => PqPreKey.deserialize(otherPublic)).toThrow(
+      expect.objectContaining({ code: CryptoErrorCode.InvalidKey }),
+    );
+    const otherFlag = stored.slice();
+    otherFlag[5] = 2;
+    expect(() => PqPreKey.deserialize(otherFlag)).toThrow(
+      expect.objectContaining({ code: CryptoErrorCode.MalformedMessage }),
+    );
+    const other = ml_kem1024.keygen();
+    expect(() => new KemKeyPair(ml_kem1024.keygen().publicKey, other.secretKey)).toThrow(CryptoError);
+  });
+
   it('refuse another version, a kind mismatch, and ids outside uint32', () => {
     const oneTime = generateOneTimePreKeys(1, 1)[0]!.serialize();
     const otherVersion = oneTime.slice();

@@ -172,7 +172,9 @@ export class PqPreKey extends PreKey<KemKeyPair> {
 
   static deserialize(bytes: Uint8Array): PqPreKey {
     const { r, keyId } = openStoredForm(bytes, 'PQ prekey');
-    const lastResort = r.u8() === 1;
+    const flag = r.u8();
+    if (flag > 1) throw new CryptoError(CryptoErrorCode.MalformedMessage, 'PQ prekey: bad last-resort flag');
+    const lastResort = flag === 1;
     const pub = r.raw(KEM_PUBLIC_KEY_LENGTH);
     const sec = r.raw(KEM_SECRET_KEY_LENGTH);
     const signature = r.raw(SIGNATURE_LENGTH);

@@ -16,7 +16,7 @@ export { webCryptoPrimitives } from './webcrypto.ts';
 
 /**
  * A platform path as callers hold it: its name, nothing else. The functions behind it (raw
- * X25519, AES-GCM, HMAC, HKDF) stay inside the package: no raw DH or AEAD in the public API.
+ * X25519, AES-CBC, HMAC, HKDF) stay inside the package: no raw DH or AEAD in the public API.
  */
 export interface CryptoPrimitives {
   readonly name: PrimitivesName;

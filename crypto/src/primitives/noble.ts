@@ -1,10 +1,11 @@
-import { gcm } from '@noble/ciphers/aes.js';
+import { cbc } from '@noble/ciphers/aes.js';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { CryptoError, CryptoErrorCode } from '../errors.ts';
 import { clampPrivateKey } from '../keys/curve.ts';
+import { checkCbcArguments } from './cbc.ts';
 import type { Primitives } from './types.ts';
 
 /** Pure-JS reference implementation (@noble/*): runs everywhere, slowest. */
@@ -28,14 +29,16 @@ export const noblePrimitives: Primitives = {
   async hkdfSha256(ikm, salt, info, length) {
     return hkdf(sha256, ikm, salt, info, length);
   },
-  async aesGcmEncrypt(key, nonce, plaintext, aad) {
-    return gcm(key, nonce, aad).encrypt(plaintext);
+  async aesCbcEncrypt(key, iv, plaintext) {
+    checkCbcArguments(key, iv);
+    return cbc(key, iv).encrypt(plaintext);
   },
-  async aesGcmDecrypt(key, nonce, ciphertext, aad) {
+  async aesCbcDecrypt(key, iv, ciphertext) {
+    checkCbcArguments(key, iv, ciphertext);
     try {
-      return gcm(key, nonce, aad).decrypt(ciphertext);
+      return cbc(key, iv).decrypt(ciphertext);
     } catch (cause) {
-      throw new CryptoError(CryptoErrorCode.DecryptFailed, 'authentication tag did not verify', { cause });
+      throw new CryptoError(CryptoErrorCode.DecryptFailed, 'AES-CBC padding is invalid', { cause });
     }
   },
 };

@@ -1,11 +1,12 @@
 /**
- * Node's fast path: node:crypto (OpenSSL) for X25519, AES-256-GCM, HMAC and HKDF, and
+ * Node's fast path: node:crypto (OpenSSL) for X25519, AES-256-CBC, HMAC and HKDF, and
  * Ed25519 verification for XEdDSA. Reached through process.getBuiltinModule (Node ≥ 20.16)
  * rather than an import, so this file is harmless in a browser bundle: there
  * `loadNodePrimitives()` is undefined.
  */
 import type * as NodeCrypto from 'node:crypto';
 import { CryptoError, CryptoErrorCode } from '../errors.ts';
+import { checkCbcArguments } from './cbc.ts';
 import type { Primitives } from './types.ts';
 
 type NodeProcess = { getBuiltinModule?: (id: string) => unknown };
@@ -22,6 +23,9 @@ function u8(buffer: Uint8Array): Uint8Array {
 
 const b64u = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
 const unb64u = (text: string | undefined) => u8(Buffer.from(text ?? '', 'base64url'));
+
+/** RFC 8410 PKCS#8 wrapper of a raw X25519 private key (primitives/der.ts has the same bytes), as hex: Buffer exists only in Node. */
+const PKCS8_PREFIX_HEX = '302e020100300506032b656e04220420';
 
 function build(c: typeof NodeCrypto): Primitives {
   // Imported private keys, keyed by the caller's private-key array: ratchet and identity
@@ -69,23 +73,18 @@ function build(c: typeof NodeCrypto): Primitives {
     async hkdfSha256(ikm, salt, info, length) {
       return new Uint8Array(c.hkdfSync('sha256', ikm, salt, info, length));
     },
-    async aesGcmEncrypt(key, nonce, plaintext, aad) {
-      const cipher = c.createCipheriv('aes-256-gcm', key, nonce);
-      cipher.setAAD(aad);
-      const head = cipher.update(plaintext);
-      const tail = cipher.final();
-      return u8(Buffer.concat([head, tail, cipher.getAuthTag()]));
+    async aesCbcEncrypt(key, iv, plaintext) {
+      checkCbcArguments(key, iv);
+      const cipher = c.createCipheriv('aes-256-cbc', key, iv);
+      return u8(Buffer.concat([cipher.update(plaintext), cipher.final()]));
     },
-    async aesGcmDecrypt(key, nonce, ciphertext, aad) {
-      if (ciphertext.length < 16) throw new CryptoError(CryptoErrorCode.DecryptFailed, 'ciphertext shorter than a tag');
+    async aesCbcDecrypt(key, iv, ciphertext) {
+      checkCbcArguments(key, iv, ciphertext);
       try {
-        const decipher = c.createDecipheriv('aes-256-gcm', key, nonce);
-        decipher.setAAD(aad);
-        decipher.setAuthTag(ciphertext.subarray(ciphertext.length - 16));
-        const head = decipher.update(ciphertext.subarray(0, ciphertext.length - 16));
-        return u8(Buffer.concat([head, decipher.final()]));
+        const decipher = c.createDecipheriv('aes-256-cbc', key, iv);
+        return u8(Buffer.concat([decipher.update(ciphertext), decipher.final()]));
       } catch (cause) {
-        throw new CryptoError(CryptoErrorCode.DecryptFailed, 'authentication tag did not verify', { cause });
+        throw new CryptoError(CryptoErrorCode.DecryptFailed, 'AES-CBC padding is invalid', { cause });
       }
     },
   };
@@ -141,4 +140,28 @@ export function loadNodeSha512(): Sha512 | undefined {
     cachedSha512 = c ? (data) => u8(c.createHash('sha512').update(data).digest()) : null;
   }
   return cachedSha512 ?? undefined;
+}
+
+export type X25519PublicKeyOf = (clampedPrivateKey: Uint8Array) => Uint8Array;
+let cachedPublicKeyOf: X25519PublicKeyOf | null | undefined;
+
+/**
+ * Synchronous X25519 public key of a private key by OpenSSL (≈3× noble), or undefined
+ * outside Node: restoring state checks every stored key pair's halves against each other.
+ */
+export function loadNodeX25519PublicKeyOf(): X25519PublicKeyOf | undefined {
+  if (cachedPublicKeyOf === undefined) {
+    const c = nodeCrypto();
+    cachedPublicKeyOf = c
+      ? (privateKey) => {
+          const key = c.createPrivateKey({
+            key: Buffer.concat([Buffer.from(PKCS8_PREFIX_HEX, 'hex'), privateKey]),
+            format: 'der',
+            type: 'pkcs8',
+          });
+          return unb64u(c.createPublicKey(key).export({ format: 'jwk' }).x);
+        }
+      : null;
+  }
+  return cachedPublicKeyOf ?? undefined;
 }

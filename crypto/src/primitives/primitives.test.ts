@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../bytes.ts';
+import { CryptoErrorCode } from '../errors.ts';
 import { ALL_PRIMITIVES } from '../testing/primitives.ts';
+import { pkcs8X25519, privateKeyFromPkcs8X25519 } from './der.ts';
 import { noblePrimitives, resolvePrimitives, webCryptoPrimitives } from './index.ts';
 
 const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max });
@@ -12,16 +14,18 @@ describe('platform primitives agree with the noble reference', () => {
   });
 
   for (const p of ALL_PRIMITIVES.filter((q) => q !== noblePrimitives)) {
-    it(`${p.name}: HMAC, HKDF, AES-GCM equal noble on random inputs`, async () => {
+    it(`${p.name}: HMAC, HKDF, AES-256-CBC equal noble on random inputs`, async () => {
       await fc.assert(
-        fc.asyncProperty(bytes(32, 32), bytes(0, 300), bytes(0, 40), bytes(12, 12), async (key, data, extra, nonce) => {
+        fc.asyncProperty(bytes(32, 32), bytes(0, 300), bytes(0, 40), bytes(16, 16), async (key, data, extra, iv) => {
           expect(toHex(await p.hmacSha256(key, data))).toBe(toHex(await noblePrimitives.hmacSha256(key, data)));
           expect(toHex(await p.hkdfSha256(data, extra, key, 80))).toBe(
             toHex(await noblePrimitives.hkdfSha256(data, extra, key, 80)),
           );
-          const sealed = await p.aesGcmEncrypt(key, nonce, data, extra);
-          expect(toHex(sealed)).toBe(toHex(await noblePrimitives.aesGcmEncrypt(key, nonce, data, extra)));
-          expect(toHex(await noblePrimitives.aesGcmDecrypt(key, nonce, sealed, extra))).toBe(toHex(data));
+          const sealed = await p.aesCbcEncrypt(key, iv, data);
+          expect(sealed.length).toBe((Math.floor(data.length / 16) + 1) * 16);
+          expect(toHex(sealed)).toBe(toHex(await noblePrimitives.aesCbcEncrypt(key, iv, data)));
+          expect(toHex(await noblePrimitives.aesCbcDecrypt(key, iv, sealed))).toBe(toHex(data));
+          expect(toHex(await p.aesCbcDecrypt(key, iv, sealed))).toBe(toHex(data));
         }),
         { numRuns: 50 },
       );
@@ -37,6 +41,63 @@ describe('platform primitives agree with the noble reference', () => {
       }
     });
   }
+});
+
+describe('AES-256-CBC refuses bad input alike on every path, with typed errors', () => {
+  for (const p of ALL_PRIMITIVES) {
+    it(`${p.name}: wrong key or IV length, a ciphertext not a positive number of blocks, bad padding`, async () => {
+      const key = new Uint8Array(32).fill(1);
+      const iv = new Uint8Array(16).fill(2);
+      await expect(p.aesCbcEncrypt(new Uint8Array(16), iv, new Uint8Array(3))).rejects.toMatchObject({
+        code: CryptoErrorCode.InvalidKey,
+      });
+      await expect(p.aesCbcEncrypt(key, new Uint8Array(12), new Uint8Array(3))).rejects.toMatchObject({
+        code: CryptoErrorCode.InvalidArgument,
+      });
+      for (const length of [0, 15, 17]) {
+        await expect(p.aesCbcDecrypt(key, iv, new Uint8Array(length))).rejects.toMatchObject({
+          code: CryptoErrorCode.DecryptFailed,
+        });
+      }
+      // Flipping a bit of block 1 flips the same bit of block 2's plaintext: its padding byte 0x01 becomes 0x21.
+      const two = await noblePrimitives.aesCbcEncrypt(key, iv, new Uint8Array(31));
+      const tampered = two.slice();
+      tampered[15]! ^= 0x20;
+      await expect(p.aesCbcDecrypt(key, iv, tampered)).rejects.toMatchObject({ code: CryptoErrorCode.DecryptFailed });
+    });
+  }
+});
+
+describe('WebCrypto PKCS#8 unwrapping checks prefix and length', () => {
+  it('takes the key out of the exact RFC 8410 form and refuses anything else as CRYPTO_INVALID_KEY', () => {
+    const key = new Uint8Array(32).fill(9);
+    expect(toHex(privateKeyFromPkcs8X25519(pkcs8X25519(key)))).toBe(toHex(key));
+    const good = pkcs8X25519(key);
+    const withPublicKey = Uint8Array.of(...good, 0x81, 0x21, 0x00, ...new Uint8Array(32)); // RFC 5958 v2 tail
+    const otherAlgorithm = good.slice();
+    otherAlgorithm[11] = 0x70; // id-Ed25519 (1.3.101.112) instead of id-X25519 (1.3.101.110)
+    for (const bad of [good.subarray(0, 47), withPublicKey, otherAlgorithm, new Uint8Array(48)]) {
+      expect(() => privateKeyFromPkcs8X25519(bad)).toThrow(
+        expect.objectContaining({ code: CryptoErrorCode.InvalidKey }),
+      );
+    }
+  });
+});
+
+describe('WebCrypto failures surface as CryptoError', () => {
+  it('a key the platform cannot import, or an HKDF length it refuses, is a typed error, never a DOMException', async () => {
+    const own = await webCryptoPrimitives.generateX25519();
+    await expect(webCryptoPrimitives.x25519(own, new Uint8Array(31))).rejects.toMatchObject({
+      name: 'CryptoError',
+      code: CryptoErrorCode.InvalidKey,
+    });
+    await expect(
+      webCryptoPrimitives.hkdfSha256(new Uint8Array(32), new Uint8Array(32), new Uint8Array(0), 255 * 32 + 1),
+    ).rejects.toMatchObject({
+      name: 'CryptoError',
+      code: CryptoErrorCode.InvalidArgument,
+    });
+  });
 });
 
 describe('choosing the platform path (public API)', () => {

@@ -1,6 +1,6 @@
 /**
  * The one small interface through which every session operation reaches X25519,
- * AES-256-GCM, HMAC-SHA-256 and HKDF-SHA-256. Implementations: noble (portable
+ * AES-256-CBC, HMAC-SHA-256 and HKDF-SHA-256 (libsignal's message construction). Implementations: noble (portable
  * reference, pure JS), WebCrypto (browsers, Node), node:crypto (Node's fast path).
  * Async because WebCrypto is; the synchronous implementations resolve immediately.
  */
@@ -26,8 +26,12 @@ export interface Primitives {
   hmacSha256(key: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
   /** RFC 5869 HKDF-SHA-256 (extract with `salt`, expand `info` to `length` bytes). */
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array>;
-  /** Returns ciphertext || 16-byte tag. */
-  aesGcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
-  /** Rejects with CryptoError(DecryptFailed) when the tag does not verify. */
-  aesGcmDecrypt(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+  /** AES-256-CBC with PKCS#7 padding (NIST SP 800-38A §6.2): 32-byte key, 16-byte IV; output is a multiple of 16. */
+  aesCbcEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
+  /**
+   * The inverse; rejects with CryptoError(DecryptFailed) on a length that is not a positive
+   * multiple of 16 or bad padding. Callers check the MAC (or signature) first: this is
+   * never an oracle for unauthenticated input.
+   */
+  aesCbcDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array>;
 }

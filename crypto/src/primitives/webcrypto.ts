@@ -1,5 +1,6 @@
 import { CryptoError, CryptoErrorCode } from '../errors.ts';
-import { PKCS8_X25519_PREFIX_LENGTH, pkcs8X25519 } from './der.ts';
+import { checkCbcArguments } from './cbc.ts';
+import { pkcs8X25519, privateKeyFromPkcs8X25519 } from './der.ts';
 import { noblePrimitives } from './noble.ts';
 import type { Primitives } from './types.ts';
 
@@ -29,23 +30,37 @@ function hasWebCryptoX25519(): Promise<boolean> {
   return x25519Support;
 }
 
-/** Platform WebCrypto (browsers and Node); X25519 falls back to noble where missing. */
+/** Runs a WebCrypto step, reporting a platform failure (a DOMException) as the given typed error. */
+async function typed<T>(code: CryptoErrorCode, what: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (cause) {
+    if (cause instanceof CryptoError) throw cause;
+    throw new CryptoError(code, `WebCrypto: ${what}`, { cause });
+  }
+}
+
+/** Platform WebCrypto (browsers and Node); X25519 falls back to noble where missing. Every failure is a CryptoError. */
 export const webCryptoPrimitives: Primitives = {
   name: 'webcrypto',
   async generateX25519() {
     if (!(await hasWebCryptoX25519())) return noblePrimitives.generateX25519();
-    const pair = (await subtle().generateKey({ name: 'X25519' }, true, ['deriveBits'])) as CryptoKeyPair;
-    const pkcs8 = new Uint8Array(await subtle().exportKey('pkcs8', pair.privateKey));
-    const publicKey = new Uint8Array(await subtle().exportKey('raw', pair.publicKey));
-    return { privateKey: pkcs8.slice(PKCS8_X25519_PREFIX_LENGTH), publicKey };
+    return typed(CryptoErrorCode.InvalidState, 'X25519 key generation failed', async () => {
+      const pair = (await subtle().generateKey({ name: 'X25519' }, true, ['deriveBits'])) as CryptoKeyPair;
+      const pkcs8 = new Uint8Array(await subtle().exportKey('pkcs8', pair.privateKey));
+      const publicKey = new Uint8Array(await subtle().exportKey('raw', pair.publicKey));
+      return { privateKey: privateKeyFromPkcs8X25519(pkcs8), publicKey };
+    });
   },
   async x25519(own, peerPublicKey) {
     if (!(await hasWebCryptoX25519())) return noblePrimitives.x25519(own, peerPublicKey);
     const s = subtle();
-    const [priv, pub] = await Promise.all([
-      s.importKey('pkcs8', buf(pkcs8X25519(own.privateKey)), { name: 'X25519' }, false, ['deriveBits']),
-      s.importKey('raw', buf(peerPublicKey), { name: 'X25519' }, false, []),
-    ]);
+    const [priv, pub] = await typed(CryptoErrorCode.InvalidKey, 'X25519 key import failed', () =>
+      Promise.all([
+        s.importKey('pkcs8', buf(pkcs8X25519(own.privateKey)), { name: 'X25519' }, false, ['deriveBits']),
+        s.importKey('raw', buf(peerPublicKey), { name: 'X25519' }, false, []),
+      ]),
+    );
     try {
       return new Uint8Array(await s.deriveBits({ name: 'X25519', public: pub } as EcdhKeyDeriveParams, priv, 256));
     } catch (cause) {
@@ -53,38 +68,36 @@ export const webCryptoPrimitives: Primitives = {
     }
   },
   async hmacSha256(key, data) {
-    const k = await subtle().importKey('raw', buf(key), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-    return new Uint8Array(await subtle().sign('HMAC', k, buf(data)));
+    return typed(CryptoErrorCode.InvalidArgument, 'HMAC failed', async () => {
+      const k = await subtle().importKey('raw', buf(key), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+      return new Uint8Array(await subtle().sign('HMAC', k, buf(data)));
+    });
   },
   async hkdfSha256(ikm, salt, info, length) {
-    const k = await subtle().importKey('raw', buf(ikm), 'HKDF', false, ['deriveBits']);
-    const bits = await subtle().deriveBits(
-      { name: 'HKDF', hash: 'SHA-256', salt: buf(salt), info: buf(info) },
-      k,
-      length * 8,
-    );
-    return new Uint8Array(bits);
-  },
-  async aesGcmEncrypt(key, nonce, plaintext, aad) {
-    const k = await subtle().importKey('raw', buf(key), 'AES-GCM', false, ['encrypt']);
-    const out = await subtle().encrypt(
-      { name: 'AES-GCM', iv: buf(nonce), additionalData: buf(aad) },
-      k,
-      buf(plaintext),
-    );
-    return new Uint8Array(out);
-  },
-  async aesGcmDecrypt(key, nonce, ciphertext, aad) {
-    const k = await subtle().importKey('raw', buf(key), 'AES-GCM', false, ['decrypt']);
-    try {
-      const out = await subtle().decrypt(
-        { name: 'AES-GCM', iv: buf(nonce), additionalData: buf(aad) },
+    return typed(CryptoErrorCode.InvalidArgument, 'HKDF failed', async () => {
+      const k = await subtle().importKey('raw', buf(ikm), 'HKDF', false, ['deriveBits']);
+      const bits = await subtle().deriveBits(
+        { name: 'HKDF', hash: 'SHA-256', salt: buf(salt), info: buf(info) },
         k,
-        buf(ciphertext),
+        length * 8,
       );
-      return new Uint8Array(out);
+      return new Uint8Array(bits);
+    });
+  },
+  async aesCbcEncrypt(key, iv, plaintext) {
+    checkCbcArguments(key, iv);
+    return typed(CryptoErrorCode.InvalidArgument, 'AES-CBC encryption failed', async () => {
+      const k = await subtle().importKey('raw', buf(key), 'AES-CBC', false, ['encrypt']);
+      return new Uint8Array(await subtle().encrypt({ name: 'AES-CBC', iv: buf(iv) }, k, buf(plaintext)));
+    });
+  },
+  async aesCbcDecrypt(key, iv, ciphertext) {
+    checkCbcArguments(key, iv, ciphertext);
+    const k = await subtle().importKey('raw', buf(key), 'AES-CBC', false, ['decrypt']);
+    try {
+      return new Uint8Array(await subtle().decrypt({ name: 'AES-CBC', iv: buf(iv) }, k, buf(ciphertext)));
     } catch (cause) {
-      throw new CryptoError(CryptoErrorCode.DecryptFailed, 'authentication tag did not verify', { cause });
+      throw new CryptoError(CryptoErrorCode.DecryptFailed, 'AES-CBC padding is invalid', { cause });
     }
   },
 };

@@ -8,7 +8,7 @@ import type { PrekeyStore } from '../store.ts';
 import { dec, enc, makeDevice } from '../testing/device.ts';
 import type { AgreementOptions } from '../x3dh.ts';
 import { parseSessionMessage } from './message.ts';
-import { Session, type SessionContext } from './session.ts';
+import { decryptBudget, Session, type SessionContext } from './session.ts';
 
 /** The internal Session, driven directly; SessionRecord (session-record.test.ts) is the public path. */
 const contextWith = (limits: Partial<CryptoLimits> = {}): SessionContext => ({
@@ -18,10 +18,29 @@ const contextWith = (limits: Partial<CryptoLimits> = {}): SessionContext => ({
 const context = contextWith();
 const initiate = (identity: IdentityKeyPair, bundle: PreKeyBundle, options?: AgreementOptions) =>
   Session.initiate(identity, bundle, context, options);
-const accept = async (identity: IdentityKeyPair, store: PrekeyStore, message: Uint8Array, options?: AgreementOptions) =>
-  Session.accept(identity, store, parseSessionMessage(message, context.limits), context, options);
-const open = async (session: Session, message: Uint8Array) =>
-  session.decrypt(parseSessionMessage(message, context.limits));
+/** Builds Bob's session, consumes the prekeys and commits, as SessionRecord does once the identity is trusted. */
+const accept = async (
+  identity: IdentityKeyPair,
+  store: PrekeyStore,
+  message: Uint8Array,
+  options?: AgreementOptions,
+) => {
+  const accepted = await Session.accept(
+    identity,
+    store,
+    parseSessionMessage(message, context.limits),
+    context,
+    options,
+  );
+  await accepted.consumePreKeys();
+  accepted.pending.commit();
+  return { session: accepted.session, plaintext: accepted.pending.plaintext };
+};
+const open = async (session: Session, message: Uint8Array, limits: CryptoLimits = context.limits) => {
+  const pending = await session.decrypt(parseSessionMessage(message, limits), decryptBudget(limits));
+  pending.commit();
+  return pending.plaintext;
+};
 
 async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
   try {
@@ -141,6 +160,23 @@ describe('PQXDH + Double Ratchet sessions', () => {
     expect(dec(await open(bob, msgs[2]!))).toBe('m2');
   });
 
+  it('a chain that fell more than MAX_SKIP behind is abandoned at the next ratchet step, not the session', async () => {
+    const { aliceSession, bobSession } = await establish();
+    const limited = contextWith({ maxSkip: 5 });
+    const alice = Session.deserialize(aliceSession.serialize(), limited);
+    const bob = Session.deserialize(bobSession.serialize(), limited);
+    await open(alice, await bob.encrypt(enc('r')));
+    await open(bob, await alice.encrypt(enc('first of a chain')));
+    for (let i = 0; i < 7; i++) await alice.encrypt(enc('lost'));
+    const stuck = await alice.encrypt(enc('too far'));
+    await expectCode(open(bob, stuck), CryptoErrorCode.TooManySkipped);
+    // Bob replies on his new chain; Alice's next chain names the old one, 9 long: Bob drops its rest and reads on.
+    await open(alice, await bob.encrypt(enc('still there?')));
+    expect(dec(await open(bob, await alice.encrypt(enc('yes'))))).toBe('yes');
+    expect(bob.skippedKeyCount).toBe(0);
+    await expectCode(open(bob, stuck), CryptoErrorCode.DuplicateMessage);
+  });
+
   it('restores exactly from serialized state', async () => {
     const { aliceSession, bobSession } = await establish();
     const pending = await bobSession.encrypt(enc('while offline'));
@@ -179,5 +215,37 @@ describe('PQXDH + Double Ratchet sessions', () => {
     await expectCode(s.encrypt(new Uint8Array(9)), CryptoErrorCode.InvalidArgument);
     const { plaintext } = await accept(bob.identity, bob.store, await s.encrypt(enc('ok')));
     expect(dec(plaintext)).toBe('ok');
+  });
+
+  it('restoring checks meaning, not only shape; a lowered skipped-key limit still loads', async () => {
+    const { aliceSession, bobSession } = await establish();
+    await open(aliceSession, await bobSession.encrypt(enc('r')));
+    const msgs = [];
+    for (let i = 0; i < 6; i++) msgs.push(await aliceSession.encrypt(enc(`m${i}`)));
+    await open(bobSession, msgs[5]!); // Bob stores 5 skipped keys
+    const bytes = bobSession.serialize();
+    // Layout (state.ts): version | local 33 | remote 33 | u32 66 + AD 66 | base 32 | root 32 | DHs private 32 | DHs public 32 | flag …
+    const at = { remote: 34, ad: 71, sendingPublic: 233, flag: 265 };
+    const changed = (offset: number, value: number) => {
+      const copy = bytes.slice();
+      copy[offset] = value;
+      return copy;
+    };
+    const cases: Array<[string, Uint8Array]> = [
+      ['remote identity type byte', changed(at.remote, 0x06)],
+      ['associated data', changed(at.ad + 40, bytes[at.ad + 40]! ^ 1)],
+      ['ratchet public key', changed(at.sendingPublic + 3, bytes[at.sendingPublic + 3]! ^ 1)],
+      ['flag value', changed(at.flag, 2)],
+    ];
+    for (const [what, bad] of cases) {
+      expect(() => Session.deserialize(bad, context), what).toThrow(
+        expect.objectContaining({ code: expect.stringMatching(/CRYPTO_MALFORMED_MESSAGE|CRYPTO_INVALID_KEY/) }),
+      );
+    }
+    // A record stored under a larger maxStoredSkippedKeys: it loads, keeping the newest keys.
+    const lowered = Session.deserialize(bytes, contextWith({ maxStoredSkippedKeys: 2 }));
+    expect(lowered.skippedKeyCount).toBe(2);
+    expect(dec(await open(lowered, msgs[4]!))).toBe('m4');
+    await expectCode(open(lowered, msgs[0]!), CryptoErrorCode.DuplicateMessage);
   });
 });

@@ -3,13 +3,15 @@
  * Internal: callers reach sessions through SessionRecord, the one public way to encrypt
  * and decrypt 1:1 messages, which runs one operation at a time on its sessions (a session
  * is not reentrant: two overlapping calls could reuse a chain key). Decryption works on a
- * copy of the state and commits only after the AEAD tag verifies: a forged message changes
- * nothing (spec §3.5 note).
+ * copy of the state and returns the plaintext with a `commit` to apply once the caller is
+ * satisfied (the MAC verified; the record's identity check passed): a forged or refused
+ * message changes nothing (spec §3.5 note). Messages use libsignal's construction:
+ * AES-256-CBC, then an 8-byte HMAC-SHA-256 over both identities and the message.
  */
 import { concatBytes, constantTimeEqual, expectBytes, toHex } from '../bytes.ts';
 import { dh } from '../dh.ts';
 import { CryptoError, CryptoErrorCode } from '../errors.ts';
-import { kdfChainKey, kdfRootKey, messageKeyMaterial } from '../kdf.ts';
+import { kdfChainKey, kdfRootKey, messageKeys, messageMac } from '../kdf.ts';
 import type { IdentityKeyPair } from '../keys/identity.ts';
 import type { PreKeyBundle } from '../keys/prekeys.ts';
 import type { CryptoLimits } from '../limits.ts';
@@ -24,6 +26,26 @@ import { deserializeState, type SessionState, serializeState, skippedKeyId } fro
 export interface SessionContext {
   readonly limits: CryptoLimits;
   readonly primitives: Primitives;
+}
+
+/**
+ * What one incoming message may still cost before its MAC is checked, shared by every
+ * session the record tries it on (limits.maxDerivationsPerMessage, maxRatchetStepsPerMessage).
+ */
+export interface DecryptBudget {
+  derivations: number;
+  ratchetSteps: number;
+}
+
+export function decryptBudget(limits: CryptoLimits): DecryptBudget {
+  return { derivations: limits.maxDerivationsPerMessage, ratchetSteps: limits.maxRatchetStepsPerMessage };
+}
+
+/** A decrypted message whose effects on the session are not applied yet. */
+export interface PendingDecrypt {
+  plaintext: Uint8Array;
+  /** Applies the state change (chain advanced, key consumed); call at most once, right away. */
+  commit(): void;
 }
 
 const MAX_COUNTER = 0xffffffff;
@@ -90,7 +112,7 @@ export class Session {
     parsed: ParsedSessionMessage,
     context: SessionContext,
     options: AgreementOptions = {},
-  ): Promise<{ session: Session; plaintext: Uint8Array }> {
+  ): Promise<{ session: Session; pending: PendingDecrypt; consumePreKeys: () => Promise<void> }> {
     const preKey = parsed.preKey;
     if (!preKey) throw new CryptoError(CryptoErrorCode.InvalidState, 'not an initial message and no session exists');
     const agreement = await responderAgreement(context.primitives, ourIdentity, prekeys, preKey, options);
@@ -115,16 +137,29 @@ export class Session {
       },
       context,
     );
-    const plaintext = await session.#decryptParsed(parsed);
-    if (!(await prekeys.markBaseKeyUsed(preKey.baseKey))) {
-      throw new CryptoError(CryptoErrorCode.DuplicateMessage, 'initial message was already used to build a session');
-    }
-    if (preKey.oneTimePreKeyId !== undefined) await prekeys.removeOneTimePreKey(preKey.oneTimePreKeyId);
-    if (preKey.pqPreKeyId !== undefined) {
-      const pq = await prekeys.getPqPreKey(preKey.pqPreKeyId);
-      if (pq && !pq.lastResort) await prekeys.removePqPreKey(preKey.pqPreKeyId);
-    }
-    return { session, plaintext };
+    const pending = await session.#decryptParsed(parsed, decryptBudget(context.limits));
+    const consumePreKeys = async () => {
+      // PQXDH §4.2 (replay): only an initial message that used no one-time key (EC or PQ)
+      // can be replayed; libsignal records those as (signed prekey, PQ prekey, base key).
+      const pq = preKey.pqPreKeyId !== undefined ? await prekeys.getPqPreKey(preKey.pqPreKeyId) : undefined;
+      const replayable = preKey.oneTimePreKeyId === undefined && (pq === undefined || pq.lastResort);
+      if (replayable) {
+        const fresh = await prekeys.markPreKeysUsed({
+          signedPreKeyId: preKey.signedPreKeyId,
+          pqPreKeyId: preKey.pqPreKeyId,
+          baseKey: preKey.baseKey,
+        });
+        if (!fresh) {
+          throw new CryptoError(
+            CryptoErrorCode.DuplicateMessage,
+            'initial message was already used to build a session',
+          );
+        }
+      }
+      if (preKey.oneTimePreKeyId !== undefined) await prekeys.removeOneTimePreKey(preKey.oneTimePreKeyId);
+      if (pq && !pq.lastResort) await prekeys.removePqPreKey(pq.keyId);
+    };
+    return { session, pending, consumePreKeys };
   }
 
   /** Restores a session from serialize(); the result behaves exactly as the original. */
@@ -178,31 +213,46 @@ export class Session {
       { ratchetKey: s.sendingPublic, previousCounter: s.previousSendingCounter, counter },
       s.pendingPreKey ?? undefined,
     );
-    const { key, nonce } = await messageKeyMaterial(this.#primitives, messageKey);
-    const ciphertext = await this.#primitives.aesGcmEncrypt(
-      key,
-      nonce,
-      plaintext,
-      concatBytes(s.associatedData, headerBytes),
-    );
-    return concatBytes(headerBytes, ciphertext);
+    const p = this.#primitives;
+    const keys = await messageKeys(p, messageKey);
+    const body = concatBytes(headerBytes, await p.aesCbcEncrypt(keys.cipherKey, keys.iv, plaintext));
+    const mac = await messageMac(p, keys.macKey, s.localIdentityKey, s.remoteIdentityKey, body);
+    return concatBytes(body, mac);
   }
 
-  /** Double Ratchet §3.5 RatchetDecrypt of a parsed message, refusing duplicates, replays and forgeries. */
-  async decrypt(parsed: ParsedSessionMessage): Promise<Uint8Array> {
+  /**
+   * Double Ratchet §3.5 RatchetDecrypt of a parsed message, refusing duplicates, replays and
+   * forgeries; nothing changes until the caller commits.
+   */
+  async decrypt(parsed: ParsedSessionMessage, budget: DecryptBudget): Promise<PendingDecrypt> {
     if (parsed.preKey && !constantTimeEqual(parsed.preKey.baseKey, this.#state.baseKey)) {
       throw new CryptoError(CryptoErrorCode.InvalidState, 'initial message belongs to another session');
     }
-    return this.#decryptParsed(parsed);
+    return this.#decryptParsed(parsed, budget);
   }
 
+  /** True when decrypting `parsed` would take a DH ratchet step (a chain this session has not seen). */
+  needsRatchetStep(parsed: ParsedSessionMessage): boolean {
+    const s = this.#state;
+    const ratchetHex = toHex(parsed.header.ratchetKey);
+    if (s.receivingRatchetKey !== null && toHex(s.receivingRatchetKey) === ratchetHex) return false;
+    if (s.skipped.has(skippedKeyId(ratchetHex, parsed.header.counter))) return false;
+    return !s.previousRemoteRatchetKeys.includes(ratchetHex);
+  }
+
+  /** Checks the MAC (constant time) and only then decrypts: encrypt-then-MAC. */
   async #open(messageKey: Uint8Array, parsed: ParsedSessionMessage): Promise<Uint8Array> {
-    const { key, nonce } = await messageKeyMaterial(this.#primitives, messageKey);
-    const aad = concatBytes(this.#state.associatedData, parsed.headerBytes);
-    return this.#primitives.aesGcmDecrypt(key, nonce, parsed.ciphertext, aad);
+    const p = this.#primitives;
+    const keys = await messageKeys(p, messageKey);
+    const s = this.#state;
+    const expected = await messageMac(p, keys.macKey, s.remoteIdentityKey, s.localIdentityKey, parsed.authenticated);
+    if (!constantTimeEqual(expected, parsed.mac)) {
+      throw new CryptoError(CryptoErrorCode.DecryptFailed, 'message MAC did not verify');
+    }
+    return p.aesCbcDecrypt(keys.cipherKey, keys.iv, parsed.ciphertext);
   }
 
-  async #decryptParsed(parsed: ParsedSessionMessage): Promise<Uint8Array> {
+  async #decryptParsed(parsed: ParsedSessionMessage, budget: DecryptBudget): Promise<PendingDecrypt> {
     const s = this.#state;
     const { ratchetKey, counter, previousCounter } = parsed.header;
     const ratchetHex = toHex(ratchetKey);
@@ -212,9 +262,13 @@ export class Session {
     const storedKey = s.skipped.get(skippedId);
     if (storedKey) {
       const plaintext = await this.#open(storedKey, parsed);
-      this.#state.skipped.delete(skippedId);
-      this.#heardFromPeer(parsed);
-      return plaintext;
+      return {
+        plaintext,
+        commit: () => {
+          this.#state.skipped.delete(skippedId);
+          this.#heardFromPeer(parsed);
+        },
+      };
     }
 
     const next: SessionState = { ...s };
@@ -229,30 +283,39 @@ export class Session {
       if (s.previousRemoteRatchetKeys.includes(ratchetHex)) {
         throw new CryptoError(CryptoErrorCode.DuplicateMessage, 'message from a past chain was already handled');
       }
-      if (next.receivingChainKey) await this.#skipMessageKeys(next, previousCounter, newSkipped);
-      await this.#dhRatchet(next, ratchetKey);
+      // The rest of the old chain: its keys are stored for late messages, unless there are more than
+      // maxSkip of them; then that chain is abandoned (its late messages are lost) rather than the
+      // session: refusing would refuse every later chain too, since each names the same old one.
+      if (next.receivingChainKey && previousCounter - next.receivingCounter <= this.#limits.maxSkip) {
+        await this.#skipMessageKeys(next, previousCounter, newSkipped, budget);
+      }
+      await this.#dhRatchet(next, ratchetKey, budget);
     }
-    await this.#skipMessageKeys(next, counter, newSkipped);
+    await this.#skipMessageKeys(next, counter, newSkipped, budget);
     const { chainKey, messageKey } = await kdfChainKey(this.#primitives, next.receivingChainKey!);
     next.receivingChainKey = chainKey;
     next.receivingCounter = counter + 1;
     const plaintext = await this.#open(messageKey, parsed);
 
-    // Commit: the tag verified, so the header was genuine.
-    const skipped = s.skipped;
-    for (const [id, mk] of newSkipped) skipped.set(id, mk);
-    while (skipped.size > this.#limits.maxStoredSkippedKeys) {
-      skipped.delete(skipped.keys().next().value as string);
-    }
-    next.skipped = skipped;
-    if (!isCurrentChain && s.receivingRatchetKey) {
-      next.previousRemoteRatchetKeys = [...s.previousRemoteRatchetKeys, toHex(s.receivingRatchetKey)].slice(
-        -this.#limits.maxPreviousRatchetKeys,
-      );
-    }
-    this.#state = next;
-    this.#heardFromPeer(parsed);
-    return plaintext;
+    // The MAC verified, so the header was genuine: this is what commit applies.
+    return {
+      plaintext,
+      commit: () => {
+        const skipped = s.skipped;
+        for (const [id, mk] of newSkipped) skipped.set(id, mk);
+        while (skipped.size > this.#limits.maxStoredSkippedKeys) {
+          skipped.delete(skipped.keys().next().value as string);
+        }
+        next.skipped = skipped;
+        if (!isCurrentChain && s.receivingRatchetKey) {
+          next.previousRemoteRatchetKeys = [...s.previousRemoteRatchetKeys, toHex(s.receivingRatchetKey)].slice(
+            -this.#limits.maxPreviousRatchetKeys,
+          );
+        }
+        this.#state = next;
+        this.#heardFromPeer(parsed);
+      },
+    };
   }
 
   /** Any authenticated message proves the peer holds the session: stop sending the prekey header. */
@@ -263,11 +326,24 @@ export class Session {
   }
 
   /** §3.5 SkipMessageKeys(state, until), collecting keys into `out` rather than the state. */
-  async #skipMessageKeys(state: SessionState, until: number, out: Array<[string, Uint8Array]>): Promise<void> {
+  async #skipMessageKeys(
+    state: SessionState,
+    until: number,
+    out: Array<[string, Uint8Array]>,
+    budget: DecryptBudget,
+  ): Promise<void> {
     if (!state.receivingChainKey || !state.receivingRatchetKey) return;
-    if (until - state.receivingCounter > this.#limits.maxSkip) {
+    const steps = until - state.receivingCounter;
+    if (steps > this.#limits.maxSkip) {
       throw new CryptoError(CryptoErrorCode.TooManySkipped, `message skips more than ${this.#limits.maxSkip} keys`);
     }
+    if (steps > budget.derivations) {
+      throw new CryptoError(
+        CryptoErrorCode.WorkLimit,
+        'message needs more key derivations than maxDerivationsPerMessage',
+      );
+    }
+    if (steps > 0) budget.derivations -= steps;
     const ratchetHex = toHex(state.receivingRatchetKey);
     let chainKey = state.receivingChainKey;
     for (let n = state.receivingCounter; n < until; n++) {
@@ -280,7 +356,14 @@ export class Session {
   }
 
   /** §3.5 DHRatchet(state, header). */
-  async #dhRatchet(state: SessionState, remoteRatchetKey: Uint8Array): Promise<void> {
+  async #dhRatchet(state: SessionState, remoteRatchetKey: Uint8Array, budget: DecryptBudget): Promise<void> {
+    if (budget.ratchetSteps <= 0) {
+      throw new CryptoError(
+        CryptoErrorCode.WorkLimit,
+        'message needs more DH ratchet steps than maxRatchetStepsPerMessage',
+      );
+    }
+    budget.ratchetSteps--;
     state.previousSendingCounter = state.sendingCounter;
     state.sendingCounter = 0;
     state.receivingCounter = 0;

@@ -3,10 +3,18 @@
  * serialization. Restoring a serialized state gives a session that behaves exactly
  * like the original, skipped keys included.
  */
-import { fromHex, toHex } from '../bytes.ts';
+import { concatBytes, constantTimeEqual, fromHex, toHex } from '../bytes.ts';
 import { ByteReader, ByteWriter } from '../codec.ts';
 import { CryptoError, CryptoErrorCode } from '../errors.ts';
-import { PUBLIC_KEY_LENGTH, SERIALIZED_PUBLIC_KEY_LENGTH } from '../keys/curve.ts';
+import {
+  clampPrivateKey,
+  deserializePublicKey,
+  isLowOrderPoint,
+  PUBLIC_KEY_LENGTH,
+  SERIALIZED_PUBLIC_KEY_LENGTH,
+  x25519PublicKeyOf,
+} from '../keys/curve.ts';
+import { STORED_FORMAT_MAXIMA } from '../limits.ts';
 import type { PreKeyHeader } from '../x3dh.ts';
 import { readPreKeyHeader, writePreKeyHeader } from './message.ts';
 
@@ -50,13 +58,6 @@ function writeOptional(w: ByteWriter, bytes: Uint8Array | null): void {
   else w.u8(0);
 }
 
-function readOptional(r: ByteReader, length: number): Uint8Array | null {
-  const flag = r.u8();
-  if (flag === 0) return null;
-  if (flag !== 1) throw new CryptoError(CryptoErrorCode.MalformedMessage, 'session state: bad optional flag');
-  return r.raw(length);
-}
-
 export function serializeState(s: SessionState): Uint8Array {
   const w = new ByteWriter().u8(SESSION_STATE_VERSION);
   w.raw(s.localIdentityKey).raw(s.remoteIdentityKey).bytes(s.associatedData).raw(s.baseKey);
@@ -82,6 +83,29 @@ export function serializeState(s: SessionState): Uint8Array {
   return w.finish();
 }
 
+function malformed(what: string): CryptoError {
+  return new CryptoError(CryptoErrorCode.MalformedMessage, `session state: ${what}`);
+}
+
+function readFlag(r: ByteReader): boolean {
+  const flag = r.u8();
+  if (flag > 1) throw malformed('bad flag');
+  return flag === 1;
+}
+
+function readRatchetPublicKey(r: ByteReader): Uint8Array {
+  const key = r.raw(PUBLIC_KEY_LENGTH);
+  if (isLowOrderPoint(key)) throw malformed('a ratchet key is a low-order point');
+  return key;
+}
+
+/**
+ * Reads serializeState()'s bytes and checks what they mean, not only their shape: both
+ * identity keys are valid points, the associated data is exactly those two keys, the
+ * ratchet key pair's halves match, flags are 0 or 1, a receiving chain has its ratchet key.
+ * Stored skipped keys beyond `maxSkipped` (a limit lowered since) are dropped oldest first;
+ * only counts beyond STORED_FORMAT_MAXIMA are refused as corrupt.
+ */
 export function deserializeState(bytes: Uint8Array, maxSkipped: number): SessionState {
   const r = new ByteReader(bytes, 'session state');
   const version = r.u8();
@@ -90,34 +114,53 @@ export function deserializeState(bytes: Uint8Array, maxSkipped: number): Session
   }
   const localIdentityKey = r.raw(SERIALIZED_PUBLIC_KEY_LENGTH);
   const remoteIdentityKey = r.raw(SERIALIZED_PUBLIC_KEY_LENGTH);
+  deserializePublicKey(localIdentityKey);
+  deserializePublicKey(remoteIdentityKey);
   const associatedData = r.bytes(2 * SERIALIZED_PUBLIC_KEY_LENGTH);
-  const baseKey = r.raw(PUBLIC_KEY_LENGTH);
+  // X3DH §3.3 AD = Encode(IK_A) || Encode(IK_B): the initiator's key first, whichever side we are.
+  if (
+    !constantTimeEqual(associatedData, concatBytes(localIdentityKey, remoteIdentityKey)) &&
+    !constantTimeEqual(associatedData, concatBytes(remoteIdentityKey, localIdentityKey))
+  ) {
+    throw malformed('associated data is not the two identity keys');
+  }
+  const baseKey = readRatchetPublicKey(r);
   const rootKey = r.raw(32);
   const sendingPrivate = r.raw(32);
   const sendingPublic = r.raw(32);
-  const sendingChainKey = readOptional(r, 32);
+  if (!constantTimeEqual(sendingPrivate, clampPrivateKey(sendingPrivate))) throw malformed('unclamped ratchet key');
+  if (!constantTimeEqual(x25519PublicKeyOf(sendingPrivate), sendingPublic)) {
+    throw malformed('ratchet public key does not match its private key');
+  }
+  const sendingChainKey = readFlag(r) ? r.raw(32) : null;
   const sendingCounter = r.u32();
   const previousSendingCounter = r.u32();
-  const receivingRatchetKey = readOptional(r, 32);
-  const receivingChainKey = readOptional(r, 32);
+  const receivingRatchetKey = readFlag(r) ? readRatchetPublicKey(r) : null;
+  const receivingChainKey = readFlag(r) ? r.raw(32) : null;
+  // The initiator knows the peer's first ratchet key (the signed prekey) before any chain.
+  if (receivingChainKey !== null && receivingRatchetKey === null) {
+    throw malformed('a receiving chain without its ratchet key');
+  }
   const receivingCounter = r.u32();
   const skippedCount = r.u32();
-  if (skippedCount > maxSkipped) {
-    throw new CryptoError(CryptoErrorCode.MalformedMessage, 'session state: too many skipped keys');
-  }
+  if (skippedCount > STORED_FORMAT_MAXIMA.skippedKeys) throw malformed('too many skipped keys');
   const skipped = new Map<string, Uint8Array>();
   for (let i = 0; i < skippedCount; i++) {
-    const key = toHex(r.raw(32));
+    const key = toHex(readRatchetPublicKey(r));
     const n = r.u32();
     skipped.set(skippedKeyId(key, n), r.raw(32));
   }
+  // Oldest first: keep the newest `maxSkipped`.
+  for (const id of [...skipped.keys()].slice(0, Math.max(0, skipped.size - maxSkipped))) skipped.delete(id);
   const previousCount = r.u32();
-  if (previousCount > 1024) throw new CryptoError(CryptoErrorCode.MalformedMessage, 'session state: too many keys');
+  if (previousCount > STORED_FORMAT_MAXIMA.previousRatchetKeys) throw malformed('too many previous ratchet keys');
   const previousRemoteRatchetKeys: string[] = [];
-  for (let i = 0; i < previousCount; i++) previousRemoteRatchetKeys.push(toHex(r.raw(32)));
-  const hasPending = r.u8();
-  const pendingPreKey = hasPending === 1 ? readPreKeyHeader(r) : null;
+  for (let i = 0; i < previousCount; i++) previousRemoteRatchetKeys.push(toHex(readRatchetPublicKey(r)));
+  const pendingPreKey = readFlag(r) ? readPreKeyHeader(r) : null;
   r.end();
+  if (pendingPreKey && !constantTimeEqual(pendingPreKey.identityKey, localIdentityKey)) {
+    throw malformed('the pending prekey header names another identity');
+  }
   return {
     localIdentityKey,
     remoteIdentityKey,

@@ -35,8 +35,8 @@ export function counted(inner: Primitives): CountedPrimitives {
     x25519: count((own, peer) => inner.x25519(own, peer)),
     hmacSha256: count((key, data) => inner.hmacSha256(key, data)),
     hkdfSha256: count((ikm, salt, info, length) => inner.hkdfSha256(ikm, salt, info, length)),
-    aesGcmEncrypt: count((key, nonce, plaintext, aad) => inner.aesGcmEncrypt(key, nonce, plaintext, aad)),
-    aesGcmDecrypt: count((key, nonce, ciphertext, aad) => inner.aesGcmDecrypt(key, nonce, ciphertext, aad)),
+    aesCbcEncrypt: count((key, iv, plaintext) => inner.aesCbcEncrypt(key, iv, plaintext)),
+    aesCbcDecrypt: count((key, iv, ciphertext) => inner.aesCbcDecrypt(key, iv, ciphertext)),
   };
   return { handle: primitivesHandle(wrapper), calls: () => calls };
 }

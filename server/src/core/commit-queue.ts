@@ -1,8 +1,8 @@
 import { PulseError } from './errors.ts';
 import { DECISION_ATTEMPTS } from './policy/conflicts.ts';
-import { QueueAdmission, type SendRequest } from './policy/queue.ts';
+import { QueueAdmission, type QueueCaps, type QueueReads, type SendRequest } from './policy/queue.ts';
 import type { Scheduler } from './ports/scheduler.ts';
-import { type EnvelopeWrite, type Store, StoreConflict } from './store.ts';
+import { type EnvelopeWrite, type QueuedBytes, type Store, StoreConflict, StoreUnavailable } from './store.ts';
 
 export type CommitResult = string[] | PulseError;
 
@@ -13,45 +13,76 @@ interface Pending {
 
 /**
  * Group commit for envelopes. Sends that arrive while the event loop handles one
- * batch of socket reads are decided together (QueueAdmission: addressing and the
- * queue cap) and the admitted ones written in ONE transaction (one fsync) once
- * those reads are done (Scheduler.afterIo); each sender's callback runs only after
- * that commit returned, so `sent` is never written for an envelope that is not on
- * disk. A refused send is answered alone; the others of its batch are unaffected.
+ * batch of socket reads, or while the previous batch is being written, are
+ * decided together (QueueAdmission: addressing, the queue cap, the byte quotas and the disk mark) and the
+ * admitted ones written in ONE store write (one transaction, one fsync or one
+ * round of JetStream acks). One batch is written at a time, so commit order is
+ * submission order. Each sender's callback runs only after that write returned,
+ * so `sent` is never written for an envelope that is not stored. A refused send
+ * is answered alone; the others of its batch are unaffected.
  */
 export class CommitQueue {
   readonly #store: Store;
   readonly #scheduler: Scheduler;
-  readonly #queueCap: number;
+  readonly #caps: QueueCaps;
   #pending: Pending[] = [];
   #scheduled = false;
+  /** True while batches are being written (#drain's loop runs); `#drained` settles when it stops. */
+  #draining = false;
+  #drained: Promise<void> = Promise.resolve();
 
-  constructor(store: Store, scheduler: Scheduler, queueCap: number) {
+  constructor(store: Store, scheduler: Scheduler, caps: QueueCaps) {
     this.#store = store;
     this.#scheduler = scheduler;
-    this.#queueCap = queueCap;
+    this.#caps = caps;
   }
 
   submit(request: SendRequest, done: (result: CommitResult) => void): void {
     this.#pending.push({ request, done });
-    if (!this.#scheduled) {
+    // While a batch is being written, the drain loop picks this one up next.
+    if (!this.#scheduled && !this.#draining) {
       this.#scheduled = true;
-      this.#scheduler.afterIo(() => this.flush());
+      this.#scheduler.afterIo(() => {
+        this.#scheduled = false;
+        void this.#drain();
+      });
     }
   }
 
-  /** Commits everything pending now (also called on shutdown before the store closes). */
-  flush(): void {
-    this.#scheduled = false;
-    const batch = this.#pending;
-    if (batch.length === 0) return;
-    this.#pending = [];
+  /** Commits everything pending now and waits for it (also called on shutdown before the store closes). */
+  flush(): Promise<void> {
+    return this.#drain();
+  }
+
+  #drain(): Promise<void> {
+    if (!this.#draining) this.#drained = this.#drainLoop();
+    return this.#drained;
+  }
+
+  async #drainLoop(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending;
+        this.#pending = [];
+        await this.#commitBatch(batch);
+      }
+    } finally {
+      // Synchronously after the last emptiness check: a submit from now on schedules a new drain.
+      this.#draining = false;
+    }
+  }
+
+  async #commitBatch(batch: readonly Pending[]): Promise<void> {
     let results: CommitResult[];
     try {
-      results = this.#commit(batch.map((entry) => entry.request));
-    } catch {
-      // The transaction failed as a whole (disk full, I/O error, conflicts that kept coming): nothing is stored.
-      const failure = new PulseError('INTERNAL', 'the envelopes could not be stored');
+      results = await this.#commit(batch.map((entry) => entry.request));
+    } catch (error) {
+      // The write failed as a whole (disk full, I/O error, store unreachable, conflicts that kept coming): nothing is stored.
+      const failure =
+        error instanceof StoreUnavailable
+          ? new PulseError('UNAVAILABLE', 'the store cannot be reached: nothing was acknowledged, send again later')
+          : new PulseError('INTERNAL', 'the envelopes could not be stored');
       results = batch.map(() => failure);
     }
     for (const [i, entry] of batch.entries()) {
@@ -68,9 +99,9 @@ export class CommitQueue {
    * changed a recipient meanwhile (StoreConflict: nothing was written), the whole
    * batch is decided again on fresh reads, so commit order stays request order.
    */
-  #commit(requests: readonly SendRequest[]): CommitResult[] {
+  async #commit(requests: readonly SendRequest[]): Promise<CommitResult[]> {
     for (let attempt = 1; ; attempt++) {
-      const admission = new QueueAdmission(this.#reads, this.#queueCap);
+      const admission = new QueueAdmission(await this.#read(requests), this.#caps);
       const decisions = requests.map((request) => {
         try {
           return admission.admit(request);
@@ -82,7 +113,7 @@ export class CommitQueue {
       const writes = decisions.filter((decision): decision is EnvelopeWrite => !(decision instanceof PulseError));
       let ids: string[][];
       try {
-        ids = writes.length === 0 ? [] : this.#store.appendEnvelopes(writes);
+        ids = writes.length === 0 ? [] : await this.#store.appendEnvelopes(writes);
       } catch (error) {
         if (error instanceof StoreConflict && attempt < DECISION_ATTEMPTS) continue;
         throw error;
@@ -92,8 +123,52 @@ export class CommitQueue {
     }
   }
 
-  readonly #reads = {
-    deviceIds: (account: string) => this.#store.listDevices(account).map((device) => device.deviceId),
-    queueLength: (account: string, deviceId: number) => this.#store.queueLength(account, deviceId),
-  };
+  /**
+   * Reads, concurrently, everything admission may ask about this batch (each
+   * recipient's device ids, each addressed device's queue length), so the
+   * decision itself (policy/queue.ts) stays synchronous.
+   */
+  async #read(requests: readonly SendRequest[]): Promise<QueueReads> {
+    const deviceIds = new Map<string, Promise<readonly number[]>>();
+    const queueLengths = new Map<string, Promise<number>>();
+    const queuedBytes = new Map<string, Promise<QueuedBytes>>();
+    const bytesOf = (account: string) => {
+      if (!queuedBytes.has(account)) queuedBytes.set(account, this.#store.queuedBytes(account));
+    };
+    for (const { from, to, envelopes } of requests) {
+      if (!deviceIds.has(to)) {
+        deviceIds.set(
+          to,
+          this.#store.listDevices(to).then((devices) => devices.map((device) => device.deviceId)),
+        );
+      }
+      for (const { deviceId } of envelopes) {
+        const key = queueKey(to, deviceId);
+        if (!queueLengths.has(key)) queueLengths.set(key, this.#store.queueLength(to, deviceId));
+      }
+      bytesOf(from.account);
+      bytesOf(to);
+    }
+    const [ids, lengths, bytes, usage] = await Promise.all([
+      settle(deviceIds),
+      settle(queueLengths),
+      settle(queuedBytes),
+      this.#store.usage(),
+    ]);
+    return {
+      deviceIds: (account) => ids.get(account) ?? [],
+      queueLength: (account, deviceId) => lengths.get(queueKey(account, deviceId)) ?? 0,
+      queuedBytes: (account) => bytes.get(account) ?? { sent: 0, received: 0 },
+      usage,
+    };
+  }
+}
+
+function queueKey(account: string, deviceId: number): string {
+  return `${account}\u0000${deviceId}`;
+}
+
+async function settle<T>(promises: ReadonlyMap<string, Promise<T>>): Promise<Map<string, T>> {
+  const values = await Promise.all(promises.values());
+  return new Map([...promises.keys()].map((key, i) => [key, values[i]!]));
 }

@@ -18,6 +18,12 @@ export interface Connection {
   readonly bufferedAmount: number;
   /** Queues one encoded frame. The same bytes may be passed to many connections. */
   send(frame: Uint8Array): void;
+  /**
+   * Sends one encoded frame as an unreliable datagram (WebTransport sessions
+   * only): false when it does not fit one on this path, and the caller sends it
+   * on the stream instead. Absent: the transport has no datagrams.
+   */
+  sendDatagram?(frame: Uint8Array): boolean;
   /** Flushes what is queued, then closes; `code` is the app error code of the `close` frame sent before. */
   close(code: string, reason: string): void;
 }
@@ -26,6 +32,8 @@ export interface Connection {
 export interface ConnectionHandler {
   /** One complete frame's bytes (not yet decoded). */
   onFrame(bytes: Uint8Array): void;
+  /** One datagram's bytes (WebTransport): one frame, of an ephemeral type or dropped (PROTOCOL.md "Framing"). */
+  onDatagram?(bytes: Uint8Array): void;
   /** The transport could not delimit a frame (oversized, truncated): the connection is unusable. */
   onFramingError(error: Error): void;
   /** The connection is gone, whichever side ended it. Called once. */

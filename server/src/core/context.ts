@@ -4,7 +4,9 @@ import type { SignatureVerifier } from './auth/verifier.ts';
 import type { ChannelRegistry } from './channels/registry.ts';
 import type { CommitQueue } from './commit-queue.ts';
 import type { DeviceHub } from './hub.ts';
+import type { Budgets } from './limits/budgets.ts';
 import type { KeyedBuckets } from './limits/token-bucket.ts';
+import type { PendingLinks } from './links.ts';
 import type { Clock } from './ports/clock.ts';
 import type { Logger } from './ports/logger.ts';
 import type { Metrics } from './ports/metrics.ts';
@@ -24,6 +26,8 @@ export interface RouterContext {
   readonly tokens: TokenIssuer;
   readonly channels: ChannelRegistry;
   readonly hub: DeviceHub;
+  /** Devices waiting for a device of their account to approve them (PROTOCOL.md "Linking"). */
+  readonly links: PendingLinks;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly clock: Clock;
@@ -33,4 +37,6 @@ export interface RouterContext {
   readonly authBuckets: KeyedBuckets;
   /** Bundle fetches per requesting account. */
   readonly fetchBuckets: KeyedBuckets;
+  /** Rate budgets per device, account or pair (prekey signatures and fetches, channel joins). */
+  readonly budgets: Budgets;
 }

@@ -1,27 +1,44 @@
 import type { Frame } from '@pulse/proto';
 import type { RouterContext } from './context.ts';
 import type { Cancel } from './ports/scheduler.ts';
+import { BULK_RETRY_MS } from './session/send-queue.ts';
 
-/** The session side of delivery: where frames go and how full the pipe is. */
+/** The session side of delivery: where frames go and how much the receiver's buffer takes now. */
 export interface DeliverySink {
-  send(frame: Frame): void;
-  bufferedAmount(): number;
+  /** Sends the frame if the receiver's buffer has room for it; false: offer it again later. */
+  offer(frame: Frame): boolean;
+  /** Bytes the buffer takes now (0: wait for it to drain). */
+  room(): number;
   isOpen(): boolean;
+  /** Delivery paused for a full buffer (a metric). */
+  paused(): void;
+  /** Acks of ids not delivered on this connection, ignored (a metric). */
+  unknownAck(count: number): void;
 }
 
-const PAGE = 64;
-/** How soon a delivery paused by a full connection buffer looks again. */
-const RETRY_MS = 10;
+/** Most envelopes read from the store at once. */
+const PAGE = 32;
 
 /**
  * Store-and-forward to one online device, with flow control.
  *
  * A cursor walks the device's queue in id order (which is commit order, hence in
  * order per sender). At most `delivery_window` envelopes are in flight (sent, not
- * acknowledged), and sending pauses while the connection's buffer is above half
- * of `send_queue_bytes`; acks and a short retry timer resume it. An envelope
- * stays in the store until acknowledged: a reconnect or `sync` starts the cursor
- * again from the beginning (at least once).
+ * acknowledged), and each envelope is offered to the session only when the
+ * receiver's buffer has room for it (SendQueue.offerBulk: half of
+ * `send_queue_bytes`); a full buffer pauses delivery where it stands, and an
+ * ack or the retry timer (BULK_RETRY_MS) resumes it. So a backlog of any size
+ * reaches a slow reader at its own pace, never closing it (issue 11). An
+ * envelope stays in the store until acknowledged: a reconnect or `sync` starts
+ * the cursor again from the beginning (at least once).
+ *
+ * A page read is sized by the room in the buffer and the size of the envelopes
+ * last read, so a paused delivery holds little that it must read again.
+ *
+ * Store reads are asynchronous, so every operation (pump, ack, resync) runs one
+ * after another on one chain: two pumps never read the same page with the same
+ * cursor, hence never send an envelope twice; a pump asked for while one is
+ * already waiting to run is that same pump.
  */
 export class EnvelopeDelivery {
   readonly #ctx: RouterContext;
@@ -30,31 +47,108 @@ export class EnvelopeDelivery {
   readonly #sink: DeliverySink;
   readonly #inFlight = new Set<string>();
   #cursor = 0;
+  /** Bytes per envelope expected in the next page (the mean of the last one; at first the largest allowed). */
+  #frameEstimate: number;
   #retry: Cancel | undefined;
+  /** The last operation queued; the next one starts when it has settled. */
+  #tail: Promise<unknown> = Promise.resolve();
+  /** A pump queued and not yet started (pumps asked for meanwhile join it). */
+  #queuedPump: Promise<number> | undefined;
 
   constructor(ctx: RouterContext, account: string, deviceId: number, sink: DeliverySink) {
     this.#ctx = ctx;
     this.#account = account;
     this.#deviceId = deviceId;
     this.#sink = sink;
+    this.#frameEstimate = ctx.settings.limits.maxMessageSize;
   }
 
-  /** Sends what flow control allows; returns how many envelopes were sent. */
-  pump(): number {
-    const { deliveryWindow, sendQueueBytes } = this.#ctx.settings.limits;
+  /** Sends what flow control allows; resolves to how many envelopes were sent. */
+  pump(): Promise<number> {
+    if (this.#queuedPump === undefined) {
+      this.#queuedPump = this.#serial(() => {
+        this.#queuedPump = undefined;
+        return this.#pumpNow();
+      });
+    }
+    return this.#queuedPump;
+  }
+
+  /**
+   * The device acknowledged: delete, then refill the window. Only envelopes
+   * delivered on this connection and not acknowledged yet count (issue 11): an
+   * id the device was never sent is ignored (counted as `ack_unknown`), so a
+   * device cannot delete what it has not received. What was delivered before a
+   * reconnect comes again, and its ack then counts.
+   */
+  ack(envelopeIds: readonly string[]): Promise<void> {
+    return this.#serial(async () => {
+      const delivered = envelopeIds.filter((id) => this.#inFlight.has(id));
+      if (delivered.length < envelopeIds.length) this.#sink.unknownAck(envelopeIds.length - delivered.length);
+      if (delivered.length === 0) return;
+      try {
+        const deleted = await this.#ctx.store.ack(this.#account, this.#deviceId, delivered);
+        if (deleted > 0) this.#ctx.metrics.envelopes('acked', deleted);
+      } finally {
+        // Not deleted (the store failed): the envelopes stay queued and come again after a reconnect or `sync`.
+        for (const id of delivered) this.#inFlight.delete(id);
+      }
+      await this.#pumpNow();
+    });
+  }
+
+  /** `sync`: redeliver everything still unacknowledged, from the start. */
+  resync(): Promise<number> {
+    return this.#serial(() => {
+      this.#cursor = 0;
+      this.#inFlight.clear();
+      return this.#pumpNow();
+    });
+  }
+
+  #serial<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(operation);
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+
+  async #pumpNow(): Promise<number> {
+    const { deliveryWindow } = this.#ctx.settings.limits;
     let sent = 0;
     while (this.#sink.isOpen() && this.#inFlight.size < deliveryWindow) {
-      if (this.#sink.bufferedAmount() > sendQueueBytes / 2) {
-        this.#retryLater();
+      const room = this.#sink.room();
+      if (room === 0) {
+        this.#pause();
         break;
       }
-      const limit = Math.min(PAGE, deliveryWindow - this.#inFlight.size);
-      const page = this.#ctx.store.pending(this.#account, this.#deviceId, this.#cursor, limit, this.#ctx.clock.now());
+      const fits = Math.max(1, Math.ceil(room / this.#frameEstimate));
+      const limit = Math.min(PAGE, deliveryWindow - this.#inFlight.size, fits);
+      const page = await this.#ctx.store.pending(
+        this.#account,
+        this.#deviceId,
+        this.#cursor,
+        limit,
+        this.#ctx.clock.now(),
+      );
+      if (page.length > 0) {
+        const bytes = page.reduce((total, envelope) => total + envelope.payload.length, 0);
+        this.#frameEstimate = Math.max(1, Math.ceil(bytes / page.length));
+      }
+      let paused = false;
       for (const envelope of page) {
-        this.#sink.send({ type: 'deliver', ...envelope });
+        if (!this.#sink.isOpen()) break;
+        // Checked before EVERY envelope: the rest of the page waits (it is read again when delivery resumes).
+        if (!this.#sink.offer({ type: 'deliver', ...envelope })) {
+          paused = true;
+          break;
+        }
         this.#inFlight.add(envelope.envelopeId);
         this.#cursor = Number(envelope.envelopeId);
         sent++;
+      }
+      if (paused) {
+        this.#pause();
+        break;
       }
       if (page.length < limit) break;
     }
@@ -62,26 +156,17 @@ export class EnvelopeDelivery {
     return sent;
   }
 
-  /** The device acknowledged: delete, then refill the window. */
-  ack(envelopeIds: readonly string[]): void {
-    const deleted = this.#ctx.store.ack(this.#account, this.#deviceId, envelopeIds);
-    if (deleted > 0) this.#ctx.metrics.envelopes('acked', deleted);
-    for (const id of envelopeIds) this.#inFlight.delete(id);
-    this.pump();
-  }
-
-  /** `sync`: redeliver everything still unacknowledged, from the start. */
-  resync(): number {
-    this.#cursor = 0;
-    this.#inFlight.clear();
-    return this.pump();
+  #pause(): void {
+    if (!this.#sink.isOpen()) return;
+    this.#sink.paused();
+    this.#retryLater();
   }
 
   #retryLater(): void {
     if (this.#retry !== undefined) return;
-    this.#retry = this.#ctx.scheduler.after(RETRY_MS, () => {
+    this.#retry = this.#ctx.scheduler.after(BULK_RETRY_MS, () => {
       this.#retry = undefined;
-      this.pump();
+      this.pump().catch((error: unknown) => this.#ctx.log.error({ err: error }, 'delivery failed'));
     });
   }
 }

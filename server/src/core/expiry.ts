@@ -6,8 +6,8 @@ import { DeviceHub } from './hub.ts';
  * senders with one `error ENVELOPE_EXPIRED` each (no id), listing what expired:
  * best effort, an offline sender is not told later.
  */
-export function purgeExpired(ctx: RouterContext): void {
-  const expired = ctx.store.purgeExpired(ctx.clock.now());
+export async function purgeExpired(ctx: RouterContext): Promise<void> {
+  const expired = await ctx.store.purgeExpired(ctx.clock.now());
   if (expired.length === 0) return;
   ctx.metrics.envelopes('expired', expired.length);
   const bySender = new Map<string, { account: string; deviceId: number; lines: string[] }>();
@@ -22,6 +22,6 @@ export function purgeExpired(ctx: RouterContext): void {
   }
   for (const { account, deviceId, lines } of bySender.values()) {
     const message = `expired undelivered: ${lines.join(', ')}`.slice(0, 1000);
-    ctx.hub.get(account, deviceId)?.notify(ctx.codec.encode({ type: 'error', code: 'ENVELOPE_EXPIRED', message }));
+    ctx.hub.notify(account, deviceId, ctx.codec.encode({ type: 'error', code: 'ENVELOPE_EXPIRED', message }));
   }
 }

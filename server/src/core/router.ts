@@ -76,6 +76,7 @@ export class Router {
     return {
       onFrame: (bytes) => guard('frame', () => session.receive(bytes)),
       onFramingError: (error) => guard('framing', () => session.framingError(error)),
+      onDatagram: (bytes) => guard('datagram', () => session.receiveDatagram(bytes)),
       onClose: () => guard('close', () => session.transportClosed()),
     };
   };
@@ -86,6 +87,7 @@ export class Router {
     if (now % 60_000 < 1_000) {
       this.#ctx.authBuckets.sweep(now);
       this.#ctx.fetchBuckets.sweep(now);
+      this.#ctx.budgets.sweep(now);
     }
   }
 

@@ -1,7 +1,8 @@
 import type { ReceiveStats } from '@pulse/webtransport';
+import type { HandshakeStats } from '@pulse/webtransport/node';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TransportKind } from '../core/connection.ts';
-import type { EnvelopeEvent, Metrics, Traffic } from '../core/ports/metrics.ts';
+import type { BacklogSource, EnvelopeEvent, EphemeralEvent, Metrics, Traffic } from '../core/ports/metrics.ts';
 
 /**
  * The core's metrics as Prometheus metrics (README.md "Metrics"), one registry
@@ -78,8 +79,22 @@ export class PrometheusMetrics implements Metrics {
   });
   readonly droppedTotal = new Counter({
     name: 'pulse_dropped_events_total',
-    help: 'Ephemeral events (presence) dropped for slow consumers',
+    help: 'Ephemeral events (presence, ephemeral frames on the stream) dropped for slow consumers',
     labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ephemeralTotal = new Counter({
+    name: 'pulse_ephemeral_total',
+    help: 'Ephemeral envelopes (typing, read cursors): relayed to a connected device, dropped as offline, sent or received in WebTransport datagrams, or too large for one',
+    labelNames: ['transport', 'event'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backlogPausedTotal = new Counter({
+    name: 'pulse_backlog_paused_total',
+    help: 'Bulk sends (stored envelopes, channel replay) paused for a full receiver buffer; they resume as it drains',
+    labelNames: ['transport', 'source'] as const,
     registers: [this.registry],
   });
 
@@ -110,6 +125,14 @@ export class PrometheusMetrics implements Metrics {
 
   envelopes(event: EnvelopeEvent, count: number): void {
     this.envelopesTotal.labels(event).inc(count);
+  }
+
+  backlogPaused(transport: TransportKind, source: BacklogSource): void {
+    this.backlogPausedTotal.labels(transport, source).inc();
+  }
+
+  ephemeral(transport: TransportKind, event: EphemeralEvent): void {
+    this.ephemeralTotal.labels(transport, event).inc();
   }
 
   eventDropped(transport: TransportKind): void {
@@ -163,6 +186,73 @@ export class PrometheusMetrics implements Metrics {
       'pulse_webtransport_receive_peak_bytes',
       'The most bytes ever held for sessions to read',
       'peakBufferedBytes',
+    );
+  }
+
+  /** The edge's own bounds (README "Limits"): connections not authenticated yet, bytes held in partial frames. */
+  observeEdge(stats: () => { readonly unauthenticated: number; readonly partialFrameBytes: number }): void {
+    new Gauge({
+      name: 'pulse_connections_unauthenticated',
+      help: 'Connections that have not authenticated yet (bounded by server.max_unauthenticated)',
+      registers: [this.registry],
+      collect(this: Gauge) {
+        this.set(stats().unauthenticated);
+      },
+    });
+    new Gauge({
+      name: 'pulse_partial_frame_bytes',
+      help: 'Bytes held in frames received in part, over all connections (bounded by server.partial_frame_bytes)',
+      registers: [this.registry],
+      collect(this: Gauge) {
+        this.set(stats().partialFrameBytes);
+      },
+    });
+  }
+
+  /** The QUIC listener's handshake admission (@pulse/webtransport/node): read from `stats` when scraped. */
+  observeQuicHandshakes(stats: () => HandshakeStats): void {
+    const counter = (name: string, help: string, read: (s: HandshakeStats) => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect(this: Counter) {
+          this.reset();
+          this.inc(read(stats()));
+        },
+      });
+    new Gauge({
+      name: 'pulse_quic_handshakes_in_progress',
+      help: 'QUIC handshakes begun and not yet established (bounded by quic.max_handshakes)',
+      registers: [this.registry],
+      collect(this: Gauge) {
+        this.set(stats().handshakesInProgress);
+      },
+    });
+    new Counter({
+      name: 'pulse_quic_initials_dropped_total',
+      help: 'QUIC packets that opened no connection, by reason',
+      labelNames: ['reason'] as const,
+      registers: [this.registry],
+      collect(this: Counter<'reason'>) {
+        this.reset();
+        for (const [reason, count] of Object.entries(stats().initialsDropped)) this.inc({ reason }, count);
+      },
+    });
+    counter(
+      'pulse_quic_retries_sent_total',
+      'Stateless Retry packets sent (address validation under load)',
+      (s) => s.retriesSent,
+    );
+    counter(
+      'pulse_quic_version_negotiations_total',
+      'Version Negotiation packets sent',
+      (s) => s.versionNegotiationsSent,
+    );
+    counter(
+      'pulse_quic_handshake_timeouts_total',
+      'QUIC handshakes dropped after quic.handshake_timeout',
+      (s) => s.handshakeTimeouts,
     );
   }
 

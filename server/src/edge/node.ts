@@ -1,24 +1,30 @@
-import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { SignatureVerifier } from '../core/auth/verifier.ts';
 import type { ConnectionAcceptor } from '../core/connection.ts';
+import type { ChannelLog } from '../core/ports/channel-log.ts';
+import type { PresenceShare } from '../core/ports/presence-share.ts';
 import { PulseCore } from '../core/pulse-core.ts';
 import { DEFAULT_PURGE_INTERVAL_MS } from '../core/settings.ts';
 import type { Store } from '../core/store.ts';
+import { openPresence } from './cluster/channels/open-presence.ts';
+import { NatsDeviceBus } from './cluster/nats-device-bus.ts';
 import type { ServerConfig } from './config/config.ts';
 import { PrometheusMetrics } from './metrics.ts';
 import { nodeRandom, nodeScheduler, systemClock } from './ports.ts';
-import { hmacSha256, loadOrCreateSecret } from './secret.ts';
-import { SqliteStore } from './storage/sqlite-store.ts';
+import { hmacKeyring, loadTokenKeys, tokenKeysPath } from './secret.ts';
+import { openChannelLog } from './storage/open-channel-log.ts';
+import { openStore, type StoreHealth } from './storage/open-store.ts';
 
 export interface PulseNodeOptions {
-  /** `limits`, `heartbeat`, `storage.path` (database and server secret) and `log.level` are used. */
+  /** `limits`, `heartbeat`, `storage.path` (database), `auth.token_keys` and `log.level` are used. */
   readonly config: ServerConfig;
   /** XEdDSA verification (production: @pulse/crypto's xeddsaVerify). */
   readonly verify: SignatureVerifier;
   readonly logger?: Logger;
-  /** Replaces the SQLite store under `[storage] path` (tests of other stores). */
+  /** Replaces the store the configuration names (SQLite, or NATS in cluster mode): tests of other stores. */
   readonly store?: Store;
+  /** Replaces the channel log (default: SQLite beside the configured store; in memory beside `store`). */
+  readonly channelLog?: ChannelLog;
   /** Wall-clock milliseconds (default Date.now; tests may pass a fake clock). */
   readonly now?: () => number;
   /** How often expired envelopes are purged (default one minute). */
@@ -27,7 +33,7 @@ export interface PulseNodeOptions {
 
 /**
  * A Pulse server without listeners: the core on Node's implementations of its
- * ports (SQLite store, prom-client metrics, pino, Node's timers and crypto, the
+ * ports (SQLite store, or NATS JetStream in cluster mode; prom-client metrics, pino, Node's timers and crypto, the
  * server secret in the data directory). Connections come in through `accept`,
  * from PulseServer's WebSocket and WebTransport listeners or from an in-process
  * harness with in-memory connections (@pulse/testing).
@@ -37,23 +43,55 @@ export class PulseNode {
   readonly metrics = new PrometheusMetrics();
   readonly log: Logger;
   readonly #store: Store;
+  readonly #channelLog: ChannelLog | undefined;
+  /** Cluster mode: presence across nodes. */
+  readonly #presence: PresenceShare | undefined;
+  readonly #storeHealth: () => StoreHealth;
   readonly #core: PulseCore;
+  /** Cluster mode: how this node tells the others about devices (edge/cluster/). */
+  readonly #bus: NatsDeviceBus | undefined;
   #closed = false;
 
   constructor(options: PulseNodeOptions) {
     const { config } = options;
     this.config = config;
     this.log = options.logger ?? pino({ level: config.log.level, base: { service: 'pulse' } });
-    this.#store = options.store ?? new SqliteStore(join(config.storage.path, 'pulse.db'));
+    if (options.store === undefined) {
+      const opened = openStore(config, this.log);
+      this.#store = opened.store;
+      this.#storeHealth = () => opened.health();
+    } else {
+      const { store } = options;
+      this.#store = store;
+      this.#storeHealth = () => ({ available: true, detail: store.constructor.name });
+    }
+    if (config.cluster.nats.length > 0) {
+      this.#bus = new NatsDeviceBus({
+        servers: config.cluster.nats,
+        // No secret yet: subjects hide account names from a casual look, not from a dictionary (edge/cluster/).
+        subjectKey: new TextEncoder().encode('pulse device subjects'),
+        onMalformed: () => this.log.warn('cluster: malformed device notice dropped'),
+        onOversized: (type) => this.log.warn({ type }, 'cluster: device notice too large, not sent'),
+      });
+    }
+    this.#channelLog =
+      options.channelLog ??
+      (options.store === undefined
+        ? openChannelLog(config, (error) => this.log.error({ err: error }, 'channel follower stopped'))
+        : undefined);
+    this.#presence = openPresence(config, (error) => this.log.warn({ err: error }, 'cluster presence'));
     this.#core = new PulseCore({
+      bus: this.#bus,
       settings: {
         limits: config.limits,
         heartbeat: config.heartbeat,
         purgeIntervalMs: options.purgeIntervalMs ?? DEFAULT_PURGE_INTERVAL_MS,
       },
       store: this.#store,
+      channelLog: this.#channelLog,
+      presence: this.#presence,
       verify: options.verify,
-      mac: hmacSha256(loadOrCreateSecret(config.storage.path)),
+      mac: hmacKeyring(loadTokenKeys(tokenKeysPath(config), Date.now(), config.limits.tokenTtl)),
       clock: systemClock(options.now),
       random: nodeRandom,
       scheduler: nodeScheduler,
@@ -71,6 +109,11 @@ export class PulseNode {
     return this.#core.sessionCount;
   }
 
+  /** Whether the store can be used now (`/healthz`: a node whose NATS is gone says so). */
+  storeHealth(): StoreHealth {
+    return this.#storeHealth();
+  }
+
   /** Starts the heartbeats and the expiry purge. */
   start(): void {
     this.#core.start();
@@ -82,20 +125,26 @@ export class PulseNode {
   }
 
   /** Purges expired envelopes now (tests on a fake clock). */
-  purgeExpired(): void {
-    this.#core.purgeExpired();
+  purgeExpired(): Promise<void> {
+    return this.#core.purgeExpired();
   }
 
-  /** Stops accepting and closes every session with SERVER_SHUTDOWN (the transports may still drain). */
-  closeSessions(): void {
-    this.#core.shutdown();
+  /**
+   * Stops accepting and closes every session with SERVER_SHUTDOWN (the
+   * transports may still drain); settles once the pending sends are stored.
+   */
+  closeSessions(): Promise<void> {
+    return this.#core.shutdown();
   }
 
   /** Closes every session, commits what is pending, and closes the store. */
-  close(): void {
+  async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#core.shutdown();
-    this.#store.close();
+    await this.#core.shutdown();
+    await this.#bus?.close();
+    await this.#presence?.close();
+    await this.#channelLog?.close();
+    await this.#store.close();
   }
 }

@@ -1,12 +1,17 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FrameCodec, protoLimits } from '@pulse/proto';
 import type { Logger } from 'pino';
-import type { ConnectionAcceptor, TransportServer } from '../core/connection.ts';
+import type { Connection, ConnectionAcceptor, TransportServer } from '../core/connection.ts';
 import type { ServerConfig } from './config/config.ts';
+import { listenMetrics, type MetricsListener } from './http/metrics-listener.ts';
 import { httpHandler, type InfoSource, WEBTRANSPORT_PATH } from './http/routes.ts';
 import { WebClient } from './http/web-client.ts';
 import type { PrometheusMetrics } from './metrics.ts';
 import { PulseNode, type PulseNodeOptions } from './node.ts';
+import { addressGroup, TrustedProxies } from './transport/client-address.ts';
+import { PartialFrameBudget } from './transport/partial-frames.ts';
+import { UnauthenticatedGate } from './transport/unauthenticated-gate.ts';
 import { attachWebSocket } from './transport/websocket.ts';
 import { type ListenWebTransport, listenPulseWebTransport } from './transport/webtransport.ts';
 
@@ -25,6 +30,8 @@ export interface ListeningInfo {
   readonly httpPort: number;
   readonly webtransportPort: number | undefined;
   readonly certificateSha256: Uint8Array | undefined;
+  /** The metrics listener's port (`/metrics`, `/healthz`). */
+  readonly metricsPort: number;
 }
 
 /**
@@ -40,6 +47,13 @@ export class PulseServer {
   readonly #web: WebClient;
   readonly #info: InfoSource;
   readonly #transports: TransportServer[] = [];
+  /** Encodes the `close` frames the edge sends itself, and spots `auth_ok` for the gate. */
+  readonly #codec: FrameCodec;
+  /** Connections not authenticated yet: capped in total and per address (issue 11). */
+  readonly #gate: UnauthenticatedGate;
+  /** Bytes of frames received in part, over every connection (issue 11). */
+  readonly #partialFrames: PartialFrameBudget;
+  #metricsListener: MetricsListener | undefined;
   #wtPort: number | undefined;
   #draining = false;
   #stopped: Promise<void> | undefined;
@@ -56,8 +70,20 @@ export class PulseServer {
       maxFrameBytes: config.limits.maxFrameBytes,
       maxMessageSize: config.limits.maxMessageSize,
       draining: () => this.#draining,
+      store: () => this.node.storeHealth(),
     };
-    this.#http = createServer(httpHandler(this.node.metrics, this.#web, this.#info));
+    this.#codec = new FrameCodec(
+      protoLimits({ maxFrameBytes: config.limits.maxFrameBytes, maxPayloadBytes: config.limits.maxFrameBytes }),
+    );
+    this.#gate = new UnauthenticatedGate(config.server, this.#codec, (connection, limit) =>
+      this.node.metrics.limitHit(connection.transport, limit),
+    );
+    this.#partialFrames = new PartialFrameBudget(config.server.partialFrameBytes);
+    this.node.metrics.observeEdge(() => ({
+      unauthenticated: this.#gate.count,
+      partialFrameBytes: this.#partialFrames.total,
+    }));
+    this.#http = createServer(httpHandler(this.#web, this.#info));
     this.#http.on('connection', (socket) => socket.setNoDelay(true));
   }
 
@@ -67,6 +93,13 @@ export class PulseServer {
 
   get log(): Logger {
     return this.node.log;
+  }
+
+  /** A connection over an edge budget: `close SERVER_BUSY`, counted under `limit`. */
+  #busy(connection: Connection, limit: string, reason: string): void {
+    this.node.metrics.limitHit(connection.transport, limit);
+    connection.send(this.#codec.encode({ type: 'close', code: 'SERVER_BUSY', reason }));
+    connection.close('SERVER_BUSY', reason);
   }
 
   /**
@@ -84,9 +117,20 @@ export class PulseServer {
   async start(): Promise<ListeningInfo> {
     const { config } = this;
     await this.#web.build(config.web.entry, this.log);
+    const accept = this.#gate.wrap(this.node.accept);
+    const overBudget = (connection: Connection) =>
+      this.#busy(connection, 'partial_frame_bytes', 'the server holds too many unfinished frames');
     if (config.transport.websocket) {
+      const proxies = new TrustedProxies(config.server.trustedProxies);
       this.#transports.push(
-        attachWebSocket(this.#http, { maxFrameBytes: config.limits.maxFrameBytes, accept: this.node.accept }),
+        attachWebSocket(this.#http, {
+          maxFrameBytes: config.limits.maxFrameBytes,
+          accept,
+          clientAddress: (request) =>
+            addressGroup(proxies.clientAddress(request.socket.remoteAddress ?? '', request.headers['x-forwarded-for'])),
+          partialFrames: this.#partialFrames,
+          onOverBudget: overBudget,
+        }),
       );
     }
     await new Promise<void>((resolve, reject) => {
@@ -108,19 +152,32 @@ export class PulseServer {
         path: WEBTRANSPORT_PATH,
         maxFrameBytes: config.limits.maxFrameBytes,
         streamTimeoutMs: config.heartbeat.timeout,
-        accept: this.node.accept,
+        accept,
+        limits: { maxConnections: config.quic.maxConnections },
+        admission: {
+          maxHandshakes: config.quic.maxHandshakes,
+          maxHandshakesPerSource: config.quic.maxHandshakesPerSource,
+          handshakeTimeoutMs: config.quic.handshakeTimeout,
+          retryAbove: config.quic.retryAbove,
+        },
+        addressKey: addressGroup,
+        partialFrames: this.#partialFrames,
+        onOverBudget: overBudget,
       });
       this.#transports.push(server);
       this.node.metrics.observeWebTransportReceive(() => server.receiveStats);
+      this.node.metrics.observeQuicHandshakes(() => server.handshakeStats);
       this.#wtPort = server.port;
       certificateSha256 = wt.certificate.sha256;
       this.#info.webtransport = { port: server.port, certificateSha256 };
     }
 
+    this.#metricsListener = await listenMetrics(config.metrics, this.node.metrics, this.#info);
+
     // Heartbeats, and expired envelopes removed every minute (they are never delivered anyway).
     this.node.start();
 
-    return { httpPort, webtransportPort: this.#wtPort, certificateSha256 };
+    return { httpPort, webtransportPort: this.#wtPort, certificateSha256, metricsPort: this.#metricsListener.port };
   }
 
   /**
@@ -132,11 +189,12 @@ export class PulseServer {
     this.#stopped ??= (async () => {
       this.#draining = true;
       for (const transport of this.#transports) await transport.stopAccepting();
-      this.node.closeSessions();
+      await this.node.closeSessions();
       await Promise.all(this.#transports.map((transport) => transport.close(drainMs).catch(() => {})));
       this.#http.closeAllConnections();
       await new Promise<void>((resolve) => this.#http.close(() => resolve()));
-      this.node.close();
+      await this.#metricsListener?.close();
+      await this.node.close();
       this.log.info('stopped');
     })();
     return this.#stopped;

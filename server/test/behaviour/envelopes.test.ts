@@ -143,9 +143,9 @@ describe('envelopes', () => {
         'sent',
       );
       now += 149;
-      short.node.purgeExpired();
+      await short.node.purgeExpired();
       now += 1;
-      short.node.purgeExpired();
+      await short.node.purgeExpired();
       const notice = await alice.client.next('error');
       expect(notice).toMatchObject({ code: 'ENVELOPE_EXPIRED' });
       expect(notice.id).toBeUndefined();

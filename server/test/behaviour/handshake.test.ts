@@ -1,7 +1,15 @@
 import { generateIdentityKeyPair } from '@pulse/crypto';
-import { authSignedMessage, registerSignedMessage } from '@pulse/proto';
+import { authSignedMessage, deviceListSignedMessage, registerSignedMessage } from '@pulse/proto';
 import { FrameClient, InProcessServer, reconnect, register, uniqueAccount } from '@pulse/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** The account key and first signed device list a `register` carries (PROTOCOL.md "Devices"). */
+function firstList(account: string, identityKey: Uint8Array, name: string) {
+  const accountIdentity = generateIdentityKeyPair();
+  const devices = [{ deviceId: 1, identityKey, name, addedAt: 1 }];
+  const signature = accountIdentity.sign(deviceListSignedMessage({ account, version: 1, devices }));
+  return { accountKey: accountIdentity.publicKey, deviceList: { version: 1, devices, signature } };
+}
 
 /**
  * Handshake and authentication (PROTOCOL.md), in-process over in-memory
@@ -28,7 +36,7 @@ describe('handshake and authentication', () => {
     const early = await client.request({ type: 'sync', id: 0 });
     expect(early).toMatchObject({ type: 'error', code: 'AUTH_REQUIRED', message: 'send hello first' });
     expect((await client.exchange({ type: 'ping', nonce: 6 }, 'pong')).nonce).toBe(6);
-    await client.exchange({ type: 'hello', versions: [1], client: 'late' }, 'welcome');
+    await client.exchange({ type: 'hello', versions: [2], client: 'late' }, 'welcome');
     const again = await client.request({ type: 'sync', id: 0 });
     expect(again).toMatchObject({
       type: 'error',
@@ -43,7 +51,7 @@ describe('handshake and authentication', () => {
     expect(device.deviceId).toBe(1);
     await reconnect(server.dial(), device);
     const devices = await device.client.expect({ type: 'device_list', id: 0 }, 'devices');
-    expect(devices.devices.map((d) => d.deviceId)).toEqual([1]);
+    expect(devices.deviceList.devices.map((d) => d.deviceId)).toEqual([1]);
   });
 
   it('refuses a taken account name with ACCOUNT_EXISTS', async () => {
@@ -57,6 +65,7 @@ describe('handshake and authentication', () => {
       deviceName: 'x',
       identityKey: identity.publicKey,
       signature: identity.sign(registerSignedMessage(client.challenge, device.account, identity.publicKey)),
+      ...firstList(device.account, identity.publicKey, 'x'),
     });
     expect(answer).toMatchObject({ type: 'error', code: 'ACCOUNT_EXISTS' });
   });
@@ -123,6 +132,7 @@ describe('handshake and authentication', () => {
       deviceName: 'x',
       identityKey: key.publicKey,
       signature: other.sign(registerSignedMessage(client.challenge, account, key.publicKey)),
+      ...firstList(account, key.publicKey, 'x'),
     });
     expect(answer).toMatchObject({ type: 'error', code: 'AUTH_FAILED' });
   });

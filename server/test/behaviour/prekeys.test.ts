@@ -1,4 +1,5 @@
 import { generateIdentityKeyPair } from '@pulse/crypto';
+import { prekeysUploadSignedMessage } from '@pulse/proto';
 import { type Device, InProcessServer, reconnect, register } from '@pulse/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -9,27 +10,38 @@ describe('prekeys', () => {
   });
   afterAll(() => server.stop());
 
+  /** An upload by `device` on its current connection: EC keys of 33 bytes, ML-KEM keys of 1569, and the proof. */
   const upload = (device: Device, oneTimeIds = [10, 11, 12]) => {
     const sign = (k: Uint8Array) => device.identity.sign(k);
-    const key = (n: number) => generateIdentityKeyPair().publicKey.map((b, i) => (i === 0 ? b : b ^ n));
-    const signed = (keyId: number) => {
-      const publicKey = key(keyId);
-      return { keyId, publicKey, signature: sign(publicKey) };
-    };
+    const ecKey = (n: number) => generateIdentityKeyPair().publicKey.map((b, i) => (i === 0 ? b : b ^ n));
+    const kemKey = (n: number) => new Uint8Array(1569).fill(n & 0xff).fill(0x0a, 0, 1);
+    const signed = (keyId: number, publicKey: Uint8Array) => ({ keyId, publicKey, signature: sign(publicKey) });
     return {
       type: 'prekeys_upload' as const,
       id: 0,
-      signedPreKey: signed(1),
-      pqLastResortPreKey: signed(2),
-      oneTimePreKeys: oneTimeIds.map((keyId) => ({ keyId, publicKey: key(keyId) })),
-      pqOneTimePreKeys: [20, 21].map(signed),
+      signedPreKey: signed(1, ecKey(1)),
+      pqLastResortPreKey: signed(2, kemKey(2)),
+      oneTimePreKeys: oneTimeIds.map((keyId) => ({ keyId, publicKey: ecKey(keyId) })),
+      pqOneTimePreKeys: [20, 21].map((keyId) => signed(keyId, kemKey(keyId))),
+      proof: sign(prekeysUploadSignedMessage(device.client.challenge, device.account, device.deviceId)),
     };
   };
+
+  it('binds an upload to its connection: no proof, or a proof for another connection, is BAD_SIGNATURE', async () => {
+    const device = await register(server.dial());
+    const captured = upload(device);
+    const { proof: _, ...withoutProof } = captured;
+    expect(await device.client.request(withoutProof)).toMatchObject({ type: 'error', code: 'BAD_SIGNATURE' });
+    // The same frame replayed on the device's next connection (another challenge).
+    await reconnect(server.dial(), device);
+    expect(await device.client.request(captured)).toMatchObject({ type: 'error', code: 'BAD_SIGNATURE' });
+    await device.client.expect(upload(device), 'ok');
+  });
 
   it('checks signatures on upload (BAD_SIGNATURE)', async () => {
     const device = await register(server.dial());
     const frame = upload(device);
-    frame.signedPreKey.signature = generateIdentityKeyPair().sign(frame.signedPreKey.publicKey);
+    frame.pqOneTimePreKeys[1]!.signature = generateIdentityKeyPair().sign(frame.pqOneTimePreKeys[1]!.publicKey);
     expect(await device.client.request(frame)).toMatchObject({ type: 'error', code: 'BAD_SIGNATURE' });
   });
 

@@ -84,7 +84,7 @@ describe('webtransport: what a session does not read is refused (issue 11)', () 
         client.close();
 
         // An operator sees it: the refusals are counted on /metrics.
-        const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
+        const metrics = await (await fetch(server.metricsUrl)).text();
         const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1]);
         expect(value('pulse_webtransport_streams_refused_total')).toBeGreaterThanOrEqual(14);
         expect(value('pulse_webtransport_dropped_bytes_total')).toBeGreaterThan(0);

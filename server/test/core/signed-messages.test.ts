@@ -1,4 +1,4 @@
-import { authSignedMessage, deviceLinkSignedMessage, registerSignedMessage } from '@pulse/proto';
+import { authSignedMessage, linkRequestSignedMessage, registerSignedMessage } from '@pulse/proto';
 import { describe, expect, it } from 'vitest';
 
 // What the core's authentication checks signatures over (proto/src/signed-messages.ts).
@@ -15,8 +15,8 @@ describe('signed messages', () => {
       `${Buffer.from('pulse/v1/register').toString('hex')}00${'cc'.repeat(32)}03${Buffer.from('bob').toString('hex')}${'05'.repeat(33)}`,
     );
     expect(
-      hex(deviceLinkSignedMessage(challenge, 'bob', key)).startsWith(
-        Buffer.from('pulse/v1/device-link').toString('hex'),
+      hex(linkRequestSignedMessage(challenge, 'bob', key)).startsWith(
+        Buffer.from('pulse/v2/link-request').toString('hex'),
       ),
     ).toBe(true);
   });

@@ -39,7 +39,7 @@ describe('configuration layers', () => {
       file: path,
       env: { PULSE_LIMITS_MAX_CHANNELS: '9', PULSE_HEARTBEAT_INTERVAL: '1000' },
     });
-    expect(config.server).toEqual({ host: '0.0.0.0', port: 9000 });
+    expect(config.server).toMatchObject({ host: '0.0.0.0', port: 9000 });
     expect(config.limits.maxChannels).toBe(9);
     expect(config.limits.queuePerDevice).toBe(50);
     expect(config.transport.webtransport).toBe(false);
@@ -72,6 +72,78 @@ describe('configuration layers', () => {
     expect(keyOf(() => loadConfig({ env: { PULSE_LOG_LEVEL: 'loud' } }))).toContain('log.level');
     expect(keyOf(() => loadConfig({ file: file('g.toml', 'not toml ['), env: {} }))).toContain('g.toml');
     expect(keyOf(() => loadConfig({ file: join(dir, 'missing.toml'), env: {} }))).toContain('missing.toml');
+  });
+
+  it('reads the edge bounds: QUIC admission, unauthenticated and partial-frame caps, proxies, metrics, token keys', () => {
+    const path = file(
+      'h.toml',
+      [
+        '[server]',
+        'trusted_proxies = ["10.0.0.0/8", "::1"]',
+        'max_unauthenticated = 50',
+        'max_unauthenticated_per_ip = 5',
+        'partial_frame_bytes = 1048576',
+        '[quic]',
+        'max_connections = 100',
+        'max_handshakes = 20',
+        'max_handshakes_per_source = 2',
+        'handshake_timeout = 2000',
+        'retry_above = 0',
+        '[metrics]',
+        'host = "0.0.0.0"',
+        'port = 9100',
+        'token = "t0k3n"',
+        '[auth]',
+        'token_keys = "/etc/pulse/token-keys"',
+      ].join('\n'),
+    );
+    const config = loadConfig({ file: path, env: {} });
+    expect(config.server).toMatchObject({
+      trustedProxies: ['10.0.0.0/8', '::1'],
+      maxUnauthenticated: 50,
+      maxUnauthenticatedPerIp: 5,
+      partialFrameBytes: 1048576,
+    });
+    expect(config.quic).toEqual({
+      maxConnections: 100,
+      maxHandshakes: 20,
+      maxHandshakesPerSource: 2,
+      handshakeTimeout: 2000,
+      retryAbove: 0,
+    });
+    expect(config.metrics).toEqual({ host: '0.0.0.0', port: 9100, token: 't0k3n' });
+    expect(config.auth.tokenKeys).toBe('/etc/pulse/token-keys');
+    // Safe defaults: metrics on loopback, Retry above 100 handshakes in progress.
+    expect(DEFAULT_CONFIG.metrics.host).toBe('127.0.0.1');
+    expect(DEFAULT_CONFIG.quic.retryAbove).toBe(100);
+    expect(keyOf(() => loadConfig({ env: { PULSE_QUIC_MAX_HANDSHAKES: '0' } }))).toContain('quic.max_handshakes');
+    expect(keyOf(() => loadConfig({ file: file('i.toml', '[server]\ntrusted_proxies = "10.0.0.1"\n'), env: {} }))).toBe(
+      'server.trusted_proxies',
+    );
+  });
+
+  it('turns cluster mode on with [cluster] nats (one URL or a list) or PULSE_CLUSTER_NATS', () => {
+    expect(loadConfig({ env: {} }).cluster).toEqual({ nats: [], replicas: 1 });
+    const one = file('cluster-1.toml', '[cluster]\nnats = "nats://10.0.0.5:4222"\n');
+    expect(loadConfig({ file: one, env: {} }).cluster.nats).toEqual(['nats://10.0.0.5:4222']);
+    const three = file(
+      'cluster-3.toml',
+      '[cluster]\nnats = ["nats://a:4222", "nats://b:4222", "tls://c:4222"]\nreplicas = 3\n',
+    );
+    expect(loadConfig({ file: three, env: {} }).cluster).toEqual({
+      nats: ['nats://a:4222', 'nats://b:4222', 'tls://c:4222'],
+      replicas: 3,
+    });
+    const env = { PULSE_CLUSTER_NATS: 'nats://127.0.0.1:4222, nats://127.0.0.1:4223', PULSE_CLUSTER_REPLICAS: '3' };
+    expect(loadConfig({ file: one, env }).cluster).toEqual({
+      nats: ['nats://127.0.0.1:4222', 'nats://127.0.0.1:4223'],
+      replicas: 3,
+    });
+    for (const bad of ['"http://a:4222"', '"not a url"', '[4222]']) {
+      const path = file('cluster-bad.toml', `[cluster]\nnats = ${bad}\n`);
+      expect(keyOf(() => loadConfig({ file: path, env: {} }))).toBe('cluster.nats');
+    }
+    expect(keyOf(() => loadConfig({ env: { PULSE_CLUSTER_REPLICAS: '7' } }))).toBe('cluster.replicas');
   });
 
   it('checks values against each other', () => {

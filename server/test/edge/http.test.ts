@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
+import { PROTOCOL_VERSIONS } from '@pulse/proto';
 import { ListeningServer } from '@pulse/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -29,7 +30,7 @@ describe('HTTP endpoints', () => {
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
     const info = (await response.json()) as Record<string, unknown>;
     expect(info).toMatchObject({
-      protocolVersions: [1],
+      protocolVersions: [...PROTOCOL_VERSIONS],
       websocket: { url: `ws://127.0.0.1:${server.httpPort}/pulse/ws` },
       webtransport: null,
     });
@@ -38,9 +39,14 @@ describe('HTTP endpoints', () => {
     expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
   });
 
-  it('answers /healthz and /metrics (Prometheus text)', async () => {
+  it('answers /healthz on the client port and on the metrics listener', async () => {
     expect(await (await fetch(`${base}/healthz`)).text()).toBe('ok\n');
-    const metrics = await fetch(`${base}/metrics`);
+    expect(await (await fetch(`http://127.0.0.1:${server.metricsPort}/healthz`)).text()).toBe('ok\n');
+  });
+
+  it('serves /metrics (Prometheus text) on the metrics listener only, not on the client port', async () => {
+    expect(server.metricsPort).not.toBe(server.httpPort);
+    const metrics = await fetch(server.metricsUrl);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     const text = await metrics.text();
     for (const name of [
@@ -50,9 +56,14 @@ describe('HTTP endpoints', () => {
       'pulse_messages_bytes',
       'pulse_channels_active',
       'pulse_latency_seconds',
+      'pulse_connections_unauthenticated',
+      'pulse_partial_frame_bytes',
     ]) {
       expect(text).toContain(`# TYPE ${name}`);
     }
+    const onClientPort = await fetch(`${base}/metrics`);
+    expect(onClientPort.status).toBe(404);
+    expect(await onClientPort.text()).not.toContain('# TYPE');
   });
 
   it('serves the web client: static files, the bundled /app.js, nothing outside the root', async () => {

@@ -15,7 +15,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 storageSuite('sqlite', () => new SqliteStore(join(dir, `store-${++n}.db`)));
 
 describe('sqlite: files', () => {
-  it('upgrades a database written by schema version 1 (queue sizes counted from its envelopes)', () => {
+  it('upgrades a database written by schema version 1 (queue sizes counted from its envelopes)', async () => {
     const path = join(dir, 'v1.db');
     const old = new Database(path);
     old.exec(MIGRATIONS[0]!);
@@ -26,9 +26,9 @@ describe('sqlite: files', () => {
         VALUES ('bob', 1, 'alice', 1, 1, 99, x'00'), ('bob', 1, 'alice', 1, 1, 99, x'01');`);
     old.close();
     const store = new SqliteStore(path);
-    store.createAccount('alice', 'a', new Uint8Array(33), 1);
+    await store.createAccount('alice', 'a', new Uint8Array(33), 1);
     // Migration 2 counted the two envelopes already queued.
-    expect(store.queueLength('bob', 1)).toBe(2);
+    expect(await store.queueLength('bob', 1)).toBe(2);
     const send = (queuedAtMost: number) =>
       store.appendEnvelopes([
         {
@@ -41,19 +41,19 @@ describe('sqlite: files', () => {
           queuedAtMost: [queuedAtMost],
         },
       ]);
-    expect(() => send(1)).toThrow(StoreConflict);
-    expect(send(2)[0]).toHaveLength(1);
-    expect(store.queueLength('bob', 1)).toBe(3);
-    expect(store.pending('bob', 1, 0, 10, 2).map((e) => e.payload[0])).toEqual([0, 1, 2]);
-    store.close();
+    await expect(send(1)).rejects.toThrow(StoreConflict);
+    expect((await send(2))[0]).toHaveLength(1);
+    expect(await store.queueLength('bob', 1)).toBe(3);
+    expect((await store.pending('bob', 1, 0, 10, 2)).map((e) => e.payload[0])).toEqual([0, 1, 2]);
+    await store.close();
   });
 
-  it('keeps committed envelopes across a reopen, in WAL mode', () => {
+  it('keeps committed envelopes across a reopen, in WAL mode', async () => {
     const path = join(dir, 'reopen.db');
     const store = new SqliteStore(path);
-    store.createAccount('alice', 'a', new Uint8Array(33), 1);
-    store.createAccount('bob', 'b', new Uint8Array(33).fill(1), 1);
-    const [ids] = store.appendEnvelopes([
+    await store.createAccount('alice', 'a', new Uint8Array(33), 1);
+    await store.createAccount('bob', 'b', new Uint8Array(33).fill(1), 1);
+    const [ids] = await store.appendEnvelopes([
       {
         from: { account: 'alice', deviceId: 1 },
         to: 'bob',
@@ -64,9 +64,9 @@ describe('sqlite: files', () => {
         queuedAtMost: [0],
       },
     ]);
-    store.close();
+    await store.close();
     const again = new SqliteStore(path);
-    expect(again.pending('bob', 1, 0, 10, 2).map((e) => e.envelopeId)).toEqual(ids);
-    again.close();
+    expect((await again.pending('bob', 1, 0, 10, 2)).map((e) => e.envelopeId)).toEqual(ids);
+    await again.close();
   });
 });

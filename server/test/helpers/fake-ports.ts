@@ -2,15 +2,23 @@ import type { TransportKind } from '../../src/core/connection.ts';
 import type { Clock } from '../../src/core/ports/clock.ts';
 import type { Logger } from '../../src/core/ports/logger.ts';
 import type { MessageAuthenticator } from '../../src/core/ports/mac.ts';
-import type { EnvelopeEvent, Metrics, Traffic } from '../../src/core/ports/metrics.ts';
+import type { BacklogSource, EnvelopeEvent, EphemeralEvent, Metrics, Traffic } from '../../src/core/ports/metrics.ts';
 import type { RandomSource } from '../../src/core/ports/random.ts';
 import type { Cancel, Scheduler } from '../../src/core/ports/scheduler.ts';
 
 /**
  * Fakes of the core's ports for tests that run the core alone: time moves only
  * when the test says so, timers and the group commit run only when the test
- * runs them, randomness is a fixed sequence. No Node, no I/O.
+ * runs them, randomness is a fixed sequence. No I/O.
  */
+
+/**
+ * Lets every promise chain already started run to its end: the in-memory store
+ * answers at once, so what the core awaits settles within one macrotask turn.
+ */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 export class ManualClock implements Clock {
   time: number;
@@ -54,12 +62,17 @@ export class ManualScheduler implements Scheduler {
     this.#io.push(task);
   }
 
-  /** Runs the afterIo tasks queued so far (and those they queue). */
-  runIo(): void {
-    while (this.#io.length > 0) for (const task of this.#io.splice(0)) task();
+  /** Runs the afterIo tasks queued so far and those they queue, letting what they start settle. */
+  async runIo(): Promise<void> {
+    for (;;) {
+      await settle();
+      if (this.#io.length === 0) return;
+      for (const task of this.#io.splice(0)) task();
+    }
   }
 
-  advance(ms: number): void {
+  /** Moves the clock by `ms`, running each timer that falls due and letting what it starts settle. */
+  async advance(ms: number): Promise<void> {
     const end = this.#clock.time + ms;
     for (;;) {
       const due = this.#timers.filter((t) => !t.cancelled && t.at <= end).sort((a, b) => a.at - b.at)[0];
@@ -68,6 +81,7 @@ export class ManualScheduler implements Scheduler {
       if (due.period === undefined) due.cancelled = true;
       else due.at += due.period;
       due.task();
+      await this.runIo();
     }
     this.#clock.time = end;
   }
@@ -141,6 +155,12 @@ export class RecordingMetrics implements Metrics {
   }
   envelopes(event: EnvelopeEvent, count: number): void {
     this.#add(`envelopes:${event}`, count);
+  }
+  backlogPaused(transport: TransportKind, source: BacklogSource): void {
+    this.#add(`paused:${transport}:${source}`, 1);
+  }
+  ephemeral(transport: TransportKind, event: EphemeralEvent): void {
+    this.#add(`ephemeral:${transport}:${event}`, 1);
   }
   eventDropped(transport: TransportKind): void {
     this.#add(`dropped:${transport}`, 1);

@@ -1,5 +1,12 @@
 import { generateIdentityKeyPair, type IdentityKeyPair } from '@pulse/crypto';
-import { type Frame, type FrameOf, type FrameType, PROTOCOL_VERSIONS, registerSignedMessage } from '@pulse/proto';
+import {
+  deviceListSignedMessage,
+  type Frame,
+  type FrameOf,
+  type FrameType,
+  PROTOCOL_VERSIONS,
+  registerSignedMessage,
+} from '@pulse/proto';
 import type { FrameTransport, TransportEvents } from '@pulse/sdk';
 import { FrameClientError, type FrameClientErrorCode } from './frame-client-error.ts';
 import { TEST_CODEC } from './test-codec.ts';
@@ -28,6 +35,8 @@ export class FrameClient<T extends FrameTransport = FrameTransport> {
   readonly inbox: Frame[] = [];
   /** Every `onClose` reason the transport gave (a conforming transport gives one). */
   readonly closeReasons: string[] = [];
+  /** Frames that arrived in datagrams (WebTransport); they join `inbox` like any other. */
+  datagramFrames = 0;
   readonly #waiters: Waiter[] = [];
   readonly #closeListeners: (() => void)[] = [];
   #welcome: FrameOf<'welcome'> | undefined;
@@ -46,6 +55,7 @@ export class FrameClient<T extends FrameTransport = FrameTransport> {
     const events: TransportEvents = {
       onFrame: (bytes) => (client ? client.#receive(bytes) : early.push((c) => c.#receive(bytes))),
       onClose: (reason) => (client ? client.#closed(reason) : early.push((c) => c.#closed(reason))),
+      onDatagram: (bytes) => (client ? client.#datagram(bytes) : early.push((c) => c.#datagram(bytes))),
     };
     const opened = new FrameClient(await open(events));
     client = opened;
@@ -64,7 +74,7 @@ export class FrameClient<T extends FrameTransport = FrameTransport> {
     return this.closeReasons.length > 0;
   }
 
-  /** The challenge of this connection's welcome (what `register`, `auth` and `device_link` sign). */
+  /** The challenge of this connection's welcome (what `register`, `auth` and `link_request` sign). */
   get challenge(): Uint8Array {
     if (this.#welcome === undefined) throw new Error('no welcome yet: hello() first');
     return this.#welcome.challenge;
@@ -164,14 +174,18 @@ export class FrameClient<T extends FrameTransport = FrameTransport> {
 
   /**
    * Registers `account` with `identity` (hello first if this connection has had
-   * no welcome yet): the connection is authenticated as its device 1.
+   * no welcome yet) under the account identity `accountIdentity`, which signs the
+   * first device list: the connection is authenticated as its device 1.
    */
   async register(
     account: string,
     identity: IdentityKeyPair = generateIdentityKeyPair(),
     deviceName = 'first',
+    accountIdentity: IdentityKeyPair = generateIdentityKeyPair(),
   ): Promise<FrameOf<'auth_ok'>> {
     if (this.#welcome === undefined) await this.hello();
+    const devices = [{ deviceId: 1, identityKey: identity.publicKey, name: deviceName, addedAt: 1 }];
+    const signature = accountIdentity.sign(deviceListSignedMessage({ account, version: 1, devices }));
     return this.expect(
       {
         type: 'register',
@@ -180,6 +194,8 @@ export class FrameClient<T extends FrameTransport = FrameTransport> {
         deviceName,
         identityKey: identity.publicKey,
         signature: identity.sign(registerSignedMessage(this.challenge, account, identity.publicKey)),
+        accountKey: accountIdentity.publicKey,
+        deviceList: { version: 1, devices, signature },
       },
       'auth_ok',
     );
@@ -192,6 +208,11 @@ export class FrameClient<T extends FrameTransport = FrameTransport> {
 
   close(): void {
     this.transport.close();
+  }
+
+  #datagram(bytes: Uint8Array): void {
+    this.datagramFrames++;
+    this.#receive(bytes);
   }
 
   #receive(bytes: Uint8Array): void {

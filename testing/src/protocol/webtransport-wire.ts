@@ -8,12 +8,15 @@ export interface WebTransportLike {
   readonly closed: Promise<unknown>;
   createBidirectionalStream(): Promise<{ readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> }>;
   close(info?: { closeCode?: number; reason?: string }): void;
+  readonly datagrams?: { readonly writable: WritableStream<Uint8Array>; readonly readable: ReadableStream<Uint8Array> };
 }
 
 /** A WebTransport connection that can also break the stream framing. */
 export interface WebTransportWire extends WireTransport {
   /** Writes bytes as they are, without a length prefix (garbage stream framing). */
   sendUnframed(bytes: Uint8Array): void;
+  /** Sends bytes as one datagram (PROTOCOL.md "Framing": one unprefixed ephemeral frame). */
+  sendDatagram(bytes: Uint8Array): void;
 }
 
 /** Far above any server limit: the server, not this reader, must refuse an oversized frame. */
@@ -62,13 +65,35 @@ export async function webTransportWire(session: WebTransportLike, events: Transp
     }
     events.onClose(reason);
   })();
+  // Taken on first use: a test may write the session's datagrams itself.
+  let datagramWriter: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  if (session.datagrams !== undefined) void readDatagrams(session.datagrams.readable, events);
   return {
     kind: 'webtransport',
     send: (bytes) => write(prefixLength(bytes)),
     sendUnframed: (bytes) => write(bytes),
+    sendDatagram: (bytes) => {
+      if (session.datagrams === undefined) throw new Error('this WebTransport session has no datagrams');
+      datagramWriter ??= session.datagrams.writable.getWriter();
+      datagramWriter.write(bytes).catch(() => {}); // unreliable: a datagram may be lost
+    },
     close: () => session.close({ closeCode: 0, reason: 'bye' }),
     pauseReading: () => {
       paused = true;
     },
   };
+}
+
+/** Hands each datagram received to `events.onDatagram` until the session ends. */
+async function readDatagrams(readable: ReadableStream<Uint8Array>, events: TransportEvents): Promise<void> {
+  const reader = readable.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      events.onDatagram?.(value);
+    }
+  } catch {
+    // The session ended.
+  }
 }

@@ -19,6 +19,8 @@ export interface ServerProcess {
   readonly websocketUrl: string;
   readonly httpPort: number;
   readonly webtransportPort: number | undefined;
+  /** `/metrics` on the metrics listener (127.0.0.1, a free port). */
+  readonly metricsUrl: string;
   /** The server's data directory (SQLite files, secret, certificate): pass it again to restart "the same" server. */
   readonly dataDir: string;
   /** Everything the server printed (stdout and stderr), also written to `<dir>/server.log`. */
@@ -72,6 +74,7 @@ function configFile(dir: string, dataDir: string, options: SpawnServerOptions): 
       webtransport_port: options.webtransportPort ?? 0,
     },
     storage: { path: dataDir },
+    metrics: { port: 0 },
     log: { level: 'info' },
     limits: bySnakeName({ ...TEST_LIMITS, ...options.limits }),
     heartbeat: bySnakeName({ ...options.heartbeat }),
@@ -126,24 +129,26 @@ export async function spawnServer(options: SpawnServerOptions = {}): Promise<Ser
     }),
   );
 
-  const ports = await new Promise<{ httpPort: number; webtransportPort: number | null }>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      process.kill(pid, 'SIGKILL');
-      reject(new Error(`the server did not start within ${START_MS} ms:\n${output}`));
-    }, START_MS);
-    const listening = () => {
-      const match = /PULSE_LISTENING (\{.*\})/.exec(output);
-      if (match === null) return;
-      clearTimeout(timer);
-      child.stdout.off('data', listening);
-      resolve(JSON.parse(match[1] as string));
-    };
-    child.stdout.on('data', listening);
-    void exited.then((status) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited (${status}) before listening:\n${output}`));
-    });
-  });
+  const ports = await new Promise<{ httpPort: number; webtransportPort: number | null; metricsPort: number }>(
+    (resolve, reject) => {
+      const timer = setTimeout(() => {
+        process.kill(pid, 'SIGKILL');
+        reject(new Error(`the server did not start within ${START_MS} ms:\n${output}`));
+      }, START_MS);
+      const listening = () => {
+        const match = /PULSE_LISTENING (\{.*\})/.exec(output);
+        if (match === null) return;
+        clearTimeout(timer);
+        child.stdout.off('data', listening);
+        resolve(JSON.parse(match[1] as string));
+      };
+      child.stdout.on('data', listening);
+      void exited.then((status) => {
+        clearTimeout(timer);
+        reject(new Error(`the server exited (${status}) before listening:\n${output}`));
+      });
+    },
+  );
 
   const kill = (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) process.kill(pid, signal);
@@ -154,6 +159,7 @@ export async function spawnServer(options: SpawnServerOptions = {}): Promise<Ser
     websocketUrl: `ws://127.0.0.1:${ports.httpPort}/pulse/ws`,
     httpPort: ports.httpPort,
     webtransportPort: ports.webtransportPort ?? undefined,
+    metricsUrl: `http://127.0.0.1:${ports.metricsPort}/metrics`,
     dataDir,
     logFile,
     output: () => output,

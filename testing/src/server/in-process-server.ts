@@ -101,7 +101,7 @@ export class InProcessServer {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    this.node.close();
+    await this.node.close();
     // Let the close frames and onClose callbacks already queued reach the clients.
     await new Promise((resolve) => setImmediate(resolve));
     rmSync(this.dataDir, { recursive: true, force: true });

@@ -22,13 +22,20 @@ export class ListeningServer {
   readonly server: PulseServer;
   readonly httpPort: number;
   readonly webtransportPort: number | undefined;
+  /** The metrics listener's port (`/metrics`, `/healthz` on 127.0.0.1). */
+  readonly metricsPort: number;
   /** A temporary directory: the SQLite database and the server secret; removed by `stop`. */
   readonly dataDir: string;
 
-  private constructor(server: PulseServer, ports: { http: number; webtransport: number | undefined }, dataDir: string) {
+  private constructor(
+    server: PulseServer,
+    ports: { http: number; webtransport: number | undefined; metrics: number },
+    dataDir: string,
+  ) {
     this.server = server;
     this.httpPort = ports.http;
     this.webtransportPort = ports.webtransport;
+    this.metricsPort = ports.metrics;
     this.dataDir = dataDir;
   }
 
@@ -47,7 +54,12 @@ export class ListeningServer {
         : { listen: (await import('@pulse/webtransport/node')).listenWebTransport, certificate };
     const server = new PulseServer({ config, verify: xeddsaVerify, logger: pino({ level: 'silent' }), webtransport });
     const listening = await server.start();
-    return new ListeningServer(server, { http: listening.httpPort, webtransport: listening.webtransportPort }, dataDir);
+    const ports = {
+      http: listening.httpPort,
+      webtransport: listening.webtransportPort,
+      metrics: listening.metricsPort,
+    };
+    return new ListeningServer(server, ports, dataDir);
   }
 
   get node(): PulseNode {
@@ -56,6 +68,11 @@ export class ListeningServer {
 
   get baseUrl(): string {
     return `http://127.0.0.1:${this.httpPort}`;
+  }
+
+  /** `/metrics` on the metrics listener. */
+  get metricsUrl(): string {
+    return `http://127.0.0.1:${this.metricsPort}/metrics`;
   }
 
   get websocketUrl(): string {

@@ -30,6 +30,8 @@ export function testServerConfig(
   return loadConfig({
     env: {},
     overrides: {
+      // The metrics listener on a free port too: servers under test run side by side.
+      metrics: { port: 0 },
       ...sections,
       storage: { path: dataDir },
       limits: { ...TEST_LIMITS, ...options.limits },

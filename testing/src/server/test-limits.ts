@@ -4,5 +4,8 @@ import type { ServerLimits } from '@pulse/server';
 export const TEST_LIMITS: Partial<ServerLimits> = {
   authAttempts: 10_000,
   prekeyFetches: 10_000,
+  // Tests fetch one account's bundles again and again (replenishment, sessions rebuilt).
+  prekeyFetchesPerPair: 10_000,
+  prekeyFetchesPerTarget: 10_000,
   maxConnectionsPerIp: 1_000,
 };

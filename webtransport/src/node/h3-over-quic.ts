@@ -111,6 +111,11 @@ export class H3OverQuic {
     return this.#sessions.size;
   }
 
+  /** The QUIC handshake is done. */
+  get isEstablished(): boolean {
+    return this.#established;
+  }
+
   get isClosed(): boolean {
     return this.quic.isClosed();
   }

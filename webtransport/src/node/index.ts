@@ -26,6 +26,12 @@ export {
   loadOrCreateDevCertificate,
 } from './dev-certificate.ts';
 export {
+  type AdmissionLimits,
+  DEFAULT_ADMISSION_LIMITS,
+  type DropReason,
+  type HandshakeStats,
+} from './handshake-admission.ts';
+export {
   type ListenOptions,
   listenWebTransport,
   type ServerWebTransportSession,

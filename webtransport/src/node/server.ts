@@ -20,8 +20,18 @@ import { type WebTransportLimits, webTransportLimits } from '../webtransport/lim
 import { ReceiveBudget, type ReceiveStats } from '../webtransport/receive-budget.ts';
 import { WebTransportSession } from '../webtransport/session.ts';
 import { H3OverQuic } from './h3-over-quic.ts';
+import { type AdmissionLimits, HandshakeAdmission, type HandshakeStats } from './handshake-admission.ts';
 import { destinationConnectionIdRange } from './packet-dcid.ts';
-import { CONNECTION_ID_LENGTH, createQuicheConfig, type HostPort, quiche, type TlsIdentity } from './quiche-config.ts';
+import {
+  CONNECTION_ID_LENGTH,
+  createQuicheConfig,
+  type HostPort,
+  MAX_SEND_UDP_PAYLOAD,
+  type Header as QuicHeader,
+  quiche,
+  type TlsIdentity,
+} from './quiche-config.ts';
+import { RetryTokens } from './retry-token.ts';
 import { UdpEndpoint } from './udp-endpoint.ts';
 
 /** The server side of a session: the same W3C shape as the client's `WebTransport`. */
@@ -41,6 +51,12 @@ export interface ListenOptions {
   /** Paths that accept sessions (compared without the query); others get 404. */
   readonly paths: string[];
   readonly limits?: Partial<WebTransportLimits>;
+  /**
+   * Bounds on QUIC handshakes: in progress in total and per source, their
+   * timeout, and the load above which clients are asked to Retry first
+   * (handshake-admission.ts). The cap on connections is `limits.maxConnections`.
+   */
+  readonly admission?: Partial<AdmissionLimits>;
   /**
    * What the application reads of what peers send, for every session: streams
    * beyond it are refused at once (STOP_SENDING with REFUSAL_CODE.STREAM_REFUSED),
@@ -68,6 +84,8 @@ export interface WebTransportServer {
   readonly connectionCount: number;
   /** What every session so far refused and dropped, and what live ones hold (for metrics). */
   readonly receiveStats: ReceiveStats;
+  /** Handshakes in progress, and the Initials refused, retried or timed out so far (for metrics). */
+  readonly handshakeStats: HandshakeStats;
   close(): Promise<void>;
 }
 
@@ -84,6 +102,9 @@ export async function listenWebTransport(options: ListenOptions): Promise<WebTra
   const byConnectionId = new Map<string, H3OverQuic>();
   const connections = new Set<H3OverQuic>();
   const keysOf = new Map<H3OverQuic, string[]>();
+  const handshakeTimers = new Map<H3OverQuic, ReturnType<typeof setTimeout>>();
+  const admission = new HandshakeAdmission(options.admission);
+  const retryTokens = new RetryTokens();
 
   const policy: AcceptPolicy = {
     paths: new Set(options.paths),
@@ -128,6 +149,8 @@ export async function listenWebTransport(options: ListenOptions): Promise<WebTra
   };
 
   const forget = (connection: H3OverQuic): void => {
+    clearTimeout(handshakeTimers.get(connection));
+    handshakeTimers.delete(connection);
     connections.delete(connection);
     for (const key of keysOf.get(connection) ?? []) byConnectionId.delete(key);
     keysOf.delete(connection);
@@ -150,46 +173,111 @@ export async function listenWebTransport(options: ListenOptions): Promise<WebTra
     } catch {
       return; // not QUIC: dropped
     }
-    if (header.ty !== quiche.Type.Initial) return;
-    if (!quiche.versionIsSupported(header.version)) {
-      const out = Buffer.allocUnsafe(1350);
-      try {
-        const length = quiche.negotiateVersion(header.scid, header.dcid, out);
-        endpoint.send(out.subarray(0, length), from);
-      } catch {
-        // malformed: dropped
-      }
-      return;
+    const versionSupported = quiche.versionIsSupported(header.version);
+    const token = header.token ?? new Uint8Array(0);
+    const odcid =
+      versionSupported && token.length > 0 ? retryTokens.validate(token, header.dcid, from, Date.now()) : undefined;
+    const decision = admission.decide({
+      length: packet.length,
+      versionSupported,
+      isInitial: header.ty === quiche.Type.Initial,
+      token: token.length === 0 ? 'none' : odcid === undefined ? 'invalid' : 'valid',
+      sourceHost: from.host,
+      connections: connections.size,
+      maxConnections: limits.maxConnections,
+    });
+    switch (decision.action) {
+      case 'drop':
+        return;
+      case 'version-negotiation':
+        sendVersionNegotiation(header, from);
+        return;
+      case 'retry':
+        sendRetry(header, from);
+        return;
+      case 'accept':
+        open(packet, from, header, odcid);
     }
-    // RFC 9000 §14.1: Initial packets from clients fill at least 1200 bytes (anti-amplification).
-    if (packet.length < 1200 || connections.size >= limits.maxConnections) return;
-    const scid = new Uint8Array(randomBytes(CONNECTION_ID_LENGTH));
+  };
+
+  /** Version Negotiation (RFC 9000 §6): the versions we speak, for a client that offered another. */
+  const sendVersionNegotiation = (header: QuicHeader, to: HostPort): void => {
+    const out = Buffer.allocUnsafe(MAX_SEND_UDP_PAYLOAD);
+    try {
+      const length = quiche.negotiateVersion(header.scid, header.dcid, out);
+      endpoint.send(out.subarray(0, length), to);
+    } catch {
+      // malformed: dropped
+    }
+  };
+
+  /** A stateless Retry (RFC 9000 §8.1.2): the client comes back to `retryScid` with a token only it received. */
+  const sendRetry = (header: QuicHeader, to: HostPort): void => {
+    const retryScid = new Uint8Array(randomBytes(CONNECTION_ID_LENGTH));
+    const token = retryTokens.mint(header.dcid, retryScid, to, Date.now());
+    const out = Buffer.allocUnsafe(MAX_SEND_UDP_PAYLOAD);
+    try {
+      const length = quiche.retry(header.scid, header.dcid, retryScid, token, header.version, out);
+      endpoint.send(out.subarray(0, length), to);
+    } catch {
+      // malformed: dropped
+    }
+  };
+
+  /**
+   * Opens a connection for an admitted Initial. After a Retry, the client's
+   * destination id is the one our Retry named: it becomes our id, and `odcid`
+   * (from the token) goes into the transport parameters (RFC 9000 §7.3).
+   */
+  const open = (packet: Buffer, from: HostPort, header: QuicHeader, odcid: Uint8Array | undefined): void => {
+    const scid = odcid === undefined ? new Uint8Array(randomBytes(CONNECTION_ID_LENGTH)) : header.dcid;
     let quic: ReturnType<typeof quiche.Connection.accept>;
     try {
-      quic = quiche.Connection.accept(scid, null, endpoint.local, from, config);
+      quic = quiche.Connection.accept(scid, odcid ?? null, endpoint.local, from, config);
     } catch {
       return;
     }
+    const handshake = admission.begin(from.host);
     const connection = new H3OverQuic({
       role: 'server',
       quic,
       local: endpoint.local,
       remote: from,
       limits,
-      hooks: { onHeaders, onClosed: forget },
+      hooks: {
+        onHeaders,
+        onEstablished: handshake,
+        onClosed: (closed) => {
+          handshake();
+          forget(closed);
+        },
+      },
       sendPacket: (bytes, to) => endpoint.send(bytes, to),
       serverBudget: receiveBudget,
     });
-    const keys = [hex(header.dcid), hex(scid)];
+    const keys = [...new Set([hex(header.dcid), hex(scid)])];
     for (const key of keys) byConnectionId.set(key, connection);
     keysOf.set(connection, keys);
     connections.add(connection);
     connection.receivePacket(packet, from);
     // An Initial that did not decrypt (garbage shaped like QUIC) leaves no state behind.
     if (quic.stats().recv === 0) {
+      handshake();
       connection.dispose();
       forget(connection);
+      return;
     }
+    // A handshake that does not finish in time is dropped: half-open connections cannot pile up.
+    const timer = setTimeout(() => {
+      if (connection.isEstablished || !connections.has(connection)) return;
+      admission.timedOut();
+      handshake();
+      connection.close(H3_ERROR.H3_NO_ERROR, 'handshake timeout');
+      connection.dispose();
+      forget(connection);
+    }, admission.limits.handshakeTimeoutMs);
+    timer.unref();
+    handshakeTimers.set(connection, timer);
   };
 
   const endpoint = await UdpEndpoint.bind(options.host, options.port, onPacket);
@@ -202,6 +290,9 @@ export async function listenWebTransport(options: ListenOptions): Promise<WebTra
     },
     get receiveStats() {
       return receiveBudget.stats();
+    },
+    get handshakeStats() {
+      return admission.stats();
     },
     async close() {
       // Graceful: GOAWAY and session close capsules first, CONNECTION_CLOSE a moment later.

@@ -16,6 +16,12 @@ export interface IncomingPolicy {
   readonly unidirectionalStreams: number;
   /** Whether received datagrams are queued for `datagrams.readable`; false drops them on arrival. */
   readonly datagrams: boolean;
+  /**
+   * The largest datagram payload queued (Infinity: any QUIC delivers, which may
+   * be near 64 KiB); a larger one is dropped on arrival and counted, as a
+   * datagram nobody reads is.
+   */
+  readonly maxDatagramBytes: number;
 }
 
 /** The W3C default: everything the peer sends is offered to the application. */
@@ -23,6 +29,7 @@ export const ACCEPT_EVERYTHING: IncomingPolicy = Object.freeze({
   bidirectionalStreams: Number.POSITIVE_INFINITY,
   unidirectionalStreams: Number.POSITIVE_INFINITY,
   datagrams: true,
+  maxDatagramBytes: Number.POSITIVE_INFINITY,
 });
 
 /**
@@ -50,7 +57,16 @@ export function incomingPolicy(
     }
   }
   if (typeof policy.datagrams !== 'boolean') throw new RangeError('incoming datagrams must be true or false');
+  const max = policy.maxDatagramBytes;
+  if (!(max === Number.POSITIVE_INFINITY || (Number.isSafeInteger(max) && max > 0))) {
+    throw new RangeError(`incoming maxDatagramBytes must be a whole number > 0 or Infinity, got ${String(max)}`);
+  }
   return Object.freeze(policy);
+}
+
+/** Whether a received datagram of `bytes` is for the application (it may still find no room). */
+export function acceptsDatagram(policy: IncomingPolicy, bytes: number): boolean {
+  return policy.datagrams && bytes <= policy.maxDatagramBytes;
 }
 
 /** Where a session stands for one direction when the peer opens a stream in it. */

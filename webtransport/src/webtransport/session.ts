@@ -10,6 +10,7 @@
  */
 import {
   ACCEPT_EVERYTHING,
+  acceptsDatagram,
   decideIncomingStream,
   type IncomingPolicy,
   type IncomingStreamDecision,
@@ -267,7 +268,7 @@ export class WebTransportSession implements WebTransportLike {
     // A read that waits takes it at once; else it is queued while the queue and the budget have room.
     // Otherwise the newest datagram is dropped (datagrams are unreliable, RFC 9221 §5).
     const taken =
-      this.#incoming.datagrams &&
+      acceptsDatagram(this.#incoming, payload.byteLength) &&
       !queue.ended &&
       (queue.waiting ||
         (queue.queuedCount < this.#limits.datagramQueueLength && this.#budget.fits(queuedCost(payload.byteLength))));

@@ -7,6 +7,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type AdmissionLimits,
   type DevCertificate,
   type IncomingPolicy,
   listenWebTransport,
@@ -47,6 +48,7 @@ export async function startEchoServer(
   options: {
     host?: string;
     limits?: Partial<WebTransportLimits>;
+    admission?: Partial<AdmissionLimits>;
     incoming?: Partial<IncomingPolicy>;
     onSession?: (s: ServerWebTransportSession) => void;
     onRequest?: (request: SessionRequest) => void;
@@ -66,6 +68,7 @@ export async function startEchoServer(
     certificate: cert,
     paths: ['/echo'],
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.admission ? { admission: options.admission } : {}),
     ...(options.incoming ? { incoming: options.incoming } : {}),
     onSession(session, request) {
       options.onRequest?.(request);

@@ -22,7 +22,17 @@ export type { HandshakeSession, ReadyHook } from './handshake.ts';
 
 /** Frames the server sends unasked. */
 export type PushFrame = FrameOf<
-  'deliver' | 'channel_message' | 'presence_snapshot' | 'presence_join' | 'presence_leave' | 'prekeys_low' | 'error'
+  | 'deliver'
+  | 'channel_message'
+  | 'presence_snapshot'
+  | 'presence_join'
+  | 'presence_leave'
+  | 'prekeys_low'
+  | 'device_list_changed'
+  | 'link_requested'
+  | 'link_approved'
+  | 'ephemeral'
+  | 'error'
 >;
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
@@ -63,6 +73,8 @@ export class PulseConnection {
   readonly #requests: RequestTable;
   readonly #greeting = new Greeting();
   readonly #heartbeat: Heartbeat;
+  /** The `welcome` of the transport in use: its challenge is what proofs on this connection sign. */
+  #welcome: FrameOf<'welcome'> | undefined;
   readonly #reconnector: Reconnector;
   readonly #pushListeners = new Listeners<PushFrame>();
   readonly #statusListeners = new Listeners<ConnectionStatus>();
@@ -70,6 +82,8 @@ export class PulseConnection {
   #status: ConnectionStatus = { state: 'idle', transport: undefined, lastError: undefined };
   #transport: FrameTransport | undefined;
   #info: ServerInfo | undefined;
+  /** Rejects the ready hook's `closed` when the transport of the attempt in progress closes. */
+  #attemptClosed: ((error: Error) => void) | undefined;
 
   constructor(options: ConnectionOptions) {
     this.#options = options;
@@ -90,6 +104,11 @@ export class PulseConnection {
       attempt: () => this.#attemptConnect(),
       wanted: () => this.#status.state === 'connecting' || this.#status.state === 'reconnecting',
     });
+  }
+
+  /** The challenge of the connection in use (undefined while none is): `prekeys_upload.proof` signs it. */
+  get challenge(): Uint8Array | undefined {
+    return this.#welcome?.challenge;
   }
 
   get status(): ConnectionStatus {
@@ -129,6 +148,19 @@ export class PulseConnection {
   }
 
   /**
+   * Sends an ephemeral frame (PROTOCOL.md "Ephemeral events"): in a datagram
+   * when the transport has them, never answered, dropped while disconnected
+   * (a typing indicator that missed its moment is worth nothing later).
+   */
+  sendEphemeral(frame: FrameOf<'send_ephemeral'>): void {
+    const transport = this.#transport;
+    if (this.#status.state !== 'connected' || transport === undefined) return;
+    const bytes = this.#codec.encode(frame);
+    if (transport.sendUnreliable !== undefined) transport.sendUnreliable(bytes);
+    else transport.send(bytes);
+  }
+
+  /**
    * Drops the transport and stops reconnecting, but stays usable: the next
    * `connect()` starts afresh (after a refused registration, say).
    */
@@ -157,6 +189,7 @@ export class PulseConnection {
       transport.close();
     }
     const closed = () => new PulseError('CLIENT_CLOSED', 'the connection was closed');
+    this.#attemptClosed?.(closed());
     this.#requests.failAll(closed());
     this.#readyWaiters.rejectAll(closed);
   }
@@ -190,16 +223,26 @@ export class PulseConnection {
       if (established === undefined) throw lastError;
       const { transport, welcome } = established;
       if (preference === 'auto') this.#memory.set(server, { kind: transport.kind, at: this.#now() });
+      const closed = new Promise<never>((_, reject) => {
+        this.#attemptClosed = reject;
+      });
+      closed.catch(() => {}); // only a ready hook that waits long (linking) listens
+      // The heartbeat runs during the ready hook too: linking waits there for another device's approval.
+      this.#welcome = welcome;
+      this.#heartbeat.start(welcome.heartbeatMs);
       await this.#options.onReady?.({
         welcome,
         transport: transport.kind,
         request: (frame) => this.#request(frame),
+        closed,
       });
-      this.#heartbeat.start(welcome.heartbeatMs);
+      this.#attemptClosed = undefined;
       this.#reconnector.succeeded();
       this.#setStatus({ state: 'connected', transport: transport.kind, lastError: undefined });
       this.#readyWaiters.resolveAll();
     } catch (error) {
+      this.#attemptClosed = undefined;
+      this.#heartbeat.stop();
       this.#dropTransport();
       this.#requests.failAll(error instanceof Error ? error : new Error(String(error)));
       if (this.#status.state !== 'closed') {
@@ -225,6 +268,9 @@ export class PulseConnection {
       onClose: (reason) => {
         if (opened !== undefined && this.#transport === opened) this.#onTransportClosed(reason);
         else closedEarly ??= reason;
+      },
+      onDatagram: (bytes) => {
+        if (opened !== undefined && this.#transport === opened) this.#onDatagram(bytes);
       },
     });
     opened = transport;
@@ -302,6 +348,10 @@ export class PulseConnection {
       case 'presence_join':
       case 'presence_leave':
       case 'prekeys_low':
+      case 'device_list_changed':
+      case 'link_requested':
+      case 'link_approved':
+      case 'ephemeral':
         this.#pushListeners.emit(frame);
         return;
       default:
@@ -309,10 +359,22 @@ export class PulseConnection {
     }
   }
 
+  /** A datagram: one `ephemeral` frame, or dropped (datagrams carry nothing else; a bad one costs nothing more). */
+  #onDatagram(bytes: Uint8Array): void {
+    let frame: Frame;
+    try {
+      frame = this.#codec.decode(bytes);
+    } catch {
+      return;
+    }
+    if (frame.type === 'ephemeral') this.#pushListeners.emit(frame);
+  }
+
   #onTransportClosed(reason: string): void {
     this.#heartbeat.stop();
     this.#dropTransport();
     this.#greeting.fail(new PulseError('CONNECTION_CLOSED', reason));
+    this.#attemptClosed?.(new PulseError('CONNECTION_CLOSED', reason));
     this.#requests.failAll(new PulseError('CONNECTION_CLOSED', reason));
     if (this.#status.state !== 'connected') return; // an attempt in progress reports its own failure
     this.#setStatus({ state: 'reconnecting', transport: undefined, lastError: reason });
@@ -321,6 +383,7 @@ export class PulseConnection {
 
   /** Forgets the current transport and closes it. */
   #dropTransport(): void {
+    this.#welcome = undefined;
     const transport = this.#transport;
     this.#transport = undefined;
     transport?.close();

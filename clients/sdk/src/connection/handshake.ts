@@ -1,4 +1,10 @@
-import { authSignedMessage, type FrameOf, PROTOCOL_VERSIONS, registerSignedMessage } from '@pulse/proto';
+import {
+  authSignedMessage,
+  type FrameOf,
+  PROTOCOL_VERSIONS,
+  registerSignedMessage,
+  type SignedDeviceList,
+} from '@pulse/proto';
 import { PulseError } from '../errors.ts';
 import type { TransportKind } from '../transport/types.ts';
 import type { Answer, RequestFrame, RequestType } from './requests.ts';
@@ -14,6 +20,8 @@ export interface HandshakeSession {
   readonly welcome: FrameOf<'welcome'>;
   readonly transport: TransportKind;
   request<T extends RequestType>(frame: RequestFrame<T>): Promise<Answer<T>>;
+  /** Rejects when this connection's transport closes (or the client closes) before the hook finishes. */
+  readonly closed: Promise<never>;
 }
 
 /** Runs after `welcome` on every (re)connection, before the connection counts as connected. */
@@ -82,11 +90,25 @@ export class Authenticator {
     this.#signer = signer;
   }
 
-  /** Creates `account` with this device as its device 1. */
-  async register(session: HandshakeSession, account: string, deviceName: string): Promise<FrameOf<'auth_ok'>> {
+  /** Creates `account` with this device as its device 1, under `accountKey`, which signed `deviceList`. */
+  async register(
+    session: HandshakeSession,
+    account: string,
+    deviceName: string,
+    accountKey: Uint8Array,
+    deviceList: SignedDeviceList,
+  ): Promise<FrameOf<'auth_ok'>> {
     const identityKey = this.#signer.identityKey;
     const signature = this.#signer.sign(registerSignedMessage(session.welcome.challenge, account, identityKey));
-    const ok = await session.request({ type: 'register', account, deviceName, identityKey, signature });
+    const ok = await session.request({
+      type: 'register',
+      account,
+      deviceName,
+      identityKey,
+      signature,
+      accountKey,
+      deviceList,
+    });
     this.#keep(ok);
     return ok;
   }

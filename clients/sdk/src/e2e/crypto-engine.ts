@@ -1,4 +1,5 @@
 import {
+  deserializePreKeyUse,
   generateOneTimePreKeys,
   generatePqPreKey,
   generateSignedPreKey,
@@ -10,6 +11,7 @@ import {
   SessionRecord,
   SignedPreKey,
   safetyNumber,
+  serializePreKeyUse,
 } from '@pulse/crypto';
 import { fromBase64, toBase64 } from '../base64.ts';
 import { PulseError } from '../errors.ts';
@@ -19,26 +21,35 @@ import {
   type DeviceBundle,
   type E2EEngine,
   type E2EEngineFactory,
+  type E2EEngineOptions,
+  type IsTrustedIdentity,
   type PreKeyUpload,
 } from './engine.ts';
 
-/** Signed prekeys kept after rotation, so initial messages already in flight still decrypt. */
+/**
+ * Signed prekeys, and last-resort PQ prekeys, kept after rotation, so initial messages already
+ * in flight still decrypt. Replay records (`usedPreKeys`) live exactly as long as the keys they name.
+ */
 const KEPT_SIGNED_PREKEYS = 3;
-/** Initiators' base keys remembered to refuse replayed initial messages (oldest forgotten first). */
-const MAX_REMEMBERED_BASE_KEYS = 2_000;
+const KEPT_LAST_RESORT_PQ_PREKEYS = 3;
 
 /**
  * Serialized engine state (JSON; every key and session record as its @pulse/crypto serialization, base64).
- * v1 stored one `Session` per device; v2 stores a `SessionRecord` (v1 is read and wrapped, see `#restore`).
+ * v1 stored one `Session` per device; v2 stores a `SessionRecord` (v1 is read and wrapped, see `#restore`);
+ * v3 replaces v2's bare `baseKeys` (a 2,000-entry FIFO) by `usedPreKeys`, each naming the signed and PQ
+ * prekey it used, forgotten when they rotate (as libsignal does).
  */
 interface EngineState {
-  v: 1 | 2;
+  v: 1 | 2 | 3;
   identity: string;
   nextPreKeyId: number;
   signed: string[];
   oneTime: string[];
   pq: string[];
-  baseKeys: string[];
+  /** v1, v2: base keys of initial messages, without the prekeys they used. */
+  baseKeys?: string[];
+  /** v3: `serializePreKeyUse` of each initial message that used no one-time prekey. */
+  usedPreKeys?: string[];
   /** `account.deviceId` → that device's session record (v1: a single session). */
   sessions: Record<string, string>;
   /** groupId → this device's sender key record. */
@@ -56,43 +67,59 @@ interface EngineState {
 export class CryptoEngine implements E2EEngine {
   readonly #identity: IdentityKeyPair;
   /** The prekeys @pulse/crypto consults when this device answers an initial message. */
-  readonly #preKeys = new InMemoryPrekeyStore({ maxUsedBaseKeys: MAX_REMEMBERED_BASE_KEYS });
+  readonly #preKeys = new InMemoryPrekeyStore();
   readonly #sessions = new Map<string, SessionRecord>();
   readonly #ownSenderKeys = new Map<string, SenderKeyRecord>();
   readonly #peerSenderKeys = new Map<string, SenderKeyRecord>();
   /**
-   * Prekeys and used base keys never change once made: their base64 is computed once (the
+   * Prekeys and used-prekey entries never change once made: their base64 is computed once (the
    * state is saved per message).
    */
   readonly #base64 = new WeakMap<object, string>();
   #nextPreKeyId = 1;
+  #isTrustedIdentity: IsTrustedIdentity | undefined;
 
-  private constructor(identity: IdentityKeyPair) {
+  private constructor(identity: IdentityKeyPair, options: E2EEngineOptions) {
     this.#identity = identity;
+    this.#isTrustedIdentity = options.isTrustedIdentity;
   }
 
-  static factory(): E2EEngineFactory {
+  /** `defaults` apply to every engine the factory makes; options given to create/restore override them. */
+  static factory(defaults: E2EEngineOptions = {}): E2EEngineFactory {
     return {
-      create: async () => new CryptoEngine(IdentityKeyPair.generate()),
-      restore: async (bytes) => CryptoEngine.#restore(bytes),
+      create: async (options = {}) => new CryptoEngine(IdentityKeyPair.generate(), { ...defaults, ...options }),
+      restore: async (bytes, options = {}) => CryptoEngine.#restore(bytes, { ...defaults, ...options }),
     };
   }
 
-  static #restore(bytes: Uint8Array): CryptoEngine {
+  static #restore(bytes: Uint8Array, options: E2EEngineOptions): CryptoEngine {
     let state: EngineState;
     try {
       state = JSON.parse(new TextDecoder().decode(bytes)) as EngineState;
-      if (state.v !== 1 && state.v !== 2) throw new Error(`version ${String(state.v)}`);
+      if (state.v !== 1 && state.v !== 2 && state.v !== 3) throw new Error(`version ${String(state.v)}`);
     } catch (cause) {
       throw new PulseError('PROFILE_CORRUPT', 'the saved key state is not readable', { cause });
     }
-    const engine = new CryptoEngine(IdentityKeyPair.deserialize(fromBase64(state.identity)));
+    const engine = new CryptoEngine(IdentityKeyPair.deserialize(fromBase64(state.identity)), options);
     engine.#nextPreKeyId = state.nextPreKeyId;
     const preKeys = engine.#preKeys;
     for (const s of state.signed) preKeys.addSignedPreKey(SignedPreKey.deserialize(fromBase64(s)));
     preKeys.addOneTimePreKeys(state.oneTime.map((s) => OneTimePreKey.deserialize(fromBase64(s))));
     for (const s of state.pq) preKeys.addPqPreKey(PqPreKey.deserialize(fromBase64(s)));
-    preKeys.addUsedBaseKeys(state.baseKeys.map(fromBase64));
+    preKeys.addUsedPreKeys((state.usedPreKeys ?? []).map((s) => deserializePreKeyUse(fromBase64(s))));
+    // v1/v2 base keys do not say which prekeys they used: tie them to the newest signed prekey held
+    // now. It rotates out last, so by then every signed prekey they could have used is gone and a
+    // replay fails for want of its key.
+    const newestSigned = Math.max(...preKeys.signedPreKeys.keys());
+    if (Number.isFinite(newestSigned)) {
+      preKeys.addUsedPreKeys(
+        (state.baseKeys ?? []).map((b) => ({
+          signedPreKeyId: newestSigned,
+          pqPreKeyId: undefined,
+          baseKey: fromBase64(b),
+        })),
+      );
+    }
     for (const [address, s] of Object.entries(state.sessions)) {
       const bytes = fromBase64(s);
       try {
@@ -122,6 +149,20 @@ export class CryptoEngine implements E2EEngine {
     return this.#identity.sign(message);
   }
 
+  setIdentityTrust(check: IsTrustedIdentity | undefined): void {
+    this.#isTrustedIdentity = check;
+  }
+
+  /** The engine's check bound to one device, as @pulse/crypto's SessionRecord asks it. */
+  #trustFor(address: DeviceAddress) {
+    const check = this.#isTrustedIdentity;
+    if (check === undefined) return {};
+    return {
+      isTrustedIdentity: (identityKey: Uint8Array, direction: 'sending' | 'receiving') =>
+        check({ account: address.account, deviceId: address.deviceId }, identityKey, direction),
+    };
+  }
+
   async generatePreKeys(count: number, rotate: boolean): Promise<PreKeyUpload> {
     const upload: PreKeyUpload = {};
     const preKeys = this.#preKeys;
@@ -132,6 +173,11 @@ export class CryptoEngine implements E2EEngine {
       for (const old of ids.slice(0, Math.max(0, ids.length - KEPT_SIGNED_PREKEYS))) preKeys.removeSignedPreKey(old);
       const lastResort = generatePqPreKey(this.#identity, this.#takeId(), { lastResort: true });
       preKeys.addPqPreKey(lastResort);
+      const lastResortIds = [...preKeys.pqPreKeys.values()].filter((k) => k.lastResort).map((k) => k.keyId);
+      lastResortIds.sort((a, b) => a - b);
+      for (const old of lastResortIds.slice(0, Math.max(0, lastResortIds.length - KEPT_LAST_RESORT_PQ_PREKEYS))) {
+        preKeys.removePqPreKey(old);
+      }
       upload.signedPreKey = signed.toPublic();
       upload.pqLastResortPreKey = lastResort.toPublic();
     }
@@ -154,12 +200,16 @@ export class CryptoEngine implements E2EEngine {
 
   /** A new current session for `address`; the previous ones stay archived in its record. */
   async startSession(address: DeviceAddress, bundle: DeviceBundle): Promise<void> {
-    await this.#record(address).initiate(this.#identity, {
-      identityKey: bundle.identityKey,
-      signedPreKey: bundle.signedPreKey,
-      pqPreKey: bundle.pqPreKey,
-      oneTimePreKey: bundle.oneTimePreKey,
-    });
+    await this.#record(address).initiate(
+      this.#identity,
+      {
+        identityKey: bundle.identityKey,
+        signedPreKey: bundle.signedPreKey,
+        pqPreKey: bundle.pqPreKey,
+        oneTimePreKey: bundle.oneTimePreKey,
+      },
+      this.#trustFor(address),
+    );
   }
 
   dropSession(address: DeviceAddress): void {
@@ -179,7 +229,12 @@ export class CryptoEngine implements E2EEngine {
     ciphertext: Uint8Array,
   ): Promise<{ plaintext: Uint8Array; identityKey: Uint8Array }> {
     // The session that decrypts (an archived one, or a new one from an initial message) becomes current.
-    const result = await this.#record(address).decrypt(this.#identity, this.#preKeys, ciphertext);
+    const result = await this.#record(address).decrypt(
+      this.#identity,
+      this.#preKeys,
+      ciphertext,
+      this.#trustFor(address),
+    );
     return { plaintext: result.plaintext, identityKey: result.session.remoteIdentityKey };
   }
 
@@ -239,13 +294,13 @@ export class CryptoEngine implements E2EEngine {
 
   async exportState(): Promise<Uint8Array> {
     const state: EngineState = {
-      v: 2,
+      v: 3,
       identity: toBase64(this.#identity.serialize()),
       nextPreKeyId: this.#nextPreKeyId,
       signed: [...this.#preKeys.signedPreKeys.values()].map((k) => this.#once(k, () => k.serialize())),
       oneTime: [...this.#preKeys.oneTimePreKeys.values()].map((k) => this.#once(k, () => k.serialize())),
       pq: [...this.#preKeys.pqPreKeys.values()].map((k) => this.#once(k, () => k.serialize())),
-      baseKeys: this.#preKeys.usedBaseKeys().map((k) => this.#once(k, () => k)),
+      usedPreKeys: this.#preKeys.usedPreKeys().map((u) => this.#once(u, () => serializePreKeyUse(u))),
       sessions: Object.fromEntries(
         [...this.#sessions].filter(([, r]) => r.size > 0).map(([address, r]) => [address, toBase64(r.serialize())]),
       ),

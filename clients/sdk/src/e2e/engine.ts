@@ -6,6 +6,29 @@ export interface DeviceAddress {
   readonly deviceId: number;
 }
 
+/** Which way a session is about to be used: building one from a bundle (sending), or taking one over from a message (receiving). */
+export type IdentityDirection = 'sending' | 'receiving';
+
+/**
+ * The caller's say over whose identity a session may be built with (libsignal's
+ * IdentityKeyStore.is_trusted_identity). Asked before a session is built from a bundle
+ * ('sending'), and before a session from a received message is built or replaces the current
+ * one ('receiving'): only about identity keys the peer proved it holds. Return false to refuse:
+ * the operation fails with CryptoError CRYPTO_UNTRUSTED_IDENTITY and the engine's state is
+ * unchanged (the same message can be decrypted again once the key is accepted). Should not
+ * record anything: record the key after a successful decrypt (it is in the result).
+ */
+export type IsTrustedIdentity = (
+  address: DeviceAddress,
+  identityKey: Uint8Array,
+  direction: IdentityDirection,
+) => boolean | Promise<boolean>;
+
+export interface E2EEngineOptions {
+  /** Absent: every identity is accepted, and trust is checked by the caller after the fact (trust.ts). */
+  isTrustedIdentity?: IsTrustedIdentity | undefined;
+}
+
 /** A device's prekey bundle as `bundles` carries it. */
 export type DeviceBundle = FrameOf<'bundles'>['bundles'][number];
 
@@ -26,6 +49,8 @@ export interface E2EEngine {
   readonly identityKey: Uint8Array;
   /** XEdDSA signature with the identity key (server authentication). */
   sign(message: Uint8Array): Uint8Array;
+  /** Replaces the identity check given at create/restore (undefined: none). */
+  setIdentityTrust(check: IsTrustedIdentity | undefined): void;
 
   /** Fresh one-time prekeys (EC and PQ, `count` each); with `rotate`, also a new signed and last-resort PQ prekey. */
   generatePreKeys(count: number, rotate: boolean): Promise<PreKeyUpload>;
@@ -63,8 +88,8 @@ export interface E2EEngine {
 
 /** Builds an engine for a fresh identity or from exported state. */
 export interface E2EEngineFactory {
-  create(): Promise<E2EEngine>;
-  restore(state: Uint8Array): Promise<E2EEngine>;
+  create(options?: E2EEngineOptions): Promise<E2EEngine>;
+  restore(state: Uint8Array, options?: E2EEngineOptions): Promise<E2EEngine>;
 }
 
 export function addressKey(address: DeviceAddress): string {

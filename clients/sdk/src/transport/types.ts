@@ -13,12 +13,20 @@ export interface TransportEvents {
   onFrame(bytes: Uint8Array): void;
   /** The transport is gone (either side ended it, or it failed). Called at most once. */
   onClose(reason: string): void;
+  /** One datagram's bytes (WebTransport): one frame, which only an ephemeral type may be (PROTOCOL.md "Framing"). */
+  onDatagram?(bytes: Uint8Array): void;
 }
 
 export interface FrameTransport {
   readonly kind: TransportKind;
   /** Queues one encoded frame. */
   send(frame: Uint8Array): void;
+  /**
+   * Sends one encoded ephemeral frame unreliably: in a datagram when the
+   * transport has them and the frame fits one, else as `send` does. Absent: the
+   * transport has no datagrams (WebSocket); the caller uses `send`.
+   */
+  sendUnreliable?(frame: Uint8Array): void;
   /** Closes the transport; `onClose` follows. */
   close(): void;
 }
@@ -43,6 +51,12 @@ export interface WebTransportLike {
   readonly closed: Promise<unknown>;
   createBidirectionalStream(): Promise<{ readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> }>;
   close(info?: { closeCode?: number; reason?: string }): void;
+  /** RFC 9297 datagrams of the session (W3C `datagrams`); absent where a runtime lacks them. */
+  readonly datagrams?: {
+    readonly readable: ReadableStream<Uint8Array>;
+    readonly writable: WritableStream<Uint8Array>;
+    readonly maxDatagramSize: number;
+  };
 }
 
 export interface WebTransportOptions {

@@ -1,11 +1,14 @@
 import { prefixLength, StreamFrameDecoder } from '@pulse/proto';
 import { PulseError } from '../errors.ts';
+import { openDatagrams } from './datagrams.ts';
 import type { FrameTransport, TransportEvents, WebTransportFactory, WebTransportLike } from './types.ts';
 
 /**
  * Pulse over WebTransport (PROTOCOL.md "Framing"): after `ready` the client opens
  * ONE bidirectional stream; every frame on it is preceded by its length as a QUIC
- * varint. Fails after `timeoutMs` so the caller can fall back to WebSocket.
+ * varint. Ephemeral frames may go in the session's datagrams instead
+ * (`sendUnreliable`, datagrams.ts). Fails after `timeoutMs` so the caller can
+ * fall back to WebSocket.
  */
 export async function openWebTransport(
   factory: WebTransportFactory,
@@ -79,14 +82,19 @@ export async function openWebTransport(
     () => finish('webtransport session closed'),
     () => finish('webtransport session failed'),
   );
+  const datagrams = openDatagrams(session, events);
 
+  const send = (frame: Uint8Array) => {
+    if (closed) return;
+    writer.write(prefixLength(frame)).catch((error: unknown) => finish(`webtransport write failed: ${String(error)}`));
+  };
   return {
     kind: 'webtransport',
-    send(frame) {
+    send,
+    sendUnreliable(frame) {
       if (closed) return;
-      writer
-        .write(prefixLength(frame))
-        .catch((error: unknown) => finish(`webtransport write failed: ${String(error)}`));
+      // A frame too large for a datagram on this path goes on the stream (PROTOCOL.md "Ephemeral events").
+      if (datagrams?.send(frame) !== true) send(frame);
     },
     close() {
       finish('client closed');

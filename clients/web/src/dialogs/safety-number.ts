@@ -5,9 +5,11 @@ import type { Dialog } from './dialog.ts';
 
 /**
  * The safety-number screen for `account` (README "Trust"): one number per
- * device of theirs, to compare in person or over a trusted call, and "mark
- * verified" once they match. `warn` shows a failure, or clears the page's
- * warning (a changed key) once the user verified.
+ * contact, over the two accounts' identity keys (their devices do not change
+ * it), to compare in person or over a call you trust. When the contact's
+ * identity changed, sending to them is stopped until the user compares the new
+ * number and accepts it here (markVerified). `warn` shows a failure, or clears
+ * the page's warning once the user accepted.
  */
 export async function showSafetyNumber(
   dialog: Dialog,
@@ -17,30 +19,21 @@ export async function showSafetyNumber(
 ): Promise<void> {
   try {
     const safety = await client.safetyNumber(account);
+    const state = safety.identityChanged
+      ? `⚠ ${account}'s safety number changed: they registered again, or someone is in between. Sending to them is stopped until you accept.`
+      : safety.verified
+        ? '✓ Verified'
+        : 'Not verified yet';
     const body: Node[] = [
       h(
         'p',
         {},
-        `Compare these numbers with ${account}, in person or over a call you trust. If they match, nobody is in between.`,
+        `Compare this number with ${account}, in person or over a call you trust. If it matches, nobody is in between.`,
       ),
-      ...safety.numbers.map((n) =>
-        h(
-          'div',
-          { class: 'numbers', testid: 'safety-number' },
-          safety.numbers.length > 1 ? `device ${n.deviceId}: ${n.number}` : n.number,
-        ),
-      ),
-      h(
-        'p',
-        { testid: 'safety-state' },
-        safety.changedDevices.length > 0
-          ? `⚠ ${account}'s key changed.`
-          : safety.verified
-            ? '✓ Verified'
-            : 'Not verified yet',
-      ),
+      h('div', { class: 'numbers', testid: 'safety-number' }, safety.number),
+      h('p', { class: safety.identityChanged ? 'warning' : '', testid: 'safety-state' }, state),
     ];
-    const verify = h(
+    const accept = h(
       'button',
       {
         testid: 'mark-verified',
@@ -52,9 +45,9 @@ export async function showSafetyNumber(
           },
         },
       },
-      'They match: mark verified',
+      safety.identityChanged ? 'It matches: accept the new number' : 'It matches: mark verified',
     );
-    dialog.show(`Safety number with ${account}`, body, safety.verified ? [] : [verify]);
+    dialog.show(`Safety number with ${account}`, body, safety.verified && !safety.identityChanged ? [] : [accept]);
   } catch (error) {
     warn(describeError(error));
   }

@@ -1,4 +1,5 @@
 import { ConversationId, type GroupRecord, type PulseClient, type StoredMessage } from '@pulse/sdk';
+import type { Notice } from '../device-notices.ts';
 import { h, replaceChildren } from '../dom.ts';
 import { TYPING_MS } from '../typing-indicators.ts';
 
@@ -74,30 +75,18 @@ export class ConversationView {
     }
   }
 
-  /** The messages of `conversation`, scrolled to the newest. */
-  renderMessages(conversation: ConversationId | undefined): void {
+  /** The messages of `conversation` with the page's `notices` among them (by time), scrolled to the newest. */
+  renderMessages(conversation: ConversationId | undefined, notices: readonly Notice[] = []): void {
     if (conversation === undefined) return;
     const inGroup = conversation.kind === 'group';
-    const bubbles = this.#client.messages(conversation).map((m: StoredMessage) => {
-      const mine = m.direction === 'out';
-      const ticks = mine ? TICKS[m.status ?? 'sent'] : '';
-      return h(
-        'div',
-        {
-          class: `bubble ${mine ? 'mine' : ''}`,
-          testid: 'message',
-          attrs: { 'data-from': m.from, 'data-status': m.status ?? '' },
-        },
-        inGroup && !mine && h('span', { class: 'sender' }, m.from),
-        h('span', { class: 'text' }, m.text),
-        h(
-          'span',
-          { class: 'meta' },
-          new Date(m.sentAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) + ticks,
-        ),
-      );
-    });
-    replaceChildren(this.#messages, ...bubbles);
+    const lines: { at: number; element: HTMLElement }[] = this.#client
+      .messages(conversation)
+      .map((m) => ({ at: m.receivedAt, element: bubble(m, inGroup) }));
+    for (const notice of notices) {
+      lines.push({ at: notice.at, element: h('div', { class: 'system', testid: 'system-line' }, notice.text) });
+    }
+    lines.sort((a, b) => a.at - b.at); // stable: a notice stays after the message it arrived with
+    replaceChildren(this.#messages, ...lines.map((line) => line.element));
     this.#messages.scrollTop = this.#messages.scrollHeight;
   }
 
@@ -192,4 +181,25 @@ export class ConversationView {
       h('button', { testid: 'send', attrs: { type: 'submit' } }, 'Send'),
     );
   }
+}
+
+/** One stored message as a bubble: the sender in groups, the text, the time and (for outgoing ones) its ticks. */
+function bubble(m: StoredMessage, inGroup: boolean): HTMLElement {
+  const mine = m.direction === 'out';
+  const ticks = mine ? TICKS[m.status ?? 'sent'] : '';
+  return h(
+    'div',
+    {
+      class: `bubble ${mine ? 'mine' : ''}`,
+      testid: 'message',
+      attrs: { 'data-from': m.from, 'data-status': m.status ?? '' },
+    },
+    inGroup && !mine && h('span', { class: 'sender' }, m.from),
+    h('span', { class: 'text' }, m.text),
+    h(
+      'span',
+      { class: 'meta' },
+      new Date(m.sentAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) + ticks,
+    ),
+  );
 }

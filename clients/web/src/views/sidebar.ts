@@ -7,12 +7,14 @@ export interface SidebarHooks {
   startChat(account: string): void;
   /** The user asked for the "New group" dialog. */
   newGroup(): void;
+  /** The user asked for the "Devices" dialog (this account's devices, link requests). */
+  devices(): void;
 }
 
 /**
  * The sidebar: who this is (account, device, the transport badge), "Start a
- * chat", "New group", notifications and their preview setting, around the
- * conversation list.
+ * chat", "New group", "Devices", notifications and their preview setting,
+ * around the conversation list.
  */
 export function sidebar(
   client: PulseClient,
@@ -60,6 +62,7 @@ export function sidebar(
       'div',
       { class: 'new' },
       h('button', { class: 'secondary', testid: 'new-group', on: { click: () => hooks.newGroup() } }, 'New group'),
+      h('button', { class: 'secondary', testid: 'devices', on: { click: () => hooks.devices() } }, 'Devices'),
       h(
         'button',
         { class: 'secondary', testid: 'enable-notifications', on: { click: () => void enableNotifications() } },

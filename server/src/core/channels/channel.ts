@@ -1,4 +1,5 @@
 import type { TransportKind } from '../connection.ts';
+import type { Following } from '../ports/channel-log.ts';
 
 export interface PresenceMember {
   readonly account: string;
@@ -11,34 +12,47 @@ export interface Subscriber {
   readonly member: PresenceMember;
   /** The subscriber's transport, for the per-transport active-channel gauge. */
   readonly transport: TransportKind;
-  /** Queues encoded bytes; `ephemeral` ones may be dropped by a slow consumer. */
-  deliver(bytes: Uint8Array, ephemeral: boolean): void;
+  /**
+   * Queues encoded bytes of `channel`; `ephemeral` ones (presence) may be
+   * dropped by a slow consumer. A publication comes with its `offset`.
+   */
+  deliver(channel: string, bytes: Uint8Array, ephemeral: boolean, offset?: number): void;
 }
 
-export interface Replay {
-  readonly recovered: boolean;
-  /** Encoded `channel_message` frames after the requested offset, oldest first. */
-  readonly missed: readonly Uint8Array[];
+/** How a subscriber asked to be subscribed. */
+export interface SubscriberOptions {
+  /** Hears presence events (snapshot, joins, leaves). */
+  readonly presence: boolean;
+  /** Is never announced nor listed in snapshots (PROTOCOL.md "Presence"). */
+  readonly invisible: boolean;
 }
 
 /**
- * One channel: its subscribers (with whether they want presence) and a bounded
- * history of encoded publications for replay. Offsets count publications from 1
- * within an `epoch`; a new epoch (fresh random id) starts whenever the channel is
- * created, e.g. after a server restart, so a stale `{epoch, offset}` is detected.
+ * One channel as this node sees it: its local subscribers (with their options)
+ * while it has any. Its history is the channel log's (ports/channel-log.ts);
+ * the channel follows the log while it has subscribers, so publications made
+ * on any node reach them.
  */
 export class Channel {
   readonly name: string;
-  readonly epoch: string;
-  readonly #historySize: number;
-  #offset = 0;
-  #historyBytes = 0;
-  readonly #history: { offset: number; bytes: Uint8Array }[] = [];
-  readonly subscribers = new Map<Subscriber, { presence: boolean }>();
+  /** The account whose subscribe created the channel here (its per-account count). */
+  readonly creator: string;
+  readonly subscribers = new Map<Subscriber, SubscriberOptions>();
   readonly #perTransport = new Map<TransportKind, number>();
+  /** Its following of the log (set while the channel has subscribers). */
+  following: Following | undefined;
+  /** Its watch of the other nodes' members (cluster mode). */
+  watching: Following | undefined;
+  /** The members the other nodes show (cluster mode), as last heard. */
+  remote: readonly PresenceMember[] = [];
+
+  constructor(name: string, creator: string) {
+    this.name = name;
+    this.creator = creator;
+  }
 
   /** Adds a subscriber; true when it is the first one on its transport. */
-  addSubscriber(subscriber: Subscriber, options: { presence: boolean }): boolean {
+  addSubscriber(subscriber: Subscriber, options: SubscriberOptions): boolean {
     this.subscribers.set(subscriber, options);
     const count = (this.#perTransport.get(subscriber.transport) ?? 0) + 1;
     this.#perTransport.set(subscriber.transport, count);
@@ -54,62 +68,27 @@ export class Channel {
     return count === 0;
   }
 
-  constructor(name: string, historySize: number, epoch: string) {
-    this.name = name;
-    this.epoch = epoch;
-    this.#historySize = historySize;
-  }
-
-  /** The latest offset (0 before the first publication). */
-  get offset(): number {
-    return this.#offset;
-  }
-
-  /** Allocates the next offset for a publication. */
-  nextOffset(): number {
-    return ++this.#offset;
-  }
-
-  /** Bytes of encoded publications held for replay. */
-  get historyBytes(): number {
-    return this.#historyBytes;
-  }
-
-  /** Records an encoded publication and sends the same bytes to every subscriber. */
+  /** Sends the same encoded publication to every subscriber. */
   fanOut(offset: number, bytes: Uint8Array): void {
-    this.#history.push({ offset, bytes });
-    this.#historyBytes += bytes.length;
-    if (this.#history.length > this.#historySize) this.dropOldest();
-    for (const subscriber of this.subscribers.keys()) subscriber.deliver(bytes, false);
+    for (const subscriber of this.subscribers.keys()) subscriber.deliver(this.name, bytes, false, offset);
   }
 
-  /** Forgets the oldest publication (replay from before it reports recovered=false). */
-  dropOldest(): boolean {
-    const dropped = this.#history.shift();
-    if (dropped === undefined) return false;
-    this.#historyBytes -= dropped.bytes.length;
-    return true;
+  /** The members others may see on this node: invisible subscribers are never listed. */
+  localMembers(): PresenceMember[] {
+    const visible: PresenceMember[] = [];
+    for (const [subscriber, options] of this.subscribers) if (!options.invisible) visible.push(subscriber.member);
+    return visible;
   }
 
-  /** Publications after `since`, or recovered=false when the history cannot fill the gap. */
-  replay(since: { epoch: string; offset: number } | undefined): Replay {
-    if (since === undefined) return { recovered: true, missed: [] };
-    if (since.epoch !== this.epoch || since.offset > this.#offset) return { recovered: false, missed: [] };
-    if (since.offset === this.#offset) return { recovered: true, missed: [] };
-    const oldest = this.#history[0]?.offset ?? this.#offset + 1;
-    if (since.offset + 1 < oldest) return { recovered: false, missed: [] };
-    return {
-      recovered: true,
-      missed: this.#history.filter((entry) => entry.offset > since.offset).map((entry) => entry.bytes),
-    };
-  }
-
+  /** The members others may see, on every node. */
   members(): PresenceMember[] {
-    return [...this.subscribers.keys()].map((s) => s.member);
+    return this.remote.length === 0 ? this.localMembers() : [...this.localMembers(), ...this.remote];
   }
 
   /** Sends presence bytes (ephemeral) to subscribers that asked for presence. */
   announce(bytes: Uint8Array): void {
-    for (const [subscriber, options] of this.subscribers) if (options.presence) subscriber.deliver(bytes, true);
+    for (const [subscriber, options] of this.subscribers) {
+      if (options.presence) subscriber.deliver(this.name, bytes, true);
+    }
   }
 }

@@ -1,149 +1,215 @@
 import type { FrameCodec } from '@pulse/proto';
 import type { TransportKind } from '../connection.ts';
 import { PulseError } from '../errors.ts';
-import { type RandomSource, randomHex } from '../ports/random.ts';
+import type { ChannelEntry, ChannelLog, ChannelPosition } from '../ports/channel-log.ts';
+import type { PresenceShare, SharedMember } from '../ports/presence-share.ts';
 import { authorizeChannel } from './acl.ts';
-import { Channel, type Replay, type Subscriber } from './channel.ts';
+import { Channel, type PresenceMember, type Subscriber } from './channel.ts';
 
-export interface SubscribeResult extends Replay {
-  readonly channel: Channel;
+/** A replay: where the channel stands, whether the gap since the client's position could be filled, and with what. */
+export interface Replay {
+  readonly position: ChannelPosition;
+  readonly recovered: boolean;
+  /** Encoded `channel_message` frames after the requested offset, oldest first. */
+  readonly missed: readonly { readonly offset: number; readonly bytes: Uint8Array }[];
+}
+
+/** The registry's bounds (ServerLimits of the same names) and its log. */
+export interface RegistryOptions {
+  readonly log: ChannelLog;
+  /** Publications replayed at most (history_size: the log keeps no more per channel). */
+  readonly historySize: number;
+  readonly maxChannelsTotal: number;
+  /** Channels with subscribers here at once that one account created (default: no bound but the total). */
+  readonly maxChannelsPerAccount?: number;
+  /** Presence across nodes (cluster mode); without it presence is this node's subscribers. */
+  readonly presence?: PresenceShare;
 }
 
 /**
- * All channels of this server: subscribe/unsubscribe/publish with the channel
- * rules, history replay and presence events. A channel without subscribers keeps
- * its history until the channel count exceeds `maxChannelsTotal`, then the oldest
- * idle ones are forgotten.
+ * All channels with subscribers on this node: subscribe/unsubscribe/publish
+ * with the channel rules, replay from the channel log and presence events.
+ *
+ * History is the log's (ports/channel-log.ts): SQLite on one node, JetStream in
+ * cluster mode, so it survives restarts and every node replays the same
+ * offsets. Publications go to the log, and each channel with subscribers here
+ * follows the log: a publication reaches them in offset order whichever node
+ * took it. The log keeps history within its budget (count and age per channel,
+ * bytes overall and per account), so no account takes the others' history
+ * (issue 11); an account creates at most `maxChannelsPerAccount` live channels.
+ * Presence: invisible subscribers are never announced nor listed; on
+ * `user:<account>` channels only the owner's devices are, so a follower learns
+ * the owner's presence and nothing of the other followers.
  */
 export class ChannelRegistry {
   readonly #codec: FrameCodec;
+  readonly #log: ChannelLog;
   readonly #historySize: number;
   readonly #maxChannelsTotal: number;
-  readonly #historyBudget: number;
-  readonly #random: RandomSource;
+  readonly #maxPerAccount: number;
+  readonly #presence: PresenceShare | undefined;
   readonly #channels = new Map<string, Channel>();
-  #historyBytes = 0;
-  #active = 0;
+  /** Live channels by creating account. */
+  readonly #created = new Map<string, number>();
   /**
    * Called when a channel gains its first or loses its last subscriber on a
    * transport (`delta` ±1), and with `transport` 'all' for any transport.
    */
   onActiveChange: (transport: TransportKind | 'all', delta: number) => void = () => {};
 
-  constructor(
-    codec: FrameCodec,
-    options: { historySize: number; maxChannelsTotal: number; historyBytes: number; random: RandomSource },
-  ) {
+  constructor(codec: FrameCodec, options: RegistryOptions) {
     this.#codec = codec;
-    this.#random = options.random;
+    this.#log = options.log;
     this.#historySize = options.historySize;
     this.#maxChannelsTotal = options.maxChannelsTotal;
-    this.#historyBudget = options.historyBytes;
+    this.#maxPerAccount = options.maxChannelsPerAccount ?? Number.POSITIVE_INFINITY;
+    this.#presence = options.presence;
   }
 
-  /** Bytes of history held by all channels (bounded by `history_bytes`). */
-  get historyBytes(): number {
-    return this.#historyBytes;
-  }
-
+  /** Channels with at least one subscriber here. */
   get active(): number {
-    return this.#active;
+    return this.#channels.size;
   }
 
-  subscribe(
-    name: string,
-    subscriber: Subscriber,
-    options: { presence: boolean; since: { epoch: string; offset: number } | undefined },
-  ): SubscribeResult {
-    authorizeChannel(name, subscriber.member.account, 'subscribe');
-    const channel = this.#getOrCreate(name);
-    const replay = channel.replay(options.since);
+  /**
+   * Adds a subscriber (announcing it to presence subscribers); from now on it
+   * hears every publication, with its offset. Replay is asked separately
+   * (`replay`), so nothing published meanwhile is missed.
+   */
+  join(name: string, subscriber: Subscriber, options: { presence: boolean; invisible?: boolean }): Channel {
+    const { account } = subscriber.member;
+    authorizeChannel(name, account, 'subscribe');
+    // On user:<owner> channels followers are never announced: they see the owner's devices, not each other.
+    const invisible = options.invisible === true || !announcedOn(name, account);
+    const channel = this.#getOrCreate(name, account);
     // Existing presence subscribers hear about the newcomer before it joins the set.
-    channel.announce(this.#codec.encode({ type: 'presence_join', channel: name, member: subscriber.member }));
-    const firstAny = channel.subscribers.size === 0;
-    if (channel.addSubscriber(subscriber, { presence: options.presence })) {
+    if (!invisible) {
+      channel.announce(this.#codec.encode({ type: 'presence_join', channel: name, member: subscriber.member }));
+    }
+    if (channel.addSubscriber(subscriber, { presence: options.presence, invisible })) {
       this.onActiveChange(subscriber.transport, 1);
     }
-    if (firstAny) this.#setActive(this.#active + 1);
-    return { channel, ...replay };
+    if (!invisible) this.#presence?.set(name, channel.localMembers());
+    return channel;
   }
 
   unsubscribe(name: string, subscriber: Subscriber): boolean {
     const channel = this.#channels.get(name);
+    const options = channel?.subscribers.get(subscriber);
     const lastOnTransport = channel?.removeSubscriber(subscriber);
     if (channel === undefined || lastOnTransport === undefined) return false;
     if (lastOnTransport) this.onActiveChange(subscriber.transport, -1);
-    if (channel.subscribers.size === 0) this.#setActive(this.#active - 1);
-    channel.announce(this.#codec.encode({ type: 'presence_leave', channel: name, member: subscriber.member }));
+    if (channel.subscribers.size === 0) this.#drop(channel);
+    if (options?.invisible !== true) {
+      channel.announce(this.#codec.encode({ type: 'presence_leave', channel: name, member: subscriber.member }));
+      this.#presence?.set(name, channel.localMembers());
+    }
     return true;
   }
 
-  /** Publishes an opaque payload; returns its offset. The frame is encoded once for all subscribers. */
-  publish(name: string, from: Subscriber['member'], payload: Uint8Array, now: number): number {
+  /**
+   * The channel's position and what followed `since`: recovered=false when the
+   * epoch differs (history lost) or the log no longer holds every publication
+   * after it (trimmed by the budget, or never kept). Without `since` nothing was
+   * asked for: recovered=true.
+   */
+  async replay(name: string, since: { epoch: string; offset: number } | undefined, now: number): Promise<Replay> {
+    // Read once the channel's live publications are sure to come: none falls between the replay and them.
+    // The other nodes' members are known by then too, for the presence snapshot that follows.
+    const channel = this.#channels.get(name);
+    await Promise.all([channel?.following?.ready, channel?.watching?.ready]);
+    if (since === undefined) return { position: await this.#log.position(name), recovered: true, missed: [] };
+    const read = await this.#log.read(name, since.offset, this.#historySize, now);
+    const { position } = read;
+    if (since.epoch !== position.epoch || since.offset > position.offset || !read.complete) {
+      return { position, recovered: false, missed: [] };
+    }
+    return {
+      position,
+      recovered: true,
+      missed: read.entries.map((entry) => ({ offset: entry.offset, bytes: this.#encode(name, entry) })),
+    };
+  }
+
+  /** Publishes an opaque payload (kept as sent); resolves with its offset once the log holds it. */
+  async publish(name: string, from: Subscriber['member'], payload: Uint8Array, now: number): Promise<number> {
     authorizeChannel(name, from.account, 'publish');
-    const channel = this.#getOrCreate(name);
-    const offset = channel.nextOffset();
-    const bytes = this.#codec.encode({
-      type: 'channel_message',
-      channel: name,
-      offset,
-      from: { account: from.account, deviceId: from.deviceId },
+    const position = await this.#log.append(name, {
+      account: from.account,
+      deviceId: from.deviceId,
       serverTime: now,
       payload,
     });
-    const before = channel.historyBytes;
-    channel.fanOut(offset, bytes);
-    this.#historyBytes += channel.historyBytes - before;
-    this.#enforceHistoryBudget(channel);
-    return offset;
+    return position.offset;
   }
 
-  /**
-   * Keeps all histories within `history_bytes`: first forget idle channels (no
-   * subscribers), oldest first; then trim the publishing channel's own history.
-   */
-  #enforceHistoryBudget(current: Channel): void {
-    if (this.#historyBytes <= this.#historyBudget) return;
-    for (const [name, channel] of this.#channels) {
-      if (this.#historyBytes <= this.#historyBudget) return;
-      if (channel.subscribers.size === 0 && channel !== current) {
-        this.#historyBytes -= channel.historyBytes;
-        this.#channels.delete(name);
+  #encode(name: string, entry: ChannelEntry): Uint8Array {
+    return this.#codec.encode({
+      type: 'channel_message',
+      channel: name,
+      offset: entry.offset,
+      from: { account: entry.account, deviceId: entry.deviceId },
+      serverTime: entry.serverTime,
+      payload: entry.payload,
+    });
+  }
+
+  /** The other nodes' members changed: presence subscribers here hear who joined and who left. */
+  #remoteMembers(channel: Channel, remote: readonly SharedMember[]): void {
+    const key = (m: SharedMember) => `${m.deviceId}:${m.connectedAt}:${m.account}`;
+    const before = new Map(channel.remote.map((m) => [key(m), m]));
+    const after = new Map(remote.map((m) => [key(m), m]));
+    channel.remote = [...after.values()];
+    for (const [k, member] of after) {
+      if (!before.has(k)) {
+        channel.announce(this.#codec.encode({ type: 'presence_join', channel: channel.name, member }));
       }
     }
-    while (this.#historyBytes > this.#historyBudget) {
-      const before = current.historyBytes;
-      if (!current.dropOldest()) return;
-      this.#historyBytes -= before - current.historyBytes;
-    }
-  }
-
-  #getOrCreate(name: string): Channel {
-    let channel = this.#channels.get(name);
-    if (channel === undefined) {
-      if (this.#channels.size >= this.#maxChannelsTotal) this.#evictIdle();
-      if (this.#channels.size >= this.#maxChannelsTotal) {
-        throw new PulseError('TOO_MANY_CHANNELS', 'the server holds its maximum number of channels');
-      }
-      // A fresh random epoch per channel instance: offsets from before a restart are detected.
-      channel = new Channel(name, this.#historySize, randomHex(this.#random, 8));
-      this.#channels.set(name, channel);
-    }
-    return channel;
-  }
-
-  #evictIdle(): void {
-    for (const [name, channel] of this.#channels) {
-      if (channel.subscribers.size === 0) {
-        this.#historyBytes -= channel.historyBytes;
-        this.#channels.delete(name);
-        return;
+    for (const [k, member] of before) {
+      if (!after.has(k)) {
+        channel.announce(this.#codec.encode({ type: 'presence_leave', channel: channel.name, member }));
       }
     }
   }
 
-  #setActive(active: number): void {
-    this.onActiveChange('all', active - this.#active);
-    this.#active = active;
+  #getOrCreate(name: string, account: string): Channel {
+    const channel = this.#channels.get(name);
+    if (channel !== undefined) return channel;
+    if (this.#channels.size >= this.#maxChannelsTotal) {
+      throw new PulseError('TOO_MANY_CHANNELS', 'the server holds its maximum number of channels');
+    }
+    const created = this.#created.get(account) ?? 0;
+    if (created >= this.#maxPerAccount) {
+      throw new PulseError('TOO_MANY_CHANNELS', `${account} created ${created} channels that are still alive`);
+    }
+    const made = new Channel(name, account);
+    // The frame is encoded once per publication for every subscriber here.
+    made.following = this.#log.follow(name, (entry) => made.fanOut(entry.offset, this.#encode(name, entry)));
+    made.watching = this.#presence?.watch(name, (remote) => this.#remoteMembers(made, remote));
+    this.#channels.set(name, made);
+    this.#created.set(account, created + 1);
+    this.onActiveChange('all', 1);
+    return made;
+  }
+
+  /** The last subscriber left: stop following, and its creator may create another. */
+  #drop(channel: Channel): void {
+    channel.following?.stop();
+    channel.following = undefined;
+    channel.watching?.stop();
+    channel.watching = undefined;
+    this.#channels.delete(channel.name);
+    const created = (this.#created.get(channel.creator) ?? 1) - 1;
+    if (created > 0) this.#created.set(channel.creator, created);
+    else this.#created.delete(channel.creator);
+    this.onActiveChange('all', -1);
   }
 }
+
+/** Whether `account`'s subscription is announced: on `user:<owner>` channels only the owner's devices are. */
+function announcedOn(channel: string, account: string): boolean {
+  const first = channel.split('/', 1)[0]!;
+  return !first.startsWith('user:') || first.slice('user:'.length) === account;
+}
+
+export type { PresenceMember };

@@ -44,14 +44,15 @@ export class KeyedBuckets {
     this.#capacity = capacity;
   }
 
-  take(key: string, now: number): number {
+  /** Takes `cost` tokens from `key`'s bucket: 0 when allowed, else the milliseconds to wait. */
+  take(key: string, now: number, cost = 1): number {
     let bucket = this.#buckets.get(key);
     if (bucket === undefined) {
       if (this.#buckets.size > 10_000) this.sweep(now);
       bucket = new TokenBucket(this.#ratePerSecond, this.#capacity, now);
       this.#buckets.set(key, bucket);
     }
-    return bucket.take(now);
+    return bucket.take(now, cost);
   }
 
   sweep(now: number): void {

@@ -10,10 +10,10 @@ export const DECISION_ATTEMPTS = 3;
  * DECISION_ATTEMPTS the conflict is a server fault (INTERNAL). Refusals
  * (PulseError) pass straight through.
  */
-export function retryOnConflict<T>(decideAndWrite: () => T, attempts = DECISION_ATTEMPTS): T {
+export async function retryOnConflict<T>(decideAndWrite: () => Promise<T>, attempts = DECISION_ATTEMPTS): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return decideAndWrite();
+      return await decideAndWrite();
     } catch (error) {
       if (!(error instanceof StoreConflict) || attempt >= attempts) throw error;
     }

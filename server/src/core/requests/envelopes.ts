@@ -2,6 +2,7 @@ import type { FrameOf } from '@pulse/proto';
 import type { TransportKind } from '../connection.ts';
 import type { RouterContext } from '../context.ts';
 import { PulseError } from '../errors.ts';
+import { AdmissionRefusal } from '../policy/queue.ts';
 import type { SessionOutput } from '../session/output.ts';
 import type { Address } from '../store.ts';
 
@@ -36,12 +37,13 @@ export function sendEnvelopes(
   ctx.commits.submit(request, (result) => {
     // Runs after the group commit returned: only now may `sent` go out.
     if (result instanceof PulseError) {
-      if (result.code === 'QUEUE_FULL') out.limitHit('queue_per_device');
+      if (result instanceof AdmissionRefusal) out.limitHit(result.limit);
       out.sendError(frame.id, result.code, result.message);
     } else {
       ctx.metrics.envelopes('stored', result.length);
       out.send({ type: 'sent', id: frame.id, envelopeIds: result, serverTime: now });
-      for (const envelope of frame.envelopes) ctx.hub.get(frame.to, envelope.deviceId)?.pump();
+      // Here or on another node of the cluster (core/hub.ts).
+      for (const envelope of frame.envelopes) ctx.hub.wake(frame.to, envelope.deviceId);
     }
     ctx.metrics.latency(transport, 'send_commit', (ctx.clock.monotonic() - started) / 1000);
   });

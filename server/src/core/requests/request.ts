@@ -4,6 +4,7 @@ import type { Subscriptions } from '../channels/subscriptions.ts';
 import type { TransportKind } from '../connection.ts';
 import type { RouterContext } from '../context.ts';
 import type { EnvelopeDelivery } from '../delivery.ts';
+import type { EphemeralBudget } from '../session/ephemeral-lane.ts';
 import type { SessionOutput } from '../session/output.ts';
 import type { Address } from '../store.ts';
 
@@ -23,7 +24,7 @@ export interface RequestSession {
   readonly transport: TransportKind;
   /** The peer's IP address, or UNKNOWN_ADDRESS. */
   readonly remoteAddress: string;
-  /** This connection's `welcome.challenge`: what register, auth and device_link signatures cover. */
+  /** This connection's `welcome.challenge`: what register, auth and link_request signatures cover. */
   readonly challenge: Uint8Array;
   /** A random key naming this connection (the auth-attempt budget of a peer without an address). */
   readonly connectionKey: string;
@@ -31,23 +32,29 @@ export interface RequestSession {
   readonly device: Address;
   readonly member: PresenceMember;
   readonly subscriptions: Subscriptions;
+  /** This connection's budget of ephemeral envelopes (`ephemeral_rate`, `ephemeral_burst`). */
+  readonly ephemeral: EphemeralBudget;
   /** Envelope delivery to the authenticated device (after `auth_ok`). */
   readonly delivery: EnvelopeDelivery | undefined;
   /** `hello`: negotiates the version and answers `welcome`. */
   acceptHello(frame: FrameOf<'hello'>, now: number): void;
   /** The connection proved to be `device`: answers `auth_ok` (request `id`) and starts delivery. */
-  authenticated(id: number, device: Address, now: number): void;
+  authenticated(id: number, device: Address, now: number): Promise<void>;
   /** The peer sent `close`. */
   peerClosed(): void;
 }
 
-/** The one shape of every request handler. Refusals are thrown as PulseError (the session answers `error`). */
+/**
+ * The one shape of every request handler. Refusals are thrown (or rejected) as
+ * PulseError (the session answers `error`). A handler that reads or writes the
+ * store returns a promise; the session handles its next frame once it settles.
+ */
 export type RequestHandler<T extends FrameType> = (
   ctx: RouterContext,
   session: RequestSession,
   frame: FrameOf<T>,
   now: number,
-) => void;
+) => void | Promise<void>;
 
 export interface RequestEntry<T extends FrameType> {
   readonly phase: Phase;
@@ -63,14 +70,16 @@ export type RequestType =
   | 'register'
   | 'auth'
   | 'auth_token'
-  | 'device_link'
   | 'device_list'
-  | 'device_remove'
+  | 'device_list_update'
+  | 'link_request'
+  | 'link_list'
   | 'prekeys_upload'
   | 'bundle_fetch'
   | 'send'
   | 'deliver_ack'
   | 'sync'
+  | 'send_ephemeral'
   | 'subscribe'
   | 'unsubscribe'
   | 'publish';

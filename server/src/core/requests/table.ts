@@ -1,6 +1,7 @@
 import { authenticateDevice, authenticateToken, checkAuthAttempt, registerAccount } from './authentication.ts';
-import { linkDevice, listDevices, removeDevice } from './devices.ts';
+import { listDevices, listLinks, requestLink, updateDeviceList } from './devices.ts';
 import { sendEnvelopes } from './envelopes.ts';
+import { relayEphemeral } from './ephemeral.ts';
 import { fetchBundles, uploadPreKeys, warnOwners } from './prekeys.ts';
 import type { RequestTable } from './request.ts';
 
@@ -26,55 +27,61 @@ export const REQUESTS: RequestTable = {
   // Authentication: each attempt counts against the peer's budget first.
   register: {
     phase: 'greeted',
-    handle: (ctx, session, frame, now) => {
+    handle: async (ctx, session, frame, now) => {
       checkAuthAttempt(ctx, session, now);
-      session.authenticated(frame.id, registerAccount(ctx, session.challenge, frame, now, session.remoteAddress), now);
+      const device = await registerAccount(ctx, session.challenge, frame, now, session.remoteAddress);
+      await session.authenticated(frame.id, device, now);
     },
   },
   auth: {
     phase: 'greeted',
-    handle: (ctx, session, frame, now) => {
+    handle: async (ctx, session, frame, now) => {
       checkAuthAttempt(ctx, session, now);
-      session.authenticated(frame.id, authenticateDevice(ctx, session.challenge, frame), now);
+      await session.authenticated(frame.id, await authenticateDevice(ctx, session.challenge, frame), now);
     },
   },
   auth_token: {
     phase: 'greeted',
-    handle: (ctx, session, frame, now) => {
+    handle: async (ctx, session, frame, now) => {
       checkAuthAttempt(ctx, session, now);
-      session.authenticated(frame.id, authenticateToken(ctx, frame, now), now);
+      await session.authenticated(frame.id, await authenticateToken(ctx, frame, now), now);
     },
   },
 
-  // Devices.
-  device_link: {
-    phase: 'authenticated',
-    handle: (ctx, session, frame, now) =>
-      session.out.send(linkDevice(ctx, session.device.account, session.challenge, frame, now)),
-  },
+  // Devices: signed device lists, and linking by approval (a token alone links nothing).
   device_list: {
     phase: 'authenticated',
-    handle: (ctx, session, frame) => session.out.send(listDevices(ctx, session.device.account, frame)),
+    handle: async (ctx, session, frame, now) => session.out.send(await listDevices(ctx, session, frame, now)),
   },
-  device_remove: {
+  device_list_update: {
     phase: 'authenticated',
-    handle: (ctx, session, frame) => {
-      const { account } = session.device;
-      session.out.send(removeDevice(ctx, account, frame));
-      ctx.hub.get(account, frame.deviceId)?.close('AUTH_FAILED', 'this device was removed from the account');
+    handle: (ctx, session, frame, now) => updateDeviceList(ctx, session, frame, now),
+  },
+  link_request: {
+    phase: 'greeted',
+    handle: async (ctx, session, frame, now) => {
+      checkAuthAttempt(ctx, session, now);
+      session.out.send(await requestLink(ctx, session, frame, now));
     },
+  },
+  link_list: {
+    phase: 'authenticated',
+    handle: (ctx, session, frame, now) => session.out.send(listLinks(ctx, session.device.account, frame, now)),
   },
 
   // Prekeys.
   prekeys_upload: {
     phase: 'authenticated',
-    handle: (ctx, session, frame) => session.out.send(uploadPreKeys(ctx, session.device, frame)),
+    handle: async (ctx, session, frame, now) => {
+      const onLimit = (limit: string) => session.out.limitHit(limit);
+      session.out.send(await uploadPreKeys(ctx, session.device, session.challenge, frame, now, onLimit));
+    },
   },
   bundle_fetch: {
     phase: 'authenticated',
-    handle: (ctx, session, frame, now) => {
+    handle: async (ctx, session, frame, now) => {
       const onLimit = (limit: string) => session.out.limitHit(limit);
-      const { answer, taken } = fetchBundles(ctx, session.device.account, frame, now, onLimit);
+      const { answer, taken } = await fetchBundles(ctx, session.device.account, frame, now, onLimit);
       session.out.send(answer);
       warnOwners(ctx, frame.account, taken);
     },
@@ -86,15 +93,24 @@ export const REQUESTS: RequestTable = {
     handle: (ctx, session, frame, now) =>
       sendEnvelopes(ctx, session.device, frame, now, session.out, session.transport),
   },
-  deliver_ack: { phase: 'authenticated', handle: (_ctx, session, frame) => session.delivery?.ack(frame.envelopeIds) },
+  deliver_ack: {
+    phase: 'authenticated',
+    handle: async (_ctx, session, frame) => await session.delivery?.ack(frame.envelopeIds),
+  },
   sync: {
     phase: 'authenticated',
-    handle: (_ctx, session, frame) =>
-      session.out.send({ type: 'sync_done', id: frame.id, delivered: session.delivery?.resync() ?? 0 }),
+    handle: async (_ctx, session, frame) =>
+      session.out.send({ type: 'sync_done', id: frame.id, delivered: (await session.delivery?.resync()) ?? 0 }),
   },
 
+  // Ephemeral events: relayed to the devices online now, never stored, never answered.
+  send_ephemeral: { phase: 'authenticated', handle: relayEphemeral },
+
   // Channels.
-  subscribe: { phase: 'authenticated', handle: (_ctx, session, frame) => session.subscriptions.subscribe(frame) },
+  subscribe: {
+    phase: 'authenticated',
+    handle: (_ctx, session, frame, now) => session.subscriptions.subscribe(frame, now),
+  },
   unsubscribe: { phase: 'authenticated', handle: (_ctx, session, frame) => session.subscriptions.unsubscribe(frame) },
   publish: {
     phase: 'authenticated',

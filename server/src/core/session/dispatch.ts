@@ -7,7 +7,7 @@ import { REQUESTS } from '../requests/table.ts';
 /** An entry whatever its frame type (the table pairs each type with its own handler). */
 interface AnyEntry {
   readonly phase: Phase;
-  readonly handle: (ctx: RouterContext, session: RequestSession, frame: never, now: number) => void;
+  readonly handle: (ctx: RouterContext, session: RequestSession, frame: never, now: number) => void | Promise<void>;
 }
 
 /** The table by any frame type: frames that are not requests have no entry. */
@@ -18,9 +18,10 @@ const ENTRIES: Readonly<Partial<Record<FrameType, AnyEntry>>> = REQUESTS;
  * state allows it (PROTOCOL.md "Handshake and authentication"): before `hello`
  * only `always` requests; before `auth_ok` no `authenticated` ones. A frame
  * that is no request counts as an `authenticated` one, so an unauthenticated
- * peer learns nothing more than AUTH_REQUIRED.
+ * peer learns nothing more than AUTH_REQUIRED. Settles when the handler has
+ * answered (a refusal rejects with its PulseError).
  */
-export function dispatch(ctx: RouterContext, session: RequestSession, frame: Frame, now: number): void {
+export async function dispatch(ctx: RouterContext, session: RequestSession, frame: Frame, now: number): Promise<void> {
   const entry = ENTRIES[frame.type];
   const phase = entry?.phase ?? 'authenticated';
   if (session.state === 'hello' && phase !== 'always') throw new PulseError('AUTH_REQUIRED', 'send hello first');
@@ -30,5 +31,5 @@ export function dispatch(ctx: RouterContext, session: RequestSession, frame: Fra
   // Server-to-client frames sent by a client.
   if (entry === undefined) throw new PulseError('PROTO_UNKNOWN_TYPE', `${frame.type} is not a request`);
   // The entry for frame.type takes exactly this frame; the table's type guarantees the pairing.
-  entry.handle(ctx, session, frame as never, now);
+  await entry.handle(ctx, session, frame as never, now);
 }

@@ -3,11 +3,19 @@ import type { Connection } from '../connection.ts';
 import type { Metrics, Traffic } from '../ports/metrics.ts';
 import type { SessionOutput } from './output.ts';
 
+/** How soon bulk sends paused by a full buffer look again (the transports have no drain event). */
+export const BULK_RETRY_MS = 10;
+
 /**
  * One connection's bounded send queue: everything a session sends goes through
  * it. Beyond `sendQueueBytes` buffered towards the peer, ephemeral events
  * (presence) are dropped and anything else overflows (the session closes with
  * SLOW_CONSUMER): a reader that stops reading never grows the server's memory.
+ *
+ * Bulk sends (the stored backlog, channel replay) are paced instead of pushed
+ * (`offerBulk`): they fill at most half the queue, leaving the other half for
+ * answers and live traffic, so catching up is never a reason to disconnect a
+ * reader, however large the backlog (issue 11, "locked out of the inbox").
  */
 export class SendQueue implements SessionOutput {
   readonly #conn: Connection;
@@ -48,6 +56,25 @@ export class SendQueue implements SessionOutput {
     this.#traffic.framesOut++;
     this.#traffic.bytesOut += bytes.length;
     this.#conn.send(bytes);
+  }
+
+  /** Bytes of bulk sends the buffer takes now (0: wait for it to drain). */
+  bulkRoom(): number {
+    if (!this.#open) return 0;
+    return Math.max(0, Math.floor(this.#maxBytes / 2) - this.#conn.bufferedAmount);
+  }
+
+  /**
+   * Sends `bytes` if the bulk half of the queue holds them, else returns false
+   * (the caller keeps its place and offers again later). An empty buffer takes
+   * any frame, so a frame above half the queue still gets through.
+   */
+  offerBulk(bytes: Uint8Array): boolean {
+    if (!this.#open) return false;
+    const buffered = this.#conn.bufferedAmount;
+    if (buffered > 0 && buffered + bytes.length > Math.floor(this.#maxBytes / 2)) return false;
+    this.sendBytes(bytes, false);
+    return this.#open;
   }
 
   sendError(id: number | undefined, code: string, message: string, retryAfterMs?: number): void {

@@ -10,11 +10,16 @@ import { TokenBucket } from '../limits/token-bucket.ts';
 import type { Traffic } from '../ports/metrics.ts';
 import { randomHex } from '../ports/random.ts';
 import { authOk } from '../requests/authentication.ts';
+import { relayEphemeral } from '../requests/ephemeral.ts';
 import { preKeysLow } from '../requests/prekeys.ts';
 import type { RequestSession, SessionState } from '../requests/request.ts';
-import type { Address } from '../store.ts';
+import { type Address, StoreUnavailable } from '../store.ts';
 import { dispatch } from './dispatch.ts';
+import { EphemeralLane } from './ephemeral-lane.ts';
 import { SendQueue } from './send-queue.ts';
+
+/** The retry hint of a frame refused because `rate_burst` frames already wait for the store. */
+const WAITING_RETRY_MS = 100;
 
 /**
  * One connection's protocol state machine: hello → unauthenticated →
@@ -22,9 +27,15 @@ import { SendQueue } from './send-queue.ts';
  * `receive`, bytes out through its SendQueue) and the shared RouterContext;
  * which transport carries it is a metrics label only. Each decoded frame goes
  * to the request table (session/dispatch.ts, requests/table.ts).
+ *
+ * Handlers may wait for the store, so a session handles its frames one at a
+ * time, in arrival order: a frame waits until the previous one is answered.
+ * The rate limit applies on arrival; at most `rate_burst` frames wait.
  */
 export class Session implements DeviceSession, Subscriber, RequestSession {
   readonly out: SendQueue;
+  /** Ephemeral events: their budget, datagrams in, `ephemeral` frames out (session/ephemeral-lane.ts). */
+  readonly ephemeral: EphemeralLane;
   readonly challenge: Uint8Array;
   readonly connectionKey: string;
   readonly subscriptions: Subscriptions;
@@ -32,6 +43,8 @@ export class Session implements DeviceSession, Subscriber, RequestSession {
   readonly #conn: Connection;
   readonly #traffic: Traffic;
   readonly #rate: TokenBucket;
+  /** Bytes received, as the frame bucket counts frames (a few huge frames cost as much as many small ones). */
+  readonly #byteRate: TokenBucket;
   readonly #openedAt: number;
   #state: SessionState = 'hello';
   #lastReceivedAt: number;
@@ -42,6 +55,9 @@ export class Session implements DeviceSession, Subscriber, RequestSession {
   #deviceId = 0;
   #connectedAt = 0;
   #delivery: EnvelopeDelivery | undefined;
+  /** The frames received and not yet handled settle in order on this chain. */
+  #handling: Promise<void> = Promise.resolve();
+  #waiting = 0;
   /** Called once when the session ends (the router's bookkeeping). */
   onEnded: () => void = () => {};
 
@@ -56,13 +72,24 @@ export class Session implements DeviceSession, Subscriber, RequestSession {
     this.#lastReceivedAt = now;
     const { limits } = ctx.settings;
     this.#rate = new TokenBucket(limits.rate, limits.rateBurst, now);
+    // Any frame the transport accepts fits the bucket: it is at least max_frame_bytes.
+    this.#byteRate = new TokenBucket(limits.rateBytes, Math.max(limits.rateBytesBurst, limits.maxFrameBytes), now);
     this.out = new SendQueue(conn, {
       codec: ctx.codec,
       metrics: ctx.metrics,
       sendQueueBytes: limits.sendQueueBytes,
       onOverflow: () => this.close('SLOW_CONSUMER', 'the send queue overflowed'),
     });
-    this.subscriptions = new Subscriptions(ctx, this, this.out);
+    this.ephemeral = new EphemeralLane(conn, this.out, {
+      codec: ctx.codec,
+      metrics: ctx.metrics,
+      rate: limits.ephemeralRate,
+      burst: limits.ephemeralBurst,
+      now,
+    });
+    this.subscriptions = new Subscriptions(ctx, this, this.out, () =>
+      this.close('SLOW_CONSUMER', 'the send queue overflowed'),
+    );
   }
 
   get state(): SessionState {
@@ -103,18 +130,33 @@ export class Session implements DeviceSession, Subscriber, RequestSession {
     this.#traffic.framesIn++;
     this.#traffic.bytesIn += bytes.length;
 
-    // The rate limit comes before decoding: decoding is the work a flood would buy.
-    const retryAfterMs = this.#rate.take(now);
+    // The rate limits come before decoding: decoding is the work a flood would buy.
+    const frameWait = this.#rate.take(now);
+    const byteWait = frameWait > 0 ? 0 : this.#byteRate.take(now, bytes.length);
+    const retryAfterMs = Math.max(frameWait, byteWait);
     if (retryAfterMs > 0) {
-      this.out.limitHit('rate');
+      this.out.limitHit(frameWait > 0 ? 'rate' : 'rate_bytes');
       if (++this.#refusedInARow > this.#ctx.settings.limits.rateBurst) {
         this.close('RATE_LIMITED', 'too many frames refused in a row');
         return;
       }
-      this.out.sendError(this.#requestIdOf(bytes), 'RATE_LIMITED', 'too many frames on this connection', retryAfterMs);
+      const what = frameWait > 0 ? 'frames' : 'bytes';
+      this.out.sendError(this.#requestIdOf(bytes), 'RATE_LIMITED', `too many ${what} on this connection`, retryAfterMs);
       return;
     }
     this.#refusedInARow = 0;
+    // Bounded even while the store is slow to answer: frames beyond the burst are refused, not held.
+    if (this.#waiting >= this.#ctx.settings.limits.rateBurst) {
+      this.out.limitHit('waiting_frames');
+      const waitMs = WAITING_RETRY_MS;
+      this.out.sendError(
+        this.#requestIdOf(bytes),
+        'RATE_LIMITED',
+        'too many frames waiting on this connection',
+        waitMs,
+      );
+      return;
+    }
 
     let frame: Frame;
     try {
@@ -127,14 +169,65 @@ export class Session implements DeviceSession, Subscriber, RequestSession {
       }
       throw error;
     }
-    const id = 'id' in frame && typeof frame.id === 'number' ? frame.id : undefined;
+    this.#waiting++;
+    this.#handling = this.#handling
+      .then(() => {
+        this.#waiting--;
+        return this.#handle(frame, now);
+      })
+      .catch((error: unknown) => this.#fault(error));
+  }
 
+  /**
+   * One datagram (WebTransport): an ephemeral frame, relayed at once (it waits
+   * for nothing, so it need not queue behind stream frames), or dropped and
+   * counted. Never answered, so a refusal here sends nothing on the stream.
+   */
+  receiveDatagram(bytes: Uint8Array): void {
+    if (this.#state === 'closed') return;
+    if (this.#state !== 'authenticated') {
+      this.out.limitHit('datagram_frame');
+      return;
+    }
+    const now = this.#ctx.clock.now();
+    this.#lastReceivedAt = now;
+    this.#traffic.framesIn++;
+    this.#traffic.bytesIn += bytes.length;
+    // The rate limits come before decoding, as on the stream; a refused datagram is dropped, unanswered.
+    if (this.#rate.take(now) > 0) {
+      this.out.limitHit('rate');
+      return;
+    }
+    if (this.#byteRate.take(now, bytes.length) > 0) {
+      this.out.limitHit('rate_bytes');
+      return;
+    }
+    const frame = this.ephemeral.decodeDatagram(bytes);
+    if (frame !== undefined) relayEphemeral(this.#ctx, this, frame, now);
+  }
+
+  /** What the router's guard does for a synchronous fault: this session closes, never the process. */
+  #fault(error: unknown): void {
+    this.#ctx.log.error({ err: error, what: 'frame' }, 'session fault');
+    try {
+      this.close('INTERNAL', 'internal server error');
+    } catch {
+      // Nothing more to do for this connection.
+    }
+  }
+
+  /** Hands one frame to the request table and answers a refusal (PulseError) or a fault. */
+  async #handle(frame: Frame, now: number): Promise<void> {
+    if (this.#state === 'closed') return;
+    const id = 'id' in frame && typeof frame.id === 'number' ? frame.id : undefined;
     const started = this.#ctx.clock.monotonic();
     try {
-      dispatch(this.#ctx, this, frame, now);
+      await dispatch(this.#ctx, this, frame, now);
     } catch (error) {
       if (error instanceof PulseError) {
         this.out.sendError(id, error.code, error.message, error.retryAfterMs);
+      } else if (error instanceof StoreUnavailable) {
+        this.out.sendError(id, 'UNAVAILABLE', 'the store cannot be reached: try again later');
       } else {
         this.#ctx.log.error({ err: error, frame: frame.type }, 'fault while handling a frame');
         this.out.sendError(id, 'INTERNAL', 'internal server error');
@@ -186,24 +279,31 @@ export class Session implements DeviceSession, Subscriber, RequestSession {
     });
   }
 
-  authenticated(id: number, device: Address, now: number): void {
+  async authenticated(id: number, device: Address, now: number): Promise<void> {
     const { account, deviceId } = device;
+    const answer = await authOk(this.#ctx, id, device, now);
+    // The transport may have closed while the store answered: then nothing is attached.
+    if (this.#state === 'closed') return;
     this.#state = 'authenticated';
     this.#account = account;
     this.#deviceId = deviceId;
     this.#connectedAt = now;
-    this.out.send(authOk(this.#ctx, id, device, now));
-    this.#ctx.log.info({ account, deviceId, transport: this.#conn.transport }, 'authenticated');
+    this.out.send(answer);
+    // Info level keeps no per-account login history and no IP↔account pairs (SECURITY.md "Logs").
+    this.#ctx.log.info({ transport: this.#conn.transport }, 'authenticated');
+    this.#ctx.log.debug({ account, deviceId }, 'authenticated');
     this.#delivery = new EnvelopeDelivery(this.#ctx, account, deviceId, {
-      send: (frame) => this.out.send(frame),
-      bufferedAmount: () => this.#conn.bufferedAmount,
+      offer: (frame) => this.out.offerBulk(this.#ctx.codec.encode(frame)),
+      room: () => this.out.bulkRoom(),
       isOpen: () => this.#state === 'authenticated',
+      paused: () => this.#ctx.metrics.backlogPaused(this.#conn.transport, 'envelopes'),
+      unknownAck: () => this.out.limitHit('ack_unknown'),
     });
     this.#ctx.hub.attach(account, deviceId, this);
     // A device that was offline when its prekeys ran low hears it when it connects.
-    const low = preKeysLow(this.#ctx, account, deviceId);
+    const low = await preKeysLow(this.#ctx, account, deviceId);
     if (low !== undefined) this.out.send(low);
-    this.#delivery.pump();
+    await this.#pumpLogged();
   }
 
   peerClosed(): void {
@@ -213,16 +313,30 @@ export class Session implements DeviceSession, Subscriber, RequestSession {
   // ---- the hub and channels deliver through the session --------------------------
 
   pump(): void {
-    this.#delivery?.pump();
+    void this.#pumpLogged();
+  }
+
+  /** A delivery the store fails is logged; the envelopes stay queued for the next pump, `sync` or reconnect. */
+  async #pumpLogged(): Promise<void> {
+    try {
+      await this.#delivery?.pump();
+    } catch (error) {
+      if (error instanceof StoreUnavailable) this.#ctx.log.debug({ reason: error.message }, 'delivery paused');
+      else this.#ctx.log.error({ err: error, account: this.#account, deviceId: this.#deviceId }, 'delivery failed');
+    }
   }
 
   notify(bytes: Uint8Array): void {
     this.out.sendBytes(bytes, false);
   }
 
-  /** Subscriber: channel bytes (encoded once for all subscribers). */
-  deliver(bytes: Uint8Array, ephemeral: boolean): void {
-    this.out.sendBytes(bytes, ephemeral);
+  notifyEphemeral(bytes: Uint8Array): void {
+    this.ephemeral.send(bytes);
+  }
+
+  /** Subscriber: channel bytes (encoded once for all subscribers), behind any replay of that channel. */
+  deliver(channel: string, bytes: Uint8Array, ephemeral: boolean): void {
+    this.subscriptions.deliver(channel, bytes, ephemeral);
   }
 
   // ---- liveness -------------------------------------------------------------------
@@ -263,7 +377,12 @@ export class Session implements DeviceSession, Subscriber, RequestSession {
     else this.out.stop();
     const wasAuthenticated = this.#state === 'authenticated';
     this.#state = 'closed';
-    this.#conn.close(code, reason);
+    try {
+      this.#conn.close(code, reason);
+    } catch (error) {
+      // A transport failing to close must not leave the session half-ended (channels, hub, counts).
+      this.#ctx.log.error({ err: error }, 'transport close failed');
+    }
     this.subscriptions.leaveAll();
     if (wasAuthenticated) this.#ctx.hub.detach(this.#account, this.#deviceId, this);
     this.#ctx.log.debug({ code, account: this.#account || undefined }, 'session ended');

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { DEFAULT_LIMITS, type ServerLimits } from '../../core/limits/limits.ts';
@@ -9,7 +10,21 @@ import { DEFAULT_LIMITS, type ServerLimits } from '../../core/limits/limits.ts';
  * Any unknown key or ill-typed value stops the start with a ConfigError naming it.
  */
 export interface ServerConfig {
-  readonly server: { readonly host: string; readonly port: number };
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    /**
+     * Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed on
+     * WebSocket upgrades; the client is the last address not in this list.
+     */
+    readonly trustedProxies: readonly string[];
+    /** Connections that have not authenticated yet, over all transports... */
+    readonly maxUnauthenticated: number;
+    /** ...and from one address (IPv4, or IPv6 /64). */
+    readonly maxUnauthenticatedPerIp: number;
+    /** Bytes of frames received in part (a frame not complete yet), over all connections. */
+    readonly partialFrameBytes: number;
+  };
   readonly transport: {
     readonly websocket: boolean;
     readonly webtransport: boolean;
@@ -18,9 +33,27 @@ export interface ServerConfig {
   readonly limits: ServerLimits;
   readonly heartbeat: { readonly interval: number; readonly timeout: number };
   readonly storage: { readonly path: string };
+  /** `tokenKeys`: the token key file (empty: `token-keys` in the data directory). */
+  readonly auth: { readonly tokenKeys: string };
+  /** The QUIC listener's own bounds (HTTP/3 WebTransport): see README "QUIC". */
+  readonly quic: {
+    readonly maxConnections: number;
+    readonly maxHandshakes: number;
+    readonly maxHandshakesPerSource: number;
+    readonly handshakeTimeout: number;
+    readonly retryAbove: number;
+  };
+  /** The metrics listener: /metrics (and /healthz), apart from the client port. */
+  readonly metrics: { readonly host: string; readonly port: number; readonly token: string };
   readonly tls: { readonly cert: string; readonly key: string };
   readonly web: { readonly root: string; readonly entry: string };
   readonly log: { readonly level: string };
+  /**
+   * Cluster mode (README "Cluster mode"): with NATS URLs, all shared state lives
+   * in NATS JetStream instead of SQLite; `replicas` copies of the stream and KV
+   * buckets (3 on a 3-server NATS cluster: writes are acknowledged by a quorum).
+   */
+  readonly cluster: { readonly nats: readonly string[]; readonly replicas: number };
 }
 
 export class ConfigError extends Error {
@@ -33,18 +66,35 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind = 'string' | 'port' | 'uint' | 'positive' | 'bool' | 'level';
+type Kind = 'string' | 'port' | 'uint' | 'positive' | 'bool' | 'level' | 'addresses' | 'nats_urls';
 
 /** Every accepted key: section → snake_case key → [camelCase field, kind]. */
 const SCHEMA: Record<string, Record<string, Kind>> = {
-  server: { host: 'string', port: 'port' },
+  server: {
+    host: 'string',
+    port: 'port',
+    trusted_proxies: 'addresses',
+    max_unauthenticated: 'positive',
+    max_unauthenticated_per_ip: 'positive',
+    partial_frame_bytes: 'positive',
+  },
   transport: { websocket: 'bool', webtransport: 'bool', webtransport_port: 'port' },
   limits: Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((name) => [snake(name), 'positive' as Kind])),
   heartbeat: { interval: 'positive', timeout: 'positive' },
   storage: { path: 'string' },
+  auth: { token_keys: 'string' },
+  quic: {
+    max_connections: 'positive',
+    max_handshakes: 'positive',
+    max_handshakes_per_source: 'positive',
+    handshake_timeout: 'positive',
+    retry_above: 'uint',
+  },
+  metrics: { host: 'string', port: 'port', token: 'string' },
   tls: { cert: 'string', key: 'string' },
   web: { root: 'string', entry: 'string' },
   log: { level: 'level' },
+  cluster: { nats: 'nats_urls', replicas: 'positive' },
 };
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..', '..', '..');
@@ -52,15 +102,32 @@ const REPO_ROOT = join(import.meta.dirname, '..', '..', '..', '..');
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export const DEFAULT_CONFIG: ServerConfig = {
-  server: { host: '127.0.0.1', port: 8080 },
+  server: {
+    host: '127.0.0.1',
+    port: 8080,
+    trustedProxies: [],
+    maxUnauthenticated: 1_000,
+    maxUnauthenticatedPerIp: 10,
+    partialFrameBytes: 64 * 1024 * 1024,
+  },
   transport: { websocket: true, webtransport: true, webtransportPort: 8443 },
   limits: DEFAULT_LIMITS,
   heartbeat: { interval: 15_000, timeout: 45_000 },
   storage: { path: './data' },
+  auth: { tokenKeys: '' },
+  quic: {
+    maxConnections: 10_000,
+    maxHandshakes: 1_000,
+    maxHandshakesPerSource: 10,
+    handshakeTimeout: 5_000,
+    retryAbove: 100,
+  },
+  metrics: { host: '127.0.0.1', port: 9464, token: '' },
   tls: { cert: '', key: '' },
   // The web client's defaults are relative to the repository root, wherever the server starts.
   web: { root: join(REPO_ROOT, 'clients/web/public'), entry: join(REPO_ROOT, 'clients/web/src/main.ts') },
   log: { level: 'info' },
+  cluster: { nats: [], replicas: 1 },
 };
 
 function snake(name: string): string {
@@ -70,7 +137,44 @@ function camel(name: string): string {
   return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-function coerce(key: string, kind: Kind, value: unknown, fromEnv: boolean): string | number | boolean {
+/** An IP address or a CIDR range (`10.0.0.0/8`, `fd00::/8`). */
+function isAddressOrRange(text: string): boolean {
+  const [address = '', bits, ...rest] = text.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** `nats://host:port` or `tls://host:port`. */
+function isNatsUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'nats:' || url.protocol === 'tls:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+function coerce(key: string, kind: Kind, value: unknown, fromEnv: boolean): ConfigValue {
+  if (kind === 'nats_urls') {
+    // One URL or a list (TOML); from the environment: a comma-separated list.
+    const text = typeof value === 'string' ? value.split(',').map((item) => item.trim()) : value;
+    const list = Array.isArray(text) ? text.filter((item) => item !== '') : text;
+    if (!Array.isArray(list) || !list.every((item) => typeof item === 'string' && isNatsUrl(item))) {
+      throw new ConfigError(key, 'expected a nats://HOST:PORT URL or a list of them');
+    }
+    return Object.freeze([...(list as string[])]);
+  }
+  if (kind === 'addresses') {
+    // From the environment: a comma-separated list.
+    const list = fromEnv && typeof value === 'string' ? value.split(',').filter((item) => item.trim() !== '') : value;
+    if (!Array.isArray(list) || !list.every((item) => typeof item === 'string' && isAddressOrRange(item.trim()))) {
+      throw new ConfigError(key, 'expected a list of IP addresses or CIDR ranges');
+    }
+    return Object.freeze(list.map((item: string) => item.trim()));
+  }
   if (fromEnv && typeof value === 'string') {
     if (kind === 'bool') {
       if (value === 'true' || value === '1') return true;
@@ -107,6 +211,7 @@ function coerce(key: string, kind: Kind, value: unknown, fromEnv: boolean): stri
   }
 }
 
+type ConfigValue = string | number | boolean | readonly string[];
 type Mutable = Record<string, Record<string, unknown>>;
 
 function apply(target: Mutable, section: string, key: string, value: unknown, fromEnv: boolean, where: string): void {
@@ -172,6 +277,9 @@ export function loadConfig(options: LoadOptions = {}): ServerConfig {
   const result = config as unknown as ServerConfig;
   if (result.heartbeat.timeout <= result.heartbeat.interval) {
     throw new ConfigError('heartbeat.timeout', 'must be greater than heartbeat.interval');
+  }
+  if (result.cluster.replicas > 5) {
+    throw new ConfigError('cluster.replicas', 'JetStream keeps at most 5 replicas');
   }
   if (result.limits.maxMessageSize >= result.limits.maxFrameBytes) {
     throw new ConfigError('limits.max_message_size', 'must be smaller than limits.max_frame_bytes');

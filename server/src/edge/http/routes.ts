@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PROTOCOL_VERSIONS } from '@pulse/proto';
-import type { PrometheusMetrics } from '../metrics.ts';
 import { WEBSOCKET_PATH } from '../transport/websocket.ts';
 import type { WebClient } from './web-client.ts';
 
@@ -13,6 +12,8 @@ export interface InfoSource {
   maxFrameBytes: number;
   maxMessageSize: number;
   draining(): boolean;
+  /** Whether the store can be used now (cluster mode: the NATS connection); absent: always. */
+  store?(): { readonly available: boolean; readonly detail: string };
 }
 
 /**
@@ -28,6 +29,21 @@ function hostOf(request: IncomingMessage): string {
   const local = request.socket.localAddress ?? '127.0.0.1';
   const address = local.startsWith('::ffff:') ? local.slice(7) : local;
   return address.includes(':') ? `[${address}]` : address;
+}
+
+/**
+ * `GET /healthz`: 200 `ok`; 503 `draining` during shutdown, or 503 `store
+ * unavailable: ...` while the store cannot be reached (cluster mode: NATS is
+ * gone; sends are refused with UNAVAILABLE): load balancers stop sending.
+ */
+export function health(response: ServerResponse, info: Pick<InfoSource, 'draining' | 'store'>): void {
+  const store = info.store?.();
+  const body = info.draining()
+    ? 'draining\n'
+    : store !== undefined && !store.available
+      ? `store unavailable: ${store.detail}\n`
+      : 'ok\n';
+  response.writeHead(body === 'ok\n' ? 200 : 503, { 'content-type': 'text/plain' }).end(body);
 }
 
 /** `GET /pulse/info`: what a client needs to connect (PROTOCOL.md "Transports"). */
@@ -50,8 +66,11 @@ export function pulseInfo(request: IncomingMessage, source: InfoSource): object 
   };
 }
 
-/** The HTTP (TCP) side: health, metrics, connection info, the web client. */
-export function httpHandler(metrics: PrometheusMetrics, web: WebClient, info: InfoSource) {
+/**
+ * The HTTP (TCP) side clients reach: health, connection info, the web client.
+ * `/metrics` is not here: it is served by the metrics listener (metrics-listener.ts).
+ */
+export function httpHandler(web: WebClient, info: InfoSource) {
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     response.setHeader('x-content-type-options', 'nosniff');
@@ -70,18 +89,9 @@ export function httpHandler(metrics: PrometheusMetrics, web: WebClient, info: In
         return;
       }
       switch (url.pathname) {
-        case '/healthz': {
-          const draining = info.draining();
-          response
-            .writeHead(draining ? 503 : 200, { 'content-type': 'text/plain' })
-            .end(draining ? 'draining\n' : 'ok\n');
+        case '/healthz':
+          health(response, info);
           return;
-        }
-        case '/metrics': {
-          const body = await metrics.registry.metrics();
-          response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body);
-          return;
-        }
         case '/pulse/info': {
           response
             .writeHead(200, {

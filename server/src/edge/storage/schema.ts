@@ -85,4 +85,104 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM queue_sizes WHERE account = OLD.account AND device_id = OLD.device_id;
   END;
   `,
+  // 3: the account identity key and its signed device list (PROTOCOL.md "Devices"), as the
+  // account's devices signed it: `devices` is JSON [{deviceId, identityKey (hex), name, addedAt}].
+  `
+  CREATE TABLE device_lists (
+    account     TEXT PRIMARY KEY REFERENCES accounts(name) ON DELETE CASCADE,
+    account_key BLOB NOT NULL,
+    version     INTEGER NOT NULL,
+    devices     TEXT NOT NULL,
+    signature   BLOB NOT NULL
+  ) STRICT;
+  `,
+  // 4: payload bytes of undelivered envelopes per account, as sender and as recipient, kept by
+  // triggers: the byte quotas (limits sender_queued_bytes, account_queued_bytes) are one lookup.
+  `
+  CREATE TABLE queued_bytes (
+    account TEXT NOT NULL,
+    role    TEXT NOT NULL CHECK (role IN ('sent', 'received')),
+    n       INTEGER NOT NULL,
+    PRIMARY KEY (account, role)
+  ) STRICT;
+  INSERT INTO queued_bytes (account, role, n)
+    SELECT sender, 'sent', sum(length(payload)) FROM envelopes GROUP BY sender;
+  INSERT INTO queued_bytes (account, role, n)
+    SELECT account, 'received', sum(length(payload)) FROM envelopes GROUP BY account;
+  CREATE TRIGGER envelopes_bytes_in AFTER INSERT ON envelopes BEGIN
+    INSERT INTO queued_bytes (account, role, n) VALUES (NEW.sender, 'sent', length(NEW.payload))
+      ON CONFLICT (account, role) DO UPDATE SET n = n + excluded.n;
+    INSERT INTO queued_bytes (account, role, n) VALUES (NEW.account, 'received', length(NEW.payload))
+      ON CONFLICT (account, role) DO UPDATE SET n = n + excluded.n;
+  END;
+  CREATE TRIGGER envelopes_bytes_out AFTER DELETE ON envelopes BEGIN
+    UPDATE queued_bytes SET n = n - length(OLD.payload) WHERE account = OLD.sender AND role = 'sent';
+    UPDATE queued_bytes SET n = n - length(OLD.payload) WHERE account = OLD.account AND role = 'received';
+  END;
+  `,
+  // 5: envelope ids per recipient device (issue 11: one global counter revealed the server's total
+  // traffic to anyone who received two envelopes). \`seq\` is the id a device sees: it increases in
+  // commit order for that device and is never reused; existing envelopes keep their old id as seq.
+  `
+  ALTER TABLE envelopes ADD COLUMN seq INTEGER;
+  UPDATE envelopes SET seq = id;
+  CREATE UNIQUE INDEX envelopes_by_device_seq ON envelopes (account, device_id, seq);
+  CREATE TABLE envelope_seqs (
+    account   TEXT NOT NULL,
+    device_id INTEGER NOT NULL,
+    next      INTEGER NOT NULL,
+    PRIMARY KEY (account, device_id)
+  ) STRICT;
+  INSERT INTO envelope_seqs (account, device_id, next)
+    SELECT account, device_id, max(id) + 1 FROM envelopes GROUP BY account, device_id;
+  `,
+  // 6: channel history (issue 14 "Durable channel history", README "Channel rules"): each channel's
+  // epoch and latest offset, and its publications as the client sent them (ciphertext on encrypted
+  // channels). `id` is append order over all channels (the byte budget trims the oldest first); the
+  // byte counts are kept by triggers, so the budgets cost one lookup. Written by SqliteChannelLog.
+  `
+  CREATE TABLE channel_heads (
+    channel     TEXT PRIMARY KEY,
+    epoch       TEXT NOT NULL,
+    last_offset INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE channel_log (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel     TEXT NOT NULL REFERENCES channel_heads(channel) ON DELETE CASCADE,
+    ch_offset   INTEGER NOT NULL,
+    account     TEXT NOT NULL,
+    device_id   INTEGER NOT NULL,
+    server_time INTEGER NOT NULL,
+    payload     BLOB NOT NULL,
+    UNIQUE (channel, ch_offset)
+  ) STRICT;
+  CREATE INDEX channel_log_by_account ON channel_log (account, channel, id);
+  CREATE INDEX channel_log_by_time ON channel_log (channel, server_time);
+  CREATE TABLE channel_log_bytes (
+    account TEXT PRIMARY KEY,
+    n       INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE channel_log_total (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    n  INTEGER NOT NULL
+  ) STRICT;
+  INSERT INTO channel_log_total (id, n) VALUES (0, 0);
+  -- Whether the log was closed cleanly, and under which boot: see SqliteChannelLog (power cut).
+  CREATE TABLE channel_log_meta (
+    id      INTEGER PRIMARY KEY CHECK (id = 0),
+    boot_id TEXT NOT NULL,
+    clean   INTEGER NOT NULL
+  ) STRICT;
+  INSERT INTO channel_log_meta (id, boot_id, clean) VALUES (0, '', 1);
+  CREATE TRIGGER channel_log_bytes_in AFTER INSERT ON channel_log BEGIN
+    INSERT INTO channel_log_bytes (account, n) VALUES (NEW.account, length(NEW.payload))
+      ON CONFLICT (account) DO UPDATE SET n = n + excluded.n;
+    UPDATE channel_log_total SET n = n + length(NEW.payload);
+  END;
+  CREATE TRIGGER channel_log_bytes_out AFTER DELETE ON channel_log BEGIN
+    UPDATE channel_log_bytes SET n = n - length(OLD.payload) WHERE account = OLD.account;
+    DELETE FROM channel_log_bytes WHERE account = OLD.account AND n <= 0;
+    UPDATE channel_log_total SET n = n - length(OLD.payload);
+  END;
+  `,
 ];

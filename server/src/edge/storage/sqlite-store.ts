@@ -1,7 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
+  type DeviceListEntry,
+  type DeviceListWrite,
   type DeviceRecord,
   type EnvelopeWrite,
   type ExpiredEnvelope,
@@ -9,9 +11,12 @@ import {
   type OneTimePreKeyIds,
   type PreKeyCounts,
   type PreKeyUpload,
+  type QueuedBytes,
   type SignedPreKeyRecord,
+  type StorageUsage,
   type Store,
   StoreConflict,
+  type StoredDeviceList,
   type StoredEnvelope,
   type TakenPreKeys,
 } from '../../core/store.ts';
@@ -31,7 +36,7 @@ interface SignedRow {
   signature: Buffer;
 }
 interface EnvelopeRow {
-  id: number;
+  seq: number;
   sender: string;
   sender_device: number;
   server_time: number;
@@ -55,8 +60,14 @@ const toSigned = (r: SignedRow): SignedPreKeyRecord => ({
 const sameIds = (stored: readonly number[], expected: readonly number[]): boolean =>
   stored.length === expected.length && stored.every((id, i) => id === expected[i]);
 
+/** Rows one purge transaction deletes at most. */
+const PURGE_BATCH = 1_000;
+/** Bytes the WAL is truncated back to after a checkpoint (`journal_size_limit`). */
+const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
+
 /**
- * The Store on one SQLite file (better-sqlite3, synchronous): reads, and writes
+ * The Store on one SQLite file (better-sqlite3: synchronous underneath, each
+ * method resolving at once): reads, and writes
  * that check their precondition inside the same transaction (StoreConflict,
  * rolled back, when it does not hold). No rule of the protocol is decided here.
  *
@@ -64,19 +75,37 @@ const sameIds = (stored: readonly number[], expected: readonly number[]): boolea
  * fsynced) when `commit` returns; `appendEnvelopes` returns ids only after that,
  * and the core acknowledges (`sent`) only after it returns. A kill -9 therefore
  * loses no acknowledged envelope.
+ *
+ * What was deleted stays deleted (issue 11): the database and its WAL are
+ * created mode 0600 in a 0700 directory; `secure_delete` zeroes deleted
+ * content; the WAL is checkpointed and truncated to `journal_size_limit` after
+ * each purge; the purge deletes in batches of PURGE_BATCH rows, one short
+ * transaction each, yielding in between.
  */
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #stmts;
 
+  readonly #directory: string | undefined;
+
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') {
+      this.#directory = dirname(path);
+      mkdirSync(this.#directory, { recursive: true, mode: 0o700 });
+      // SQLite creates the -wal and -shm files with the database file's mode.
+      closeSync(openSync(path, 'a', 0o600));
+      chmodSync(path, 0o600);
+    }
     const db = new Database(path);
     this.#db = db;
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    // Deleted envelopes are overwritten with zeros, not left in free pages.
+    db.pragma('secure_delete = ON');
+    // A checkpointed WAL is truncated back to this size (bytes), not left at its peak.
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
     const version = db.pragma('user_version', { simple: true }) as number;
     for (let i = version; i < MIGRATIONS.length; i++) {
       db.transaction(() => {
@@ -121,21 +150,44 @@ export class SqliteStore implements Store {
       ),
       queueLength: db.prepare('SELECT n FROM queue_sizes WHERE account = ? AND device_id = ?').pluck(),
       insertEnvelope: db.prepare(
-        `INSERT INTO envelopes (account, device_id, sender, sender_device, server_time, expires_at, payload)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO envelopes (account, device_id, sender, sender_device, server_time, expires_at, payload, seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       pending: db.prepare(
-        `SELECT id, sender, sender_device, server_time, payload FROM envelopes
-         WHERE account = ? AND device_id = ? AND id > ? AND expires_at > ? ORDER BY id LIMIT ?`,
+        `SELECT seq, sender, sender_device, server_time, payload FROM envelopes
+         WHERE account = ? AND device_id = ? AND seq > ? AND expires_at > ? ORDER BY seq LIMIT ?`,
       ),
-      ack: db.prepare('DELETE FROM envelopes WHERE id = ? AND account = ? AND device_id = ?'),
+      ack: db.prepare('DELETE FROM envelopes WHERE seq = ? AND account = ? AND device_id = ?'),
+      nextSeq: db
+        .prepare(
+          `INSERT INTO envelope_seqs (account, device_id, next) VALUES (?, ?, 2)
+           ON CONFLICT (account, device_id) DO UPDATE SET next = next + 1 RETURNING next - 1`,
+        )
+        .pluck(),
       purge: db.prepare(
-        'DELETE FROM envelopes WHERE expires_at <= ? RETURNING id, account, device_id, sender, sender_device',
+        `DELETE FROM envelopes WHERE id IN (SELECT id FROM envelopes WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)
+         RETURNING seq, account, device_id, sender, sender_device`,
       ),
+      queuedBytes: db.prepare('SELECT role, n FROM queued_bytes WHERE account = ?'),
+      pageCount: db.prepare('PRAGMA page_count').pluck(),
+      pageSize: db.prepare('PRAGMA page_size').pluck(),
+      freePages: db.prepare('PRAGMA freelist_count').pluck(),
+      getDeviceList: db.prepare('SELECT account_key, version, devices, signature FROM device_lists WHERE account = ?'),
+      putDeviceList: db.prepare(
+        `INSERT INTO device_lists (account, account_key, version, devices, signature) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (account) DO UPDATE SET account_key = excluded.account_key, version = excluded.version,
+           devices = excluded.devices, signature = excluded.signature`,
+      ),
+      setNextDeviceId: db.prepare('UPDATE accounts SET next_device_id = ? WHERE name = ?'),
     };
   }
 
-  createAccount(account: string, deviceName: string, identityKey: Uint8Array, now: number): DeviceRecord {
+  async createAccount(
+    account: string,
+    deviceName: string,
+    identityKey: Uint8Array,
+    now: number,
+  ): Promise<DeviceRecord> {
     const s = this.#stmts;
     return this.#db.transaction(() => {
       if (s.accountExists.get(account) !== undefined) throw new StoreConflict(`the account ${account} exists`);
@@ -145,7 +197,7 @@ export class SqliteStore implements Store {
     })();
   }
 
-  addDevice(account: string, device: NewDevice, expectedDeviceIds: readonly number[]): DeviceRecord {
+  async addDevice(account: string, device: NewDevice, expectedDeviceIds: readonly number[]): Promise<DeviceRecord> {
     const s = this.#stmts;
     return this.#db.transaction(() => {
       const row = s.accountExists.get(account) as { next_device_id: number } | undefined;
@@ -158,16 +210,16 @@ export class SqliteStore implements Store {
     })();
   }
 
-  getDevice(account: string, deviceId: number): DeviceRecord | undefined {
+  async getDevice(account: string, deviceId: number): Promise<DeviceRecord | undefined> {
     const row = this.#stmts.getDevice.get(account, deviceId) as DeviceRow | undefined;
     return row === undefined ? undefined : toDevice(row);
   }
 
-  listDevices(account: string): DeviceRecord[] {
+  async listDevices(account: string): Promise<DeviceRecord[]> {
     return (this.#stmts.listDevices.all(account) as DeviceRow[]).map(toDevice);
   }
 
-  removeDevice(account: string, deviceId: number, expectedDeviceIds: readonly number[]): boolean {
+  async removeDevice(account: string, deviceId: number, expectedDeviceIds: readonly number[]): Promise<boolean> {
     return this.#db.transaction(() => {
       if (!sameIds(this.#deviceIds(account), expectedDeviceIds)) {
         throw new StoreConflict(`the devices of ${account} changed`);
@@ -176,19 +228,28 @@ export class SqliteStore implements Store {
     })();
   }
 
-  touchDevice(account: string, deviceId: number, now: number): void {
+  async touchDevice(account: string, deviceId: number, now: number): Promise<void> {
     this.#stmts.touchDevice.run(now, account, deviceId);
   }
 
-  oneTimePreKeyIds(account: string, deviceId: number): OneTimePreKeyIds {
+  async oneTimePreKeyIds(account: string, deviceId: number): Promise<OneTimePreKeyIds> {
+    return this.#oneTimeIds(account, deviceId);
+  }
+
+  #oneTimeIds(account: string, deviceId: number): OneTimePreKeyIds {
     const ids = this.#stmts.oneTimeIds;
     return { ec: ids.all(account, deviceId, 'ec') as number[], pq: ids.all(account, deviceId, 'pq') as number[] };
   }
 
-  storePreKeys(account: string, deviceId: number, upload: PreKeyUpload, expected: OneTimePreKeyIds): PreKeyCounts {
+  async storePreKeys(
+    account: string,
+    deviceId: number,
+    upload: PreKeyUpload,
+    expected: OneTimePreKeyIds,
+  ): Promise<PreKeyCounts> {
     const s = this.#stmts;
     return this.#db.transaction(() => {
-      const stored = this.oneTimePreKeyIds(account, deviceId);
+      const stored = this.#oneTimeIds(account, deviceId);
       if (!sameIds(stored.ec, expected.ec) || !sameIds(stored.pq, expected.pq)) {
         throw new StoreConflict(`the one-time prekeys of ${account}/${deviceId} changed`);
       }
@@ -202,11 +263,15 @@ export class SqliteStore implements Store {
       for (const key of upload.pqOneTimePreKeys ?? []) {
         s.insertOneTime.run(account, deviceId, 'pq', key.keyId, key.publicKey, key.signature);
       }
-      return this.preKeyCounts(account, deviceId);
+      return this.#counts(account, deviceId);
     })();
   }
 
-  preKeyCounts(account: string, deviceId: number): PreKeyCounts {
+  async preKeyCounts(account: string, deviceId: number): Promise<PreKeyCounts> {
+    return this.#counts(account, deviceId);
+  }
+
+  #counts(account: string, deviceId: number): PreKeyCounts {
     const s = this.#stmts;
     return {
       oneTimePreKeys: (s.countOneTime.get(account, deviceId, 'ec') as { n: number }).n,
@@ -214,7 +279,7 @@ export class SqliteStore implements Store {
     };
   }
 
-  takePreKeys(account: string): TakenPreKeys[] {
+  async takePreKeys(account: string): Promise<TakenPreKeys[]> {
     const s = this.#stmts;
     return this.#db.transaction(() => {
       const taken: TakenPreKeys[] = [];
@@ -231,18 +296,22 @@ export class SqliteStore implements Store {
           pqLastResortPreKey: toSigned(lastResort),
           oneTimePreKey: ec === undefined ? undefined : { keyId: ec.key_id, publicKey: bytes(ec.public_key) },
           pqOneTimePreKey: pq === undefined ? undefined : toSigned(pq),
-          remaining: this.preKeyCounts(account, device.device_id),
+          remaining: this.#counts(account, device.device_id),
         });
       }
       return taken;
     })();
   }
 
-  queueLength(account: string, deviceId: number): number {
+  async queueLength(account: string, deviceId: number): Promise<number> {
+    return this.#queueLength(account, deviceId);
+  }
+
+  #queueLength(account: string, deviceId: number): number {
     return (this.#stmts.queueLength.get(account, deviceId) as number | undefined) ?? 0;
   }
 
-  appendEnvelopes(writes: readonly EnvelopeWrite[]): string[][] {
+  async appendEnvelopes(writes: readonly EnvelopeWrite[]): Promise<string[][]> {
     const s = this.#stmts;
     // ONE transaction for the whole group commit: one fsync; a failed precondition rolls all of it back.
     return this.#db.transaction(() =>
@@ -250,10 +319,12 @@ export class SqliteStore implements Store {
         const { from, to, envelopes } = write;
         if (!sameIds(this.#deviceIds(to), write.deviceIds)) throw new StoreConflict(`the devices of ${to} changed`);
         return envelopes.map((envelope, i) => {
-          if (this.queueLength(to, envelope.deviceId) > write.queuedAtMost[i]!) {
+          if (this.#queueLength(to, envelope.deviceId) > write.queuedAtMost[i]!) {
             throw new StoreConflict(`the queue of ${to}/${envelope.deviceId} grew`);
           }
-          const info = s.insertEnvelope.run(
+          // The id the device sees counts its own envelopes only (schema migration 5).
+          const seq = s.nextSeq.get(to, envelope.deviceId) as number;
+          s.insertEnvelope.run(
             to,
             envelope.deviceId,
             from.account,
@@ -261,8 +332,9 @@ export class SqliteStore implements Store {
             write.serverTime,
             write.expiresAt,
             envelope.payload,
+            seq,
           );
-          return String(info.lastInsertRowid);
+          return String(seq);
         });
       }),
     )();
@@ -272,16 +344,22 @@ export class SqliteStore implements Store {
     return this.#stmts.deviceIds.all(account) as number[];
   }
 
-  pending(account: string, deviceId: number, afterId: number, limit: number, now: number): StoredEnvelope[] {
+  async pending(
+    account: string,
+    deviceId: number,
+    afterId: number,
+    limit: number,
+    now: number,
+  ): Promise<StoredEnvelope[]> {
     return (this.#stmts.pending.all(account, deviceId, afterId, now, limit) as EnvelopeRow[]).map((r) => ({
-      envelopeId: String(r.id),
+      envelopeId: String(r.seq),
       from: { account: r.sender, deviceId: r.sender_device },
       serverTime: r.server_time,
       payload: bytes(r.payload),
     }));
   }
 
-  ack(account: string, deviceId: number, envelopeIds: readonly string[]): number {
+  async ack(account: string, deviceId: number, envelopeIds: readonly string[]): Promise<number> {
     const s = this.#stmts;
     return this.#db.transaction(() => {
       let deleted = 0;
@@ -292,22 +370,101 @@ export class SqliteStore implements Store {
     })();
   }
 
-  purgeExpired(now: number): ExpiredEnvelope[] {
-    const rows = this.#stmts.purge.all(now) as {
-      id: number;
-      account: string;
-      device_id: number;
-      sender: string;
-      sender_device: number;
-    }[];
-    return rows.map((r) => ({
-      envelopeId: String(r.id),
-      from: { account: r.sender, deviceId: r.sender_device },
-      to: { account: r.account, deviceId: r.device_id },
-    }));
+  /** Deletes in batches of PURGE_BATCH (each its own short transaction), letting other work run in between. */
+  async purgeExpired(now: number): Promise<ExpiredEnvelope[]> {
+    const expired: ExpiredEnvelope[] = [];
+    for (;;) {
+      const rows = this.#stmts.purge.all(now, PURGE_BATCH) as {
+        seq: number;
+        account: string;
+        device_id: number;
+        sender: string;
+        sender_device: number;
+      }[];
+      for (const r of rows) {
+        expired.push({
+          envelopeId: String(r.seq),
+          from: { account: r.sender, deviceId: r.sender_device },
+          to: { account: r.account, deviceId: r.device_id },
+        });
+      }
+      if (rows.length < PURGE_BATCH) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // What the purge deleted leaves the WAL too: checkpoint, then truncate it to journal_size_limit.
+    if (expired.length > 0) this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    return expired;
   }
 
-  close(): void {
+  async queuedBytes(account: string): Promise<QueuedBytes> {
+    const rows = this.#stmts.queuedBytes.all(account) as { role: 'sent' | 'received'; n: number }[];
+    return {
+      sent: rows.find((r) => r.role === 'sent')?.n ?? 0,
+      received: rows.find((r) => r.role === 'received')?.n ?? 0,
+    };
+  }
+
+  async usage(): Promise<StorageUsage> {
+    const s = this.#stmts;
+    // Pages in use: free pages (acked, purged) are written again before the file grows.
+    const usedBytes = ((s.pageCount.get() as number) - (s.freePages.get() as number)) * (s.pageSize.get() as number);
+    if (this.#directory === undefined) return { usedBytes, freeBytes: Number.MAX_SAFE_INTEGER };
+    const fs = statfsSync(this.#directory);
+    return { usedBytes, freeBytes: fs.bavail * fs.bsize };
+  }
+
+  async deviceList(account: string): Promise<StoredDeviceList | undefined> {
+    const row = this.#stmts.getDeviceList.get(account) as DeviceListRow | undefined;
+    return row === undefined ? undefined : toDeviceList(row);
+  }
+
+  async nextDeviceId(account: string): Promise<number | undefined> {
+    return (this.#stmts.accountExists.get(account) as { next_device_id: number } | undefined)?.next_device_id;
+  }
+
+  async writeDeviceList(account: string, write: DeviceListWrite): Promise<void> {
+    const s = this.#stmts;
+    this.#db.transaction(() => {
+      const account_ = s.accountExists.get(account) as { next_device_id: number } | undefined;
+      const stored = s.getDeviceList.get(account) as DeviceListRow | undefined;
+      if (account_ === undefined || stored?.version !== write.expectedVersion) {
+        throw new StoreConflict(`the device list of ${account} changed`);
+      }
+      const { add, list } = write;
+      if (add !== undefined) {
+        if (add.deviceId < account_.next_device_id) throw new StoreConflict(`device id ${add.deviceId} was used`);
+        s.insertDevice.run(account, add.deviceId, add.name, add.identityKey, add.now, add.now);
+        s.setNextDeviceId.run(add.deviceId + 1, account);
+      }
+      for (const deviceId of write.remove) s.removeDevice.run(account, deviceId);
+      s.putDeviceList.run(account, list.accountKey, list.version, encodeDevices(list.devices), list.signature);
+    })();
+  }
+
+  async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
+}
+
+interface DeviceListRow {
+  account_key: Uint8Array;
+  version: number;
+  devices: string;
+  signature: Uint8Array;
+}
+
+function encodeDevices(devices: readonly DeviceListEntry[]): string {
+  return JSON.stringify(devices.map((d) => ({ ...d, identityKey: Buffer.from(d.identityKey).toString('hex') })));
+}
+
+function toDeviceList(row: DeviceListRow): StoredDeviceList {
+  const devices = (
+    JSON.parse(row.devices) as { deviceId: number; identityKey: string; name: string; addedAt: number }[]
+  ).map((d) => ({ ...d, identityKey: new Uint8Array(Buffer.from(d.identityKey, 'hex')) }));
+  return {
+    accountKey: new Uint8Array(row.account_key),
+    version: row.version,
+    devices,
+    signature: new Uint8Array(row.signature),
+  };
 }

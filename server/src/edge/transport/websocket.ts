@@ -1,7 +1,13 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import type { Connection, ConnectionAcceptor, TransportServer } from '../../core/connection.ts';
+import {
+  type Connection,
+  type ConnectionAcceptor,
+  type TransportServer,
+  UNKNOWN_ADDRESS,
+} from '../../core/connection.ts';
+import type { PartialFrameBudget } from './partial-frames.ts';
 
 export const WEBSOCKET_PATH = '/pulse/ws';
 
@@ -41,20 +47,67 @@ class WebSocketConnection implements Connection {
   }
 }
 
+/**
+ * Counts what `ws` holds of messages not yet complete: bytes read from the socket
+ * (counted before `ws` parses them) minus the frames it delivered (messages,
+ * pings, pongs). Fragment headers of a message split into fragments stay counted:
+ * an over-estimate only the fragmenting peer pays for.
+ */
+function watchPartialFrames(ws: WebSocket, socket: Duplex, budget: PartialFrameBudget, overBudget: () => void): void {
+  let held = 0;
+  let over = false;
+  const delivered = (payload: number) => {
+    held = Math.max(0, held - wireBytes(payload));
+  };
+  socket.prependListener('data', (chunk: Buffer) => {
+    held += chunk.length;
+  });
+  // After `ws` has parsed the chunk (its listener runs between the two): what is left is a partial frame.
+  socket.on('data', () => {
+    if (over || budget.set(ws, held)) return;
+    over = true;
+    budget.release(ws);
+    overBudget();
+  });
+  ws.on('message', (data: RawData) => delivered(messageLength(data)));
+  ws.on('ping', (data: Buffer) => delivered(data.length));
+  ws.on('pong', (data: Buffer) => delivered(data.length));
+  ws.on('close', () => budget.release(ws));
+}
+
+function messageLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((sum, part) => sum + part.length, 0);
+  return data.byteLength;
+}
+
 function toBytes(data: RawData): Uint8Array {
   if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/** Bytes a client's frame of `payload` bytes takes on the wire: header, mask key, payload (RFC 6455 §5.2). */
+function wireBytes(payload: number): number {
+  return 2 + (payload > 0xffff ? 8 : payload > 125 ? 2 : 0) + 4 + payload;
+}
+
+export interface WebSocketOptions {
+  readonly maxFrameBytes: number;
+  readonly path?: string;
+  readonly accept: ConnectionAcceptor;
+  /** The client's address key for per-IP limits (proxies, IPv6 /64); default: the TCP peer's address. */
+  readonly clientAddress?: (request: IncomingMessage) => string;
+  /** Bytes of messages received in part, over every connection; beyond it, `onOverBudget`. */
+  readonly partialFrames?: PartialFrameBudget;
+  /** Tells the peer why and closes it (the server sends `close SERVER_BUSY`). */
+  readonly onOverBudget?: (connection: Connection) => void;
+}
+
 /**
  * Serves WebSocket upgrades on `path` of an existing HTTP server. `maxFrameBytes`
  * is enforced by `ws` itself (a larger message closes with 1009 before it is buffered).
  */
-export function attachWebSocket(
-  http: HttpServer,
-  options: { maxFrameBytes: number; path?: string; accept: ConnectionAcceptor },
-): TransportServer {
+export function attachWebSocket(http: HttpServer, options: WebSocketOptions): TransportServer {
   const path = options.path ?? WEBSOCKET_PATH;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false });
   let accepting = true;
@@ -67,7 +120,8 @@ export function attachWebSocket(
     }
     request.socket.setNoDelay(true);
     wss.handleUpgrade(request, socket, head, (ws) => {
-      const connection = new WebSocketConnection(ws, request.socket.remoteAddress ?? 'unknown');
+      const remoteAddress = options.clientAddress?.(request) ?? request.socket.remoteAddress ?? UNKNOWN_ADDRESS;
+      const connection = new WebSocketConnection(ws, remoteAddress);
       const handler = options.accept(connection);
       if (handler === undefined) return;
       let closed = false;
@@ -76,6 +130,13 @@ export function attachWebSocket(
         closed = true;
         handler.onClose();
       };
+      if (options.partialFrames !== undefined) {
+        watchPartialFrames(ws, request.socket, options.partialFrames, () => {
+          options.onOverBudget?.(connection);
+          // Read nothing more: the closing handshake (or its 5 s timeout) ends the socket.
+          request.socket.pause();
+        });
+      }
       ws.on('message', (data, isBinary) => {
         if (!isBinary) {
           handler.onFramingError(new Error('text messages are not Pulse frames'));

@@ -1,14 +1,18 @@
 import { ProtoError, prefixLength, StreamFrameDecoder } from '@pulse/proto';
 import type {
+  AdmissionLimits,
+  HandshakeStats,
   IncomingPolicy,
   ListenOptions,
   ReceiveStats,
   ServerWebTransportSession,
   SessionRequest,
   WebTransportBidirectionalStream,
+  WebTransportLimits,
   WebTransportServer,
 } from '@pulse/webtransport/node';
-import type { Connection, ConnectionAcceptor, TransportServer } from '../../core/connection.ts';
+import type { Connection, ConnectionAcceptor, ConnectionHandler, TransportServer } from '../../core/connection.ts';
+import type { PartialFrameBudget } from './partial-frames.ts';
 
 /**
  * Starts an HTTP/3 WebTransport listener: `listenWebTransport` of
@@ -32,16 +36,19 @@ function prefixedOnce(frame: Uint8Array): Uint8Array {
 }
 
 /**
- * What Pulse reads of a session: its one bidirectional stream, nothing else (no
- * unidirectional streams, no datagrams, yet). The WebTransport layer refuses
- * everything beyond it at once (STOP_SENDING / RESET_STREAM with
- * STREAM_REFUSED) and drops datagrams, so a peer cannot make the server keep
+ * What Pulse reads of a session: its one bidirectional stream, and datagrams,
+ * each one ephemeral frame (PROTOCOL.md "Ephemeral events"), read as they come
+ * and bounded by the session's datagram queue and receive budget while they
+ * wait. The WebTransport layer refuses everything else at once (STOP_SENDING /
+ * RESET_STREAM with STREAM_REFUSED), so a peer cannot make the server keep
  * bytes nobody reads (issue 11).
  */
 const PULSE_READS: IncomingPolicy = Object.freeze({
   bidirectionalStreams: 1,
   unidirectionalStreams: 0,
-  datagrams: false,
+  datagrams: true,
+  // Above any datagram a 1500-byte path carries, far below the ~64 KiB QUIC accepts: larger ones are dropped unread.
+  maxDatagramBytes: 8 * 1024,
 });
 
 /** How long a closing session waits for the peer to close it before the server does. */
@@ -62,12 +69,14 @@ class WebTransportConnection implements Connection {
   readonly remoteAddress: string;
   readonly #session: ServerWebTransportSession;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #datagrams: WritableStreamDefaultWriter<Uint8Array>;
   #buffered = 0;
   #closed = false;
 
   constructor(session: ServerWebTransportSession, stream: WebTransportBidirectionalStream, remoteAddress: string) {
     this.#session = session;
     this.#writer = stream.writable.getWriter();
+    this.#datagrams = session.datagrams.writable.getWriter();
     this.remoteAddress = remoteAddress;
   }
 
@@ -87,6 +96,15 @@ class WebTransportConnection implements Connection {
         this.#buffered -= bytes.length;
       },
     );
+  }
+
+  /** One frame, unprefixed, in one datagram (PROTOCOL.md "Framing"); false when it does not fit one now. */
+  sendDatagram(frame: Uint8Array): boolean {
+    if (this.#closed) return true;
+    if (frame.byteLength > this.#session.datagrams.maxDatagramSize) return false;
+    // Unreliable by definition: a datagram QUIC cannot queue is lost, as any other would be.
+    this.#datagrams.write(frame).catch(() => {});
+    return true;
   }
 
   close(code: string, reason: string): void {
@@ -127,15 +145,30 @@ export async function listenPulseWebTransport(
     /** How long a session may take to open its stream. */
     streamTimeoutMs: number;
     accept: ConnectionAcceptor;
+    /** The QUIC connection cap (`limits.maxConnections`) and other WebTransport limits. */
+    limits?: Partial<WebTransportLimits>;
+    /** Bounds on QUIC handshakes (in progress, per source, timeout, Retry threshold). */
+    admission?: Partial<AdmissionLimits>;
+    /** The client's address key for per-IP limits (IPv6 /64); default: the UDP peer's address. */
+    addressKey?: (host: string) => string;
+    /** Bytes of frames received in part, over every connection; beyond it, `onOverBudget`. */
+    partialFrames?: PartialFrameBudget;
+    onOverBudget?: (connection: Connection) => void;
   },
-): Promise<TransportServer & { readonly port: number; readonly receiveStats: ReceiveStats }> {
+): Promise<
+  TransportServer & {
+    readonly port: number;
+    readonly receiveStats: ReceiveStats;
+    readonly handshakeStats: HandshakeStats;
+  }
+> {
   let accepting = true;
   const onSession = (session: ServerWebTransportSession, request: SessionRequest): undefined => {
     if (!accepting) {
       session.close({ closeCode: 1, reason: 'SERVER_SHUTDOWN' });
       return undefined;
     }
-    void serveSession(session, request.remoteAddress, options);
+    void serveSession(session, options.addressKey?.(request.remoteAddress) ?? request.remoteAddress, options);
     return undefined;
   };
   const server = await listen({
@@ -144,6 +177,8 @@ export async function listenPulseWebTransport(
     certificate: options.certificate,
     paths: [options.path],
     incoming: PULSE_READS,
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.admission === undefined ? {} : { admission: options.admission }),
     onSession,
   });
   return {
@@ -152,6 +187,10 @@ export async function listenPulseWebTransport(
     /** Streams refused, datagrams and bytes dropped, bytes held: for metrics. */
     get receiveStats() {
       return server.receiveStats;
+    },
+    /** QUIC handshakes in progress, and Initials refused, retried or timed out: for metrics. */
+    get handshakeStats() {
+      return server.handshakeStats;
     },
     async stopAccepting() {
       accepting = false;
@@ -168,7 +207,13 @@ export async function listenPulseWebTransport(
 async function serveSession(
   session: ServerWebTransportSession,
   remoteAddress: string,
-  options: { maxFrameBytes: number; streamTimeoutMs: number; accept: ConnectionAcceptor },
+  options: {
+    maxFrameBytes: number;
+    streamTimeoutMs: number;
+    accept: ConnectionAcceptor;
+    partialFrames?: PartialFrameBudget;
+    onOverBudget?: (connection: Connection) => void;
+  },
 ): Promise<void> {
   session.closed.catch(() => {});
   const streams = session.incomingBidirectionalStreams.getReader();
@@ -194,9 +239,11 @@ async function serveSession(
   const finish = () => {
     if (ended) return;
     ended = true;
+    options.partialFrames?.release(connection);
     handler.onClose();
   };
   session.closed.then(finish, finish);
+  void readDatagrams(session, handler);
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -205,11 +252,32 @@ async function serveSession(
         break;
       }
       for (const frame of decoder.push(value)) handler.onFrame(frame);
+      // What the decoder keeps now is a frame received in part: it counts against the shared budget.
+      if (options.partialFrames !== undefined && !options.partialFrames.set(connection, decoder.buffered)) {
+        options.partialFrames.release(connection);
+        options.onOverBudget?.(connection);
+        reader.cancel().catch(() => {});
+        break;
+      }
     }
   } catch (error) {
     // A framing violation is the peer's fault and gets a typed close; a reset stream just ends.
     if (!ended && error instanceof ProtoError) handler.onFramingError(error);
   } finally {
     finish();
+  }
+}
+
+/** Hands each datagram of the session to the core as it arrives, until the session ends. */
+async function readDatagrams(session: ServerWebTransportSession, handler: ConnectionHandler): Promise<void> {
+  const reader = session.datagrams.readable.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      handler.onDatagram?.(value);
+    }
+  } catch {
+    // The session ended abruptly: the stream's reader reports it.
   }
 }

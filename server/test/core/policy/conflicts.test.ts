@@ -4,33 +4,33 @@ import { DECISION_ATTEMPTS, retryOnConflict } from '../../../src/core/policy/con
 import { StoreConflict } from '../../../src/core/store.ts';
 
 describe('deciding again on a conflict', () => {
-  it('reads and decides again while the store reports conflicts, up to DECISION_ATTEMPTS', () => {
+  it('reads and decides again while the store reports conflicts, up to DECISION_ATTEMPTS', async () => {
     let calls = 0;
-    expect(
-      retryOnConflict(() => {
+    await expect(
+      retryOnConflict(async () => {
         if (++calls < DECISION_ATTEMPTS) throw new StoreConflict('changed');
         return 'written';
       }),
-    ).toBe('written');
+    ).resolves.toBe('written');
     expect(calls).toBe(DECISION_ATTEMPTS);
     calls = 0;
-    expect(() =>
-      retryOnConflict(() => {
+    await expect(
+      retryOnConflict(async () => {
         calls++;
         throw new StoreConflict('always');
       }),
-    ).toThrow(StoreConflict);
+    ).rejects.toThrow(StoreConflict);
     expect(calls).toBe(DECISION_ATTEMPTS);
   });
 
-  it('passes refusals and faults through at once', () => {
+  it('passes refusals and faults through at once', async () => {
     let calls = 0;
-    expect(() =>
-      retryOnConflict(() => {
+    await expect(
+      retryOnConflict(async () => {
         calls++;
         throw new PulseError('FORBIDDEN', 'no');
       }),
-    ).toThrow(PulseError);
+    ).rejects.toThrow(PulseError);
     expect(calls).toBe(1);
   });
 });
