@@ -8,6 +8,7 @@ import { DEFAULT_PURGE_INTERVAL_MS } from '../core/settings.ts';
 import type { Store } from '../core/store.ts';
 import { openPresence } from './cluster/channels/open-presence.ts';
 import { NatsDeviceBus } from './cluster/nats-device-bus.ts';
+import { subjectKey } from './cluster/subject-key.ts';
 import type { ServerConfig } from './config/config.ts';
 import { PrometheusMetrics } from './metrics.ts';
 import { nodeRandom, nodeScheduler, systemClock } from './ports.ts';
@@ -68,8 +69,7 @@ export class PulseNode {
     if (config.cluster.nats.length > 0) {
       this.#bus = new NatsDeviceBus({
         servers: config.cluster.nats,
-        // No secret yet: subjects hide account names from a casual look, not from a dictionary (edge/cluster/).
-        subjectKey: new TextEncoder().encode('pulse device subjects'),
+        subjectKey: subjectKey(config.cluster.subjectKey, 'pulse device subjects'),
         onMalformed: () => this.log.warn('cluster: malformed device notice dropped'),
         onOversized: (type) => this.log.warn({ type }, 'cluster: device notice too large, not sent'),
       });

@@ -123,7 +123,7 @@ describe('configuration layers', () => {
   });
 
   it('turns cluster mode on with [cluster] nats (one URL or a list) or PULSE_CLUSTER_NATS', () => {
-    expect(loadConfig({ env: {} }).cluster).toEqual({ nats: [], replicas: 1 });
+    expect(loadConfig({ env: {} }).cluster).toEqual({ nats: [], replicas: 1, subjectKey: '' });
     const one = file('cluster-1.toml', '[cluster]\nnats = "nats://10.0.0.5:4222"\n');
     expect(loadConfig({ file: one, env: {} }).cluster.nats).toEqual(['nats://10.0.0.5:4222']);
     const three = file(
@@ -133,11 +133,17 @@ describe('configuration layers', () => {
     expect(loadConfig({ file: three, env: {} }).cluster).toEqual({
       nats: ['nats://a:4222', 'nats://b:4222', 'tls://c:4222'],
       replicas: 3,
+      subjectKey: '',
     });
-    const env = { PULSE_CLUSTER_NATS: 'nats://127.0.0.1:4222, nats://127.0.0.1:4223', PULSE_CLUSTER_REPLICAS: '3' };
+    const env = {
+      PULSE_CLUSTER_NATS: 'nats://127.0.0.1:4222, nats://127.0.0.1:4223',
+      PULSE_CLUSTER_REPLICAS: '3',
+      PULSE_CLUSTER_SUBJECT_KEY: 'shared secret',
+    };
     expect(loadConfig({ file: one, env }).cluster).toEqual({
       nats: ['nats://127.0.0.1:4222', 'nats://127.0.0.1:4223'],
       replicas: 3,
+      subjectKey: 'shared secret',
     });
     for (const bad of ['"http://a:4222"', '"not a url"', '[4222]']) {
       const path = file('cluster-bad.toml', `[cluster]\nnats = ${bad}\n`);

@@ -52,8 +52,11 @@ export interface ServerConfig {
    * Cluster mode (README "Cluster mode"): with NATS URLs, all shared state lives
    * in NATS JetStream instead of SQLite; `replicas` copies of the stream and KV
    * buckets (3 on a 3-server NATS cluster: writes are acknowledged by a quorum).
+   * `subjectKey`: the secret every node shares that keys the hashes in NATS subject
+   * names (devices, channels); empty: a built-in key, which hides names only from
+   * someone who does not guess them.
    */
-  readonly cluster: { readonly nats: readonly string[]; readonly replicas: number };
+  readonly cluster: { readonly nats: readonly string[]; readonly replicas: number; readonly subjectKey: string };
 }
 
 export class ConfigError extends Error {
@@ -94,7 +97,7 @@ const SCHEMA: Record<string, Record<string, Kind>> = {
   tls: { cert: 'string', key: 'string' },
   web: { root: 'string', entry: 'string' },
   log: { level: 'level' },
-  cluster: { nats: 'nats_urls', replicas: 'positive' },
+  cluster: { nats: 'nats_urls', replicas: 'positive', subject_key: 'string' },
 };
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..', '..', '..');
@@ -127,7 +130,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   // The web client's defaults are relative to the repository root, wherever the server starts.
   web: { root: join(REPO_ROOT, 'clients/web/public'), entry: join(REPO_ROOT, 'clients/web/src/main.ts') },
   log: { level: 'info' },
-  cluster: { nats: [], replicas: 1 },
+  cluster: { nats: [], replicas: 1, subjectKey: '' },
 };
 
 function snake(name: string): string {

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { channelLogBudget } from '../../core/channels/log-budget.ts';
 import type { ChannelLog } from '../../core/ports/channel-log.ts';
-import { DEFAULT_SUBJECT_KEY } from '../cluster/channels/channel-subjects.ts';
 import { NatsChannelLog } from '../cluster/channels/nats-channel-log.ts';
+import { subjectKey } from '../cluster/subject-key.ts';
 import type { ServerConfig } from '../config/config.ts';
 import { SqliteChannelLog } from './sqlite-channel-log.ts';
 
@@ -15,7 +15,8 @@ export function openChannelLog(config: ServerConfig, onFollowError?: (error: unk
   const budget = channelLogBudget(config.limits);
   const { nats, replicas } = config.cluster;
   if (nats.length > 0) {
-    return new NatsChannelLog({ servers: nats, replicas, budget, subjectKey: DEFAULT_SUBJECT_KEY, onFollowError });
+    const key = subjectKey(config.cluster.subjectKey, 'pulse channel subjects');
+    return new NatsChannelLog({ servers: nats, replicas, budget, subjectKey: key, onFollowError });
   }
   return new SqliteChannelLog(join(config.storage.path, 'pulse.db'), budget);
 }

@@ -7,17 +7,12 @@ import { createHmac } from 'node:crypto';
  * Channel names stay out of NATS: a subject carries a keyed hash of the name
  * (HMAC-SHA256, base64url), so an operator browsing subjects sees how many
  * channels there are and how busy each is, not what they are called. The key
- * is shared by every node (they must find the same subject); a name guessed
- * by whoever holds the key can be confirmed. Message bodies (channel-record.ts)
+ * is shared by every node (they must find the same subject: `[cluster]
+ * subject_key`, cluster/subject-key.ts); a name guessed by whoever holds the key
+ * can be confirmed. Message bodies (channel-record.ts)
  * hold the publisher's account and device and the payload as the client sent
  * it (ciphertext on encrypted channels), so the operator sees those.
  */
-/**
- * The key every node uses until a cluster secret exists: subjects then hide
- * channel names from a glance at NATS, not from someone who guesses a name.
- */
-export const DEFAULT_SUBJECT_KEY = new TextEncoder().encode('pulse channel subjects');
-
 export class ChannelSubjects {
   readonly #key: Uint8Array;
   readonly prefix: string;

@@ -1,6 +1,6 @@
 import type { PresenceShare } from '../../../core/ports/presence-share.ts';
 import type { ServerConfig } from '../../config/config.ts';
-import { DEFAULT_SUBJECT_KEY } from './channel-subjects.ts';
+import { subjectKey } from '../subject-key.ts';
 import { NatsPresence } from './nats-presence.ts';
 
 /**
@@ -14,5 +14,6 @@ export function openPresence(config: ServerConfig, onError?: (error: unknown) =>
   if (nats.length === 0) return undefined;
   const timeoutMs = config.heartbeat.timeout;
   const intervalMs = Math.max(100, Math.min(config.heartbeat.interval, Math.floor(timeoutMs / 3)));
-  return new NatsPresence({ servers: nats, replicas, subjectKey: DEFAULT_SUBJECT_KEY, intervalMs, timeoutMs, onError });
+  const key = subjectKey(config.cluster.subjectKey, 'pulse channel subjects');
+  return new NatsPresence({ servers: nats, replicas, subjectKey: key, intervalMs, timeoutMs, onError });
 }
