@@ -13,13 +13,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { freePort, NatsServer } from '@pulse/testing/cluster';
 import { CommitQueue } from '../src/core/commit-queue.ts';
 import { PulseError } from '../src/core/errors.ts';
 import type { Store } from '../src/core/store.ts';
 import { nodeScheduler } from '../src/edge/ports.ts';
 import { NatsStore } from '../src/edge/storage/nats/nats-store.ts';
 import { SqliteStore } from '../src/edge/storage/sqlite-store.ts';
-import { freePort, NatsServer } from '../test/helpers/nats-server.ts';
 
 const { values } = parseArgs({
   options: {

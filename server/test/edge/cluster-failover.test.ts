@@ -1,6 +1,6 @@
 import { type Device, dialWebSocket, reconnect, register, type ServerProcess, spawnServer } from '@pulse/testing';
+import { NatsServer } from '@pulse/testing/cluster';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NatsServer } from '../helpers/nats-server.ts';
 
 /**
  * Cluster mode when a Pulse node dies: two real server processes (what

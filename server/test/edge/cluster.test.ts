@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { xeddsaVerify } from '@pulse/crypto';
 import { type Device, dialWebSocket, reconnect, register } from '@pulse/testing';
+import { NatsServer } from '@pulse/testing/cluster';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/edge/config/config.ts';
 import { PulseServer } from '../../src/edge/server.ts';
-import { NatsServer } from '../helpers/nats-server.ts';
 
 /**
  * Cluster mode as an operator runs it: real Pulse servers (WebSocket, /healthz)

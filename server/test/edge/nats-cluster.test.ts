@@ -1,9 +1,9 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { freePort, NatsServer } from '@pulse/testing/cluster';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { EnvelopeWrite } from '../../src/core/store.ts';
 import { NatsStore } from '../../src/edge/storage/nats/nats-store.ts';
-import { freePort, NatsServer } from '../helpers/nats-server.ts';
 
 /**
  * The production setup (README "Cluster mode"): three nats-server processes in

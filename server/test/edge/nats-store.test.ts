@@ -1,7 +1,7 @@
+import { NatsServer } from '@pulse/testing/cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EnvelopeWrite, StoreConflict, StoreUnavailable } from '../../src/core/store.ts';
 import { NatsStore } from '../../src/edge/storage/nats/nats-store.ts';
-import { NatsServer } from '../helpers/nats-server.ts';
 import { storageSuite } from '../storage-suite.ts';
 
 /**
