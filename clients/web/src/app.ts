@@ -109,7 +109,9 @@ export class ChatApp {
       );
     });
     client.on('device_list_refused', ({ account, reason }) => {
-      this.#setWarning(`⚠ A device list for ${account} was refused (${reason}). Nothing was sent to its devices.`);
+      this.#setWarning(
+        `⚠ The server presented a device list for ${account} that its account did not sign, or an older one: refused (${reason}).`,
+      );
     });
     client.on('link_request', ({ deviceName }) => {
       this.#setWarning(`"${deviceName}" asks to join this account: open "Devices" to compare its code and approve it.`);

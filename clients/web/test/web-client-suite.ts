@@ -204,6 +204,15 @@ export function webClientSuite(launcher: BrowserLauncher): void {
       await register(frank, 'web-frank');
     });
 
+    it('linking to an account that does not exist says so, and the page can still register', async () => {
+      const hank = await openPage({ webTransport: true });
+      await hank.fill(testId('link-name'), 'web-nobody');
+      await hank.click(testId('link'));
+      await hank.waitForText(testId('register-error'), 'Linking failed');
+      await register(hank, 'web-hank');
+      await hank.close();
+    });
+
     it('a second browser links to an account by approval: contacts are told, both get messages, one is removed', async () => {
       const bobTwo = await openPage({ webTransport: true });
       await bobTwo.fill(testId('link-name'), 'web-bob');
