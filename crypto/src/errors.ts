@@ -33,6 +33,20 @@ export const CryptoErrorCode = {
   UntrustedIdentity: 'CRYPTO_UNTRUSTED_IDENTITY',
   /** A message would cost more work before its MAC is checked than the per-message limits allow. */
   WorkLimit: 'CRYPTO_WORK_LIMIT',
+  /**
+   * A sender certificate does not chain to a pinned trust root: the server certificate's or the
+   * sender certificate's XEdDSA signature did not verify, or the server key id is revoked.
+   */
+  UntrustedCertificate: 'CRYPTO_UNTRUSTED_CERTIFICATE',
+  /** A sender certificate's expiration is before the time it was checked at. */
+  CertificateExpired: 'CRYPTO_CERTIFICATE_EXPIRED',
+  /**
+   * A sealed message's sender does not match: the certificate names another identity key than
+   * the one that sealed it, or the caller's check refused the sender for the session it belongs to.
+   */
+  SenderMismatch: 'CRYPTO_SENDER_MISMATCH',
+  /** A sealed message names the recipient's own account and device as its sender (libsignal SealedSenderSelfSend). */
+  SealedSenderSelfSend: 'CRYPTO_SEALED_SENDER_SELF_SEND',
 } as const;
 
 export type CryptoErrorCode = (typeof CryptoErrorCode)[keyof typeof CryptoErrorCode];

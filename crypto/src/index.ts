@@ -43,6 +43,38 @@ export {
   type SessionRecordOptions,
 } from './ratchet/session-record.ts';
 export { SAFETY_NUMBER_ITERATIONS, type SafetyNumberParty, safetyNumber } from './safety-number.ts';
+// Sealed sender v1 (libsignal sealed_sender.rs): certificates, the inner content, seal and open.
+export {
+  ContentHint,
+  type SealedContentFields,
+  type SealedContentType,
+  UnidentifiedSenderMessageContent,
+} from './sealed-sender/content.ts';
+export {
+  type IsExpectedSender,
+  type OpenedSealedMessage,
+  type OpenSealedOptions,
+  sealedSenderDecrypt,
+} from './sealed-sender/open.ts';
+export {
+  type CertificateValidation,
+  type CertifiedSender,
+  MAX_CERTIFICATE_ACCOUNT_BYTES,
+  SenderCertificate,
+  type SenderCertificateFields,
+} from './sealed-sender/sender-certificate.ts';
+export {
+  type CertificateSigner,
+  REVOKED_SERVER_KEY_IDS,
+  ServerCertificate,
+} from './sealed-sender/server-certificate.ts';
+export {
+  SEALED_SENDER_V1_VERSION_BYTE,
+  type SealOptions,
+  sealedSenderDecryptToContent,
+  sealedSenderEncrypt,
+  type UnsealOptions,
+} from './sealed-sender/v1.ts';
 export {
   deserializePreKeyUse,
   InMemoryPrekeyStore,

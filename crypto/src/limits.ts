@@ -25,6 +25,11 @@ export interface CryptoLimits {
   maxArchivedSessions: number;
   /** Largest plaintext a session or group message may carry. */
   maxPlaintextBytes: number;
+  /**
+   * Largest sealed-sender message (envelope, certificate and inner message together) opened:
+   * checked before any agreement or MAC is computed over it.
+   */
+  maxSealedMessageBytes: number;
   /** Sender Keys: most iterations one group message may jump ahead. */
   maxSenderKeyForwardJumps: number;
   /** Sender Keys: cap on stored skipped group message keys per sender chain. */
@@ -42,6 +47,8 @@ export const DEFAULT_CRYPTO_LIMITS: Readonly<CryptoLimits> = Object.freeze({
   maxPreviousRatchetKeys: 16,
   maxArchivedSessions: 10,
   maxPlaintextBytes: 1024 * 1024,
+  // maxPlaintextBytes plus room for the inner message's header, MAC and padding and the certificate.
+  maxSealedMessageBytes: 1024 * 1024 + 16 * 1024,
   maxSenderKeyForwardJumps: 25_000,
   maxSenderKeyStoredKeys: 2000,
   maxSenderKeyStates: 5,

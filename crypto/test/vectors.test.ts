@@ -15,6 +15,7 @@ const load = (name: string) => JSON.parse(readFileSync(new URL(`./vectors/${name
 const rfc = load('rfc.json');
 const x25519Vectors = load('wycheproof-x25519.json');
 const nist = load('nist-aes-cbc.json');
+const nistCtr = load('nist-aes-ctr.json');
 const mlkem = load('ml-kem-1024.json');
 const libsignal = load('libsignal.json');
 const enc = new TextEncoder();
@@ -104,6 +105,20 @@ for (const p of ALL_PRIMITIVES) {
       expect(toHex(await p.aesCbcDecrypt(key, iv, sealed))).toBe(v.plaintext);
       const h = nist.hmac;
       expect(toHex(await p.hmacSha256(fromHex(h.key), fromHex(h.data)))).toBe(h.mac);
+    });
+
+    it("NIST SP 800-38A F.5.5/F.5.6 AES-256-CTR and libsignal's zero-counter CTR vector", async () => {
+      for (const v of [nistCtr.ctr, nistCtr.libsignalZeroCounter]) {
+        const [key, counter] = [fromHex(v.key), fromHex(v.counter)];
+        expect(toHex(await p.aesCtr(key, counter, fromHex(v.plaintext)))).toBe(v.ciphertext);
+        expect(toHex(await p.aesCtr(key, counter, fromHex(v.ciphertext)))).toBe(v.plaintext);
+        expect(toHex(counter)).toBe(v.counter); // the caller's counter block is not advanced in place
+      }
+      // Any prefix is the prefix of the keystream: CTR has no padding and no block alignment.
+      const v = nistCtr.ctr;
+      expect(toHex(await p.aesCtr(fromHex(v.key), fromHex(v.counter), fromHex(v.plaintext).subarray(0, 21)))).toBe(
+        v.ciphertext.slice(0, 42),
+      );
     });
 
     it("libsignal's agreement and chain-key vectors", async () => {

@@ -10,9 +10,12 @@ import { ConversationId } from './conversation-id.ts';
 import type { ListedDevice } from './device-lists.ts';
 import { DirectMessages } from './direct-messages.ts';
 import type { E2EEngine, E2EEngineFactory } from './e2e/engine.ts';
+import type { ChannelPosition } from './encrypted-channels/control.ts';
+import { EncryptedChannels } from './encrypted-channels/encrypted-channels.ts';
+import { type EncryptedChannelRecord, EncryptedChannelRecords } from './encrypted-channels/record.ts';
 import { EphemeralSender } from './ephemeral.ts';
 import { PulseError } from './errors.ts';
-import { type ClientEvents, Emitter, type Listener } from './events.ts';
+import { type ClientEvents, type Emit, Emitter, type Listener } from './events.ts';
 import { GroupMessages } from './group-messages.ts';
 import { Groups } from './groups.ts';
 import { History } from './history.ts';
@@ -51,6 +54,9 @@ const CLOSE_GRACE_MS = 2_000;
 
 export { DEFAULT_SERVER, type DeviceInfo, type LinkRequest } from './accounts.ts';
 export type { ListedDevice } from './device-lists.ts';
+export type { ChannelPosition } from './encrypted-channels/control.ts';
+export { newEncryptedChannelName } from './encrypted-channels/encrypted-channels.ts';
+export type { EncryptedChannelRecord } from './encrypted-channels/record.ts';
 export type { ClientEvents } from './events.ts';
 export type { SafetyNumber } from './safety-numbers.ts';
 
@@ -84,6 +90,7 @@ export class PulseClient {
   readonly #safetyNumbers: SafetyNumbers;
   readonly #inbox: Inbox;
   readonly #channels: Channels;
+  readonly #encryptedChannels: EncryptedChannels;
 
   private constructor(options: PulseClientOptions, profile: Profile, engine: E2EEngine) {
     this.#options = options;
@@ -162,6 +169,28 @@ export class PulseClient {
       persist,
     });
     groups = new Groups({ engine, outbox, trust, limits, records, self, refreshOwnDevices, persist });
+    // Publications on encrypted channels are decrypted in turn with deliveries (their sender
+    // keys arrive as deliveries), under the lock; every other event goes out as it is.
+    const channelEmit: Emit = (event, value) => {
+      const message = value as ClientEvents['channel'];
+      if (event === 'channel' && encryptedChannels.has(message.channel)) {
+        this.#inbox.enqueue(() => encryptedChannels.receive(message));
+        return;
+      }
+      emit(event, value);
+    };
+    const channels = new Channels({ connection, emit: channelEmit });
+    const encryptedChannels = new EncryptedChannels({
+      engine,
+      outbox,
+      trust,
+      channels,
+      records: new EncryptedChannelRecords(state),
+      limits,
+      self,
+      persist,
+      emit,
+    });
     const direct = new DirectMessages({ outbox, history, lock, limits, self, persist });
     this.#connection = connection;
     this.#accounts = accounts;
@@ -206,8 +235,10 @@ export class PulseClient {
       lock,
       persist,
       sendInBackground: (to, content) => direct.sendInBackground(to, content),
+      channelControl: (from, content, later) => encryptedChannels.apply(from, content, later),
     });
-    this.#channels = new Channels({ connection, emit });
+    this.#channels = channels;
+    this.#encryptedChannels = encryptedChannels;
     connection.onPush((frame) => this.#onPush(frame));
     connection.onStatus((status) => emit('status', status));
   }
@@ -497,20 +528,59 @@ export class PulseClient {
   /**
    * Subscribes to a pub/sub channel (server/README.md "Channel rules"); its
    * messages arrive as `channel` events and survive reconnects through replay
-   * from the last offset. Payloads are opaque bytes: encrypting them is the
-   * caller's business (Pulse's own chat uses envelopes, see README "Groups").
+   * from the last offset. `since`: replay what followed that position.
+   *
+   * `encrypted: true` (or a channel this profile holds as encrypted): an end-to-end
+   * encrypted channel (clients/README.md "Encrypted channels"), created with this
+   * account as its only member when new (`public:` names; `newEncryptedChannelName()`
+   * makes a random one). `channel` events then carry the decrypted plaintext, and
+   * what this device may not read arrives as `channel_unreadable`. Otherwise payloads
+   * are opaque bytes and encrypting them is the caller's business.
    */
-  async subscribeChannel(channel: string): Promise<void> {
-    await this.#channels.subscribe(channel);
+  async subscribeChannel(
+    channel: string,
+    options: { encrypted?: boolean; since?: ChannelPosition } = {},
+  ): Promise<void> {
+    if (options.encrypted === true || this.#encryptedChannels.has(channel)) {
+      await this.#lock.run(() => this.#encryptedChannels.subscribe(channel, options.since));
+      return;
+    }
+    await this.#channels.subscribe(channel, options.since);
   }
 
   async unsubscribeChannel(channel: string): Promise<void> {
     await this.#channels.unsubscribe(channel);
   }
 
-  /** Publishes opaque bytes on a channel; resolves with the publication's offset. */
-  async publish(channel: string, payload: Uint8Array): Promise<number> {
+  /**
+   * Publishes on a channel; resolves with the publication's offset. On an encrypted
+   * channel the payload is encrypted with this device's sender key first (and always:
+   * a channel held as encrypted never gets a plaintext); `encrypted: true` on a
+   * channel this profile does not hold as encrypted fails with NOT_A_MEMBER.
+   */
+  async publish(channel: string, payload: Uint8Array, options: { encrypted?: boolean } = {}): Promise<number> {
+    if (options.encrypted === true || this.#encryptedChannels.has(channel)) {
+      return this.#lock.run(() => this.#encryptedChannels.publish(channel, payload));
+    }
     return this.#channels.publish(channel, payload);
+  }
+
+  /** Adds `account` to an encrypted channel: it gets the members' keys from here on and reads from this point. */
+  async addChannelMember(channel: string, account: string): Promise<EncryptedChannelRecord> {
+    return this.#lock.run(() => this.#encryptedChannels.add(channel, account));
+  }
+
+  /**
+   * Removes `account` from an encrypted channel: every remaining member rotates its
+   * sender key, so the removed member cannot read what follows.
+   */
+  async removeChannelMember(channel: string, account: string): Promise<EncryptedChannelRecord> {
+    return this.#lock.run(() => this.#encryptedChannels.remove(channel, account));
+  }
+
+  /** An encrypted channel this profile holds (its members, whether this account left). */
+  encryptedChannel(channel: string): EncryptedChannelRecord | undefined {
+    return this.#encryptedChannels.get(channel);
   }
 
   // ---- internals ------------------------------------------------------------------------

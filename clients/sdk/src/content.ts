@@ -1,3 +1,4 @@
+import { type ChannelControl, decodeChannelControl } from './encrypted-channels/control.ts';
 import { PulseError } from './errors.ts';
 
 /**
@@ -14,7 +15,9 @@ export type Content =
   /** Group membership (full member list after the change) and the sender's own sender key. */
   | { t: 'group'; group: string; name: string; members: string[]; removed: string[]; senderKey?: string }
   /** A member's sender key for a group it already knows. */
-  | { t: 'sender_key'; group: string; distribution: string };
+  | { t: 'sender_key'; group: string; distribution: string }
+  /** An encrypted channel's membership, or a member's sender key for it (encrypted-channels/control.ts). */
+  | ChannelControl;
 
 /** The first byte of every envelope payload: how the rest is encrypted. */
 export const PAYLOAD_KIND = { session: 1, group: 2 } as const;
@@ -114,6 +117,9 @@ export function decodeContent(bytes: Uint8Array, limits: { maxTextLength: number
       if (typeof c.distribution !== 'string' || c.distribution.length > 4096) throw bad('distribution');
       return { t: 'sender_key', group, distribution: c.distribution };
     }
+    case 'channel':
+    case 'channel_key':
+      return decodeChannelControl(c, limits);
     default:
       throw bad('type');
   }

@@ -40,7 +40,6 @@ export class DirectMessages {
       checkText(text, limits);
       if (to === self.account) throw new PulseError('BAD_INPUT', 'sending to yourself is not supported');
       const content: Content = { t: 'text', id: randomId(), text, sentAt: Date.now() };
-      const { answer } = await outbox.start(to, content);
       const stored: StoredMessage = {
         id: content.id,
         conversation: ConversationId.key(ConversationId.user(to)),
@@ -52,8 +51,8 @@ export class DirectMessages {
         direction: 'out',
         status: 'pending',
       };
-      history.add(stored);
-      await persist();
+      // The pending message is stored by the save that precedes the send (outbox.ts), not a save of its own.
+      const { answer } = await outbox.start(to, content, () => history.add(stored));
       return { stored, content, answer };
     });
     try {
@@ -64,6 +63,7 @@ export class DirectMessages {
       throw error;
     }
     if (stored.status === 'pending') stored.status = 'sent';
+    // Coalesced with the other saves of a burst (profile.ts): one save, not one per message.
     await persist();
     if (outbox.otherOwnDevices().length > 0) {
       await lock.run(() => outbox.sendToOwnDevices({ ...content, to }));

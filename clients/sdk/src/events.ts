@@ -23,8 +23,25 @@ export interface ClientEvents {
   untrusted_device: { account: string; deviceId: number };
   /** A new device asks to join this account: the user approves it with the code it shows (`approveLink`). */
   link_request: { linkId: string; deviceId: number; deviceName: string; requestedAt: number };
-  /** A publication on a subscribed channel (live, or replayed after a reconnect). */
-  channel: { channel: string; offset: number; from: DeviceAddress; serverTime: number; payload: Uint8Array };
+  /**
+   * A publication on a subscribed channel (live, or replayed after a reconnect). On an
+   * encrypted channel (`encrypted: true`) `payload` is the decrypted plaintext.
+   */
+  channel: {
+    channel: string;
+    offset: number;
+    from: DeviceAddress;
+    serverTime: number;
+    payload: Uint8Array;
+    encrypted?: boolean;
+  };
+  /**
+   * A publication on an encrypted channel this device cannot decrypt: published before it
+   * was given access, after it was removed, by a non-member, or not encrypted.
+   */
+  channel_unreadable: { channel: string; offset: number; from: DeviceAddress; reason: string };
+  /** This account joined an encrypted channel, its members changed, or this account was removed. */
+  encrypted_channel: { channel: string; members: readonly string[]; change: 'joined' | 'updated' | 'removed' };
   /** A resubscription could not replay what was missed (history gone or epoch changed). */
   channel_reset: { channel: string };
   /** A message that could not be processed (undecryptable, malformed); nothing to show, but worth a note. */

@@ -16,6 +16,8 @@ import { type DedupeRecord, pushBounded, type StoredMessage } from './profile.ts
 
 /** Message ids per receipt (content.ts accepts up to 1000). */
 const RECEIPT_BATCH = 500;
+/** Envelope ids per `deliver_ack` (the protocol's array limit is 1000). */
+const ACK_BATCH = 500;
 
 export interface InboxDeps {
   /** What was already received (owned here). */
@@ -36,11 +38,19 @@ export interface InboxDeps {
   readonly persist: () => Promise<void>;
   /** Sends `content` to `to` without holding the lock while waiting for the answer (receipts). */
   readonly sendInBackground: (to: string, content: Content) => Promise<void>;
+  /** Applies an encrypted channel's membership or sender key (encrypted-channels/). */
+  readonly channelControl: (
+    from: DeviceAddress,
+    content: Extract<Content, { t: 'channel' | 'channel_key' }>,
+    later: (() => Promise<void>)[],
+  ) => Promise<void>;
 }
 
 /**
- * Receiving: deliveries are decrypted, deduplicated, applied to the profile and
- * acknowledged one at a time in arrival order; receipts for them are batched.
+ * Receiving: deliveries are decrypted, deduplicated and applied to the profile
+ * one at a time in arrival order. Acknowledgements are batched (one
+ * `deliver_ack` for every envelope whose save completed together: the server
+ * deletes them in one transaction), and so are receipts.
  */
 export class Inbox {
   readonly #deps: InboxDeps;
@@ -48,6 +58,7 @@ export class Inbox {
   readonly #pendingReceipts = new Map<string, string[]>();
   #receiptFlush: Promise<void> | undefined;
   readonly #background = new Set<Promise<void>>();
+  #pendingAcks: string[] = [];
 
   constructor(deps: InboxDeps) {
     this.#deps = deps;
@@ -90,8 +101,8 @@ export class Inbox {
   }
 
   async #receive(frame: FrameOf<'deliver'>): Promise<void> {
-    const { record, engine, connection, groups, limits, emit } = this.#deps;
-    const ack = () => connection.send({ type: 'deliver_ack', envelopeIds: [frame.envelopeId] });
+    const { record, engine, groups, limits, emit } = this.#deps;
+    const ack = () => this.#ack(frame.envelopeId);
     if (record.seenEnvelopes.includes(frame.envelopeId)) {
       ack(); // delivered again (at least once): already processed
       return;
@@ -139,6 +150,24 @@ export class Inbox {
     // shares a few coalesced saves instead of one save each.
     this.#inBackground(this.#deps.persist().then(ack));
     for (const reply of replies) await reply().catch(() => {});
+  }
+
+  /**
+   * Acknowledges with the others ready in this turn: the acks a save releases
+   * all run before the microtask that sends them. Not sent while disconnected
+   * (the connection drops it): the server delivers the envelope again.
+   */
+  #ack(envelopeId: string): void {
+    if (this.#pendingAcks.length === 0) {
+      queueMicrotask(() => {
+        const ids = this.#pendingAcks;
+        this.#pendingAcks = [];
+        for (let i = 0; i < ids.length; i += ACK_BATCH) {
+          this.#deps.connection.send({ type: 'deliver_ack', envelopeIds: ids.slice(i, i + ACK_BATCH) });
+        }
+      });
+    }
+    this.#pendingAcks.push(envelopeId);
   }
 
   async #receiveEphemeral(frame: FrameOf<'ephemeral'>): Promise<void> {
@@ -266,6 +295,10 @@ export class Inbox {
       }
       case 'sender_key':
         await groups.applySenderKey(from, content);
+        return;
+      case 'channel':
+      case 'channel_key':
+        await this.#deps.channelControl(from, content, replies);
         return;
     }
   }

@@ -5,11 +5,14 @@
  */
 
 export {
+  type ChannelPosition,
   type ClientEvents,
   DEFAULT_SERVER,
   type DeviceInfo,
+  type EncryptedChannelRecord,
   type LinkRequest,
   type ListedDevice,
+  newEncryptedChannelName,
   PulseClient,
   type PulseClientOptions,
   type SafetyNumber,

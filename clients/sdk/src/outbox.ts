@@ -55,12 +55,16 @@ export class Outbox {
   }
 
   /**
-   * Encrypts and issues the send without waiting for the server's answer, so
-   * that consecutive sends pipeline (the server commits them together). The
-   * caller awaits `answer`; on DEVICES_MISMATCH it repeats with `send(…, true)`.
+   * Encrypts and issues the send without waiting for the save or the server's
+   * answer, so that consecutive sends pipeline: their saves coalesce (one per
+   * burst, profile.ts) and the server commits them together. `record` runs
+   * once the content is encrypted, before the save is asked for, so what it
+   * changes (the message in the history) is in the save that precedes the
+   * send. The caller awaits `answer`; on DEVICES_MISMATCH it repeats with
+   * `send(…, true)`.
    */
-  async start(to: string, content: Content): Promise<{ answer: Promise<void> }> {
-    return this.#issueEncrypted(to, await this.devicesOf(to, false), encodeContent(content));
+  async start(to: string, content: Content, record?: () => void): Promise<{ answer: Promise<void> }> {
+    return this.#issueEncrypted(to, await this.devicesOf(to, false), encodeContent(content), record);
   }
 
   /** A copy for this account's other devices, so every device shows the whole conversation. */
@@ -177,15 +181,21 @@ export class Outbox {
     to: string,
     devices: readonly number[],
     plaintext: Uint8Array,
+    record?: () => void,
   ): Promise<{ answer: Promise<void> }> {
     const envelopes = [];
     for (const deviceId of devices) {
       const ciphertext = await this.#ctx.engine.encrypt({ account: to, deviceId }, plaintext);
       envelopes.push({ deviceId, payload: sessionPayload(ciphertext) });
     }
-    // The ratchet advanced: save before the server can deliver anything encrypted with it.
-    await this.#ctx.persist();
-    const answer = this.#ctx.connection.request({ type: 'send', to, envelopes }).then(() => {});
+    record?.();
+    // The ratchet advanced: the send goes out only once a save holding it is stored, so the
+    // server never delivers anything encrypted with a state this device could lose. Saves
+    // settle in order, so sends leave in the order they were encrypted.
+    const answer = this.#ctx
+      .persist()
+      .then(() => this.#ctx.connection.request({ type: 'send', to, envelopes }))
+      .then(() => {});
     answer.catch(() => {}); // the caller awaits it; never an unhandled rejection meanwhile
     return { answer };
   }

@@ -72,15 +72,24 @@ export class Channels {
     if (connected) await this.#subscribe(channel);
   }
 
-  async subscribe(channel: string): Promise<void> {
+  /**
+   * Subscribes; with `since` (a position this client was given, e.g. the point an
+   * encrypted channel's member was added) the server replays what followed it.
+   */
+  async subscribe(channel: string, since?: { epoch: string; offset: number }): Promise<void> {
     if (this.#channels.has(channel)) return;
-    this.#channels.set(channel, undefined);
+    this.#channels.set(channel, since);
     try {
       await this.#subscribe(channel);
     } catch (error) {
       this.#channels.delete(channel);
       throw error;
     }
+  }
+
+  /** The last {epoch, offset} seen on a subscribed channel (undefined before its first answer). */
+  position(channel: string): { epoch: string; offset: number } | undefined {
+    return this.#channels.get(channel);
   }
 
   async unsubscribe(channel: string): Promise<void> {

@@ -1,11 +1,11 @@
-import { cbc } from '@noble/ciphers/aes.js';
+import { cbc, ctr } from '@noble/ciphers/aes.js';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { CryptoError, CryptoErrorCode } from '../errors.ts';
 import { clampPrivateKey } from '../keys/curve.ts';
-import { checkCbcArguments } from './cbc.ts';
+import { checkCbcArguments, checkCtrArguments } from './cbc.ts';
 import type { Primitives } from './types.ts';
 
 /** Pure-JS reference implementation (@noble/*): runs everywhere, slowest. */
@@ -40,5 +40,10 @@ export const noblePrimitives: Primitives = {
     } catch (cause) {
       throw new CryptoError(CryptoErrorCode.DecryptFailed, 'AES-CBC padding is invalid', { cause });
     }
+  },
+  async aesCtr(key, iv, data) {
+    checkCtrArguments(key, iv);
+    // noble advances the counter block it is given in place: hand it a copy.
+    return ctr(key, iv.slice()).encrypt(data);
   },
 };

@@ -1,12 +1,12 @@
 /**
- * Node's fast path: node:crypto (OpenSSL) for X25519, AES-256-CBC, HMAC and HKDF, and
+ * Node's fast path: node:crypto (OpenSSL) for X25519, AES-256-CBC/CTR, HMAC and HKDF, and
  * Ed25519 verification for XEdDSA. Reached through process.getBuiltinModule (Node ≥ 20.16)
  * rather than an import, so this file is harmless in a browser bundle: there
  * `loadNodePrimitives()` is undefined.
  */
 import type * as NodeCrypto from 'node:crypto';
 import { CryptoError, CryptoErrorCode } from '../errors.ts';
-import { checkCbcArguments } from './cbc.ts';
+import { checkCbcArguments, checkCtrArguments } from './cbc.ts';
 import type { Primitives } from './types.ts';
 
 type NodeProcess = { getBuiltinModule?: (id: string) => unknown };
@@ -86,6 +86,12 @@ function build(c: typeof NodeCrypto): Primitives {
       } catch (cause) {
         throw new CryptoError(CryptoErrorCode.DecryptFailed, 'AES-CBC padding is invalid', { cause });
       }
+    },
+    async aesCtr(key, iv, data) {
+      checkCtrArguments(key, iv);
+      // OpenSSL's aes-256-ctr counts with the whole 128-bit block, big-endian.
+      const cipher = c.createCipheriv('aes-256-ctr', key, iv);
+      return u8(Buffer.concat([cipher.update(data), cipher.final()]));
     },
   };
 }

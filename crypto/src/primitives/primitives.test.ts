@@ -31,6 +31,19 @@ describe('platform primitives agree with the noble reference', () => {
       );
     });
 
+    it(`${p.name}: AES-256-CTR equals noble on random inputs, including a counter that wraps past 2^128 - 1`, async () => {
+      const wrapping = fc.constantFrom(new Uint8Array(16).fill(0xff), Uint8Array.of(...new Uint8Array(15), 0xfe));
+      await fc.assert(
+        fc.asyncProperty(bytes(32, 32), fc.oneof(bytes(16, 16), wrapping), bytes(0, 300), async (key, iv, data) => {
+          const out = await p.aesCtr(key, iv, data);
+          expect(out.length).toBe(data.length);
+          expect(toHex(out)).toBe(toHex(await noblePrimitives.aesCtr(key, iv, data)));
+          expect(toHex(await p.aesCtr(key, iv, out))).toBe(toHex(data));
+        }),
+        { numRuns: 50 },
+      );
+    });
+
     it(`${p.name}: generated X25519 key pairs and agreements equal noble's`, async () => {
       for (let i = 0; i < 10; i++) {
         const a = await p.generateX25519();
@@ -64,6 +77,19 @@ describe('AES-256-CBC refuses bad input alike on every path, with typed errors',
       const tampered = two.slice();
       tampered[15]! ^= 0x20;
       await expect(p.aesCbcDecrypt(key, iv, tampered)).rejects.toMatchObject({ code: CryptoErrorCode.DecryptFailed });
+    });
+  }
+});
+
+describe('AES-256-CTR refuses a wrong key or counter-block length alike on every path', () => {
+  for (const p of ALL_PRIMITIVES) {
+    it(`${p.name}: CRYPTO_INVALID_KEY for a 16-byte key, CRYPTO_INVALID_ARGUMENT for a 12-byte counter`, async () => {
+      await expect(p.aesCtr(new Uint8Array(16), new Uint8Array(16), new Uint8Array(3))).rejects.toMatchObject({
+        code: CryptoErrorCode.InvalidKey,
+      });
+      await expect(p.aesCtr(new Uint8Array(32), new Uint8Array(12), new Uint8Array(3))).rejects.toMatchObject({
+        code: CryptoErrorCode.InvalidArgument,
+      });
     });
   }
 });

@@ -1,6 +1,6 @@
 /**
  * The one small interface through which every session operation reaches X25519,
- * AES-256-CBC, HMAC-SHA-256 and HKDF-SHA-256 (libsignal's message construction). Implementations: noble (portable
+ * AES-256-CBC, AES-256-CTR, HMAC-SHA-256 and HKDF-SHA-256 (libsignal's message and sealed-sender constructions). Implementations: noble (portable
  * reference, pure JS), WebCrypto (browsers, Node), node:crypto (Node's fast path).
  * Async because WebCrypto is; the synchronous implementations resolve immediately.
  */
@@ -34,4 +34,10 @@ export interface Primitives {
    * never an oracle for unauthenticated input.
    */
   aesCbcDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array>;
+  /**
+   * AES-256-CTR (NIST SP 800-38A §6.5) with the whole 16-byte block as a big-endian counter
+   * starting at `iv` (libsignal crypto.rs uses Ctr128 with a zero IV for sealed sender).
+   * Encryption and decryption are the same operation; any length, no padding.
+   */
+  aesCtr(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
 }

@@ -1,5 +1,5 @@
 import { CryptoError, CryptoErrorCode } from '../errors.ts';
-import { checkCbcArguments } from './cbc.ts';
+import { checkCbcArguments, checkCtrArguments } from './cbc.ts';
 import { pkcs8X25519, privateKeyFromPkcs8X25519 } from './der.ts';
 import { noblePrimitives } from './noble.ts';
 import type { Primitives } from './types.ts';
@@ -99,5 +99,13 @@ export const webCryptoPrimitives: Primitives = {
     } catch (cause) {
       throw new CryptoError(CryptoErrorCode.DecryptFailed, 'AES-CBC padding is invalid', { cause });
     }
+  },
+  async aesCtr(key, iv, data) {
+    checkCtrArguments(key, iv);
+    return typed(CryptoErrorCode.InvalidArgument, 'AES-CTR failed', async () => {
+      const k = await subtle().importKey('raw', buf(key), 'AES-CTR', false, ['encrypt']);
+      // length 128: the whole block is the counter, as OpenSSL and libsignal's Ctr128 count.
+      return new Uint8Array(await subtle().encrypt({ name: 'AES-CTR', counter: buf(iv), length: 128 }, k, buf(data)));
+    });
   },
 };

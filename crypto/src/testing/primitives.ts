@@ -37,6 +37,7 @@ export function counted(inner: Primitives): CountedPrimitives {
     hkdfSha256: count((ikm, salt, info, length) => inner.hkdfSha256(ikm, salt, info, length)),
     aesCbcEncrypt: count((key, iv, plaintext) => inner.aesCbcEncrypt(key, iv, plaintext)),
     aesCbcDecrypt: count((key, iv, ciphertext) => inner.aesCbcDecrypt(key, iv, ciphertext)),
+    aesCtr: count((key, iv, data) => inner.aesCtr(key, iv, data)),
   };
   return { handle: primitivesHandle(wrapper), calls: () => calls };
 }

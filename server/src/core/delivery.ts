@@ -2,6 +2,7 @@ import type { Frame } from '@pulse/proto';
 import type { RouterContext } from './context.ts';
 import type { Cancel } from './ports/scheduler.ts';
 import { BULK_RETRY_MS } from './session/send-queue.ts';
+import type { StoredEnvelope } from './store.ts';
 
 /** The session side of delivery: where frames go and how much the receiver's buffer takes now. */
 export interface DeliverySink {
@@ -35,10 +36,20 @@ const PAGE = 32;
  * A page read is sized by the room in the buffer and the size of the envelopes
  * last read, so a paused delivery holds little that it must read again.
  *
- * Store reads are asynchronous, so every operation (pump, ack, resync) runs one
- * after another on one chain: two pumps never read the same page with the same
- * cursor, hence never send an envelope twice; a pump asked for while one is
- * already waiting to run is that same pump.
+ * Store reads are asynchronous, so every operation (pump, hand-off, ack,
+ * resync) runs one after another on one chain: two pumps never read the same
+ * page with the same cursor, hence never send an envelope twice; a pump asked
+ * for while one is already waiting to run is that same pump.
+ *
+ * Envelopes committed while the device is online come from memory (`handOff`,
+ * issue 15), not read back from the store: only while the cursor is at the
+ * head of the queue (the last read found nothing after it, and every envelope
+ * committed since was handed off and sent), so an envelope from memory is
+ * always the next one in commit order. Hand-offs reach the chain in commit
+ * order (the group commit answers its batches in order); one the cursor
+ * already passed was read from the store and is not sent again. One that flow
+ * control refuses leaves the cursor where it is, off the head: it stays in the
+ * store and the next read takes it, as it takes everything behind it.
  */
 export class EnvelopeDelivery {
   readonly #ctx: RouterContext;
@@ -47,6 +58,8 @@ export class EnvelopeDelivery {
   readonly #sink: DeliverySink;
   readonly #inFlight = new Set<string>();
   #cursor = 0;
+  /** The store holds nothing after the cursor that this delivery has not sent (see the class comment). */
+  #atHead = false;
   /** Bytes per envelope expected in the next page (the mean of the last one; at first the largest allowed). */
   #frameEstimate: number;
   #retry: Cancel | undefined;
@@ -63,15 +76,50 @@ export class EnvelopeDelivery {
     this.#frameEstimate = ctx.settings.limits.maxMessageSize;
   }
 
-  /** Sends what flow control allows; resolves to how many envelopes were sent. */
+  /**
+   * The store may hold envelopes this delivery has not seen (a wake, a
+   * retry, a reconnect): reads and sends what flow control allows; resolves
+   * to how many envelopes were sent.
+   */
   pump(): Promise<number> {
     if (this.#queuedPump === undefined) {
       this.#queuedPump = this.#serial(() => {
         this.#queuedPump = undefined;
+        this.#atHead = false;
         return this.#pumpNow();
       });
     }
     return this.#queuedPump;
+  }
+
+  /**
+   * Envelopes for this device were just committed on this node, in commit
+   * order: sends them from memory while the cursor is at the head of the
+   * queue, else reads the store as a pump does. Resolves to how many were sent.
+   */
+  handOff(envelopes: readonly StoredEnvelope[]): Promise<number> {
+    return this.#serial(async () => {
+      let sent = 0;
+      for (const envelope of envelopes) {
+        const id = Number(envelope.envelopeId);
+        if (id <= this.#cursor) continue; // read from the store already
+        if (!this.#atHead) break;
+        if (!this.#sink.isOpen()) return sent;
+        if (this.#inFlight.size >= this.#ctx.settings.limits.deliveryWindow) {
+          // The window is full: the next ack refills it from the store.
+          this.#atHead = false;
+          break;
+        }
+        if (!this.#send(envelope)) {
+          this.#atHead = false;
+          this.#pause();
+          break;
+        }
+        sent++;
+      }
+      if (sent > 0) this.#ctx.metrics.envelopes('delivered', sent);
+      return this.#atHead ? sent : sent + (await this.#pumpNow());
+    });
   }
 
   /**
@@ -93,7 +141,8 @@ export class EnvelopeDelivery {
         // Not deleted (the store failed): the envelopes stay queued and come again after a reconnect or `sync`.
         for (const id of delivered) this.#inFlight.delete(id);
       }
-      await this.#pumpNow();
+      // At the head there is nothing stored to refill the window with: new envelopes come by hand-off.
+      if (!this.#atHead) await this.#pumpNow();
     });
   }
 
@@ -101,6 +150,7 @@ export class EnvelopeDelivery {
   resync(): Promise<number> {
     return this.#serial(() => {
       this.#cursor = 0;
+      this.#atHead = false;
       this.#inFlight.clear();
       return this.#pumpNow();
     });
@@ -115,6 +165,7 @@ export class EnvelopeDelivery {
   async #pumpNow(): Promise<number> {
     const { deliveryWindow } = this.#ctx.settings.limits;
     let sent = 0;
+    this.#atHead = false;
     while (this.#sink.isOpen() && this.#inFlight.size < deliveryWindow) {
       const room = this.#sink.room();
       if (room === 0) {
@@ -138,22 +189,32 @@ export class EnvelopeDelivery {
       for (const envelope of page) {
         if (!this.#sink.isOpen()) break;
         // Checked before EVERY envelope: the rest of the page waits (it is read again when delivery resumes).
-        if (!this.#sink.offer({ type: 'deliver', ...envelope })) {
+        if (!this.#send(envelope)) {
           paused = true;
           break;
         }
-        this.#inFlight.add(envelope.envelopeId);
-        this.#cursor = Number(envelope.envelopeId);
         sent++;
       }
       if (paused) {
         this.#pause();
         break;
       }
-      if (page.length < limit) break;
+      if (page.length < limit) {
+        // Nothing stored after the cursor: what is committed next can come from memory.
+        this.#atHead = this.#sink.isOpen();
+        break;
+      }
     }
     if (sent > 0) this.#ctx.metrics.envelopes('delivered', sent);
     return sent;
+  }
+
+  /** Offers one envelope to the session; false: its buffer is full (the cursor stays before it). */
+  #send(envelope: StoredEnvelope): boolean {
+    if (!this.#sink.offer({ type: 'deliver', ...envelope })) return false;
+    this.#inFlight.add(envelope.envelopeId);
+    this.#cursor = Number(envelope.envelopeId);
+    return true;
   }
 
   #pause(): void {

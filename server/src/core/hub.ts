@@ -2,11 +2,15 @@ import type { Clock } from './ports/clock.ts';
 import type { DeviceBus, DeviceNotice, DeviceSubscription } from './ports/device-bus.ts';
 import type { Logger } from './ports/logger.ts';
 import type { Scheduler } from './ports/scheduler.ts';
+import { singleNodeBus } from './ports/device-bus.ts';
+import type { StoredEnvelope } from './store.ts';
 
 /** What the hub needs of an authenticated session. */
 export interface DeviceSession {
   /** Sends what is pending for this device (as far as flow control allows). */
   pump(): void;
+  /** Envelopes just committed for this device, in commit order, to send from memory (delivery.ts); absent: pumped. */
+  handOff?(envelopes: readonly StoredEnvelope[]): void;
   /** Sends an encoded frame to this device. */
   notify(bytes: Uint8Array): void;
   /** Sends an encoded `ephemeral` frame: in a datagram when the transport has them, else dropped if the queue is full. */
@@ -121,6 +125,18 @@ export class DeviceHub {
     const local = this.get(account, deviceId);
     if (local !== undefined) local.pump();
     else this.#bus.publish({ account, deviceId }, { type: 'wake' });
+  }
+
+  /**
+   * Envelopes for the device were committed on this node: its session here
+   * takes them from memory. In a cluster the device's queue also gets
+   * envelopes committed elsewhere, so its session reads them back in the
+   * store's order instead (a wake).
+   */
+  committed(account: string, deviceId: number, envelopes: readonly StoredEnvelope[]): void {
+    const local = this.get(account, deviceId);
+    if (local?.handOff !== undefined && this.#bus === singleNodeBus) local.handOff(envelopes);
+    else this.wake(account, deviceId);
   }
 
   /** Sends an encoded frame to the device's session, here or on another node (dropped if it has none). */

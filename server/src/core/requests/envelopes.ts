@@ -9,7 +9,8 @@ import type { Address } from '../store.ts';
 /**
  * `send` (PROTOCOL.md "Envelopes"): checks sizes, hands the envelopes to the
  * group commit (which decides addressing and the queue cap), and answers `sent`
- * only once they are durable; then wakes the recipients' sessions to deliver them.
+ * only once they are durable; then hands them to the recipients' sessions,
+ * which deliver them from memory (core/hub.ts, delivery.ts).
  */
 export function sendEnvelopes(
   ctx: RouterContext,
@@ -42,8 +43,12 @@ export function sendEnvelopes(
     } else {
       ctx.metrics.envelopes('stored', result.length);
       out.send({ type: 'sent', id: frame.id, envelopeIds: result, serverTime: now });
-      // Here or on another node of the cluster (core/hub.ts).
-      for (const envelope of frame.envelopes) ctx.hub.wake(frame.to, envelope.deviceId);
+      // Here from memory, or on another node of the cluster from the store (core/hub.ts).
+      frame.envelopes.forEach((envelope, i) => {
+        ctx.hub.committed(frame.to, envelope.deviceId, [
+          { envelopeId: result[i]!, from, serverTime: now, payload: envelope.payload },
+        ]);
+      });
     }
     ctx.metrics.latency(transport, 'send_commit', (ctx.clock.monotonic() - started) / 1000);
   });

@@ -13,7 +13,7 @@ import { authOk } from '../requests/authentication.ts';
 import { relayEphemeral } from '../requests/ephemeral.ts';
 import { preKeysLow } from '../requests/prekeys.ts';
 import type { RequestSession, SessionState } from '../requests/request.ts';
-import { type Address, StoreUnavailable } from '../store.ts';
+import { type Address, type StoredEnvelope, StoreUnavailable } from '../store.ts';
 import { dispatch } from './dispatch.ts';
 import { EphemeralLane } from './ephemeral-lane.ts';
 import { SendQueue } from './send-queue.ts';
@@ -316,10 +316,20 @@ export class Session implements DeviceSession, Subscriber, RequestSession {
     void this.#pumpLogged();
   }
 
+  handOff(envelopes: readonly StoredEnvelope[]): void {
+    const delivery = this.#delivery;
+    if (delivery !== undefined) void this.#deliveryLogged(() => delivery.handOff(envelopes));
+  }
+
   /** A delivery the store fails is logged; the envelopes stay queued for the next pump, `sync` or reconnect. */
-  async #pumpLogged(): Promise<void> {
+  #pumpLogged(): Promise<void> {
+    const delivery = this.#delivery;
+    return delivery === undefined ? Promise.resolve() : this.#deliveryLogged(() => delivery.pump());
+  }
+
+  async #deliveryLogged(work: () => Promise<number>): Promise<void> {
     try {
-      await this.#delivery?.pump();
+      await work();
     } catch (error) {
       if (error instanceof StoreUnavailable) this.#ctx.log.debug({ reason: error.message }, 'delivery paused');
       else this.#ctx.log.error({ err: error, account: this.#account, deviceId: this.#deviceId }, 'delivery failed');

@@ -21,6 +21,14 @@ import {
   type TakenPreKeys,
 } from '../../core/store.ts';
 import { MIGRATIONS } from './schema.ts';
+import { TurnBatch } from './turn-batch.ts';
+
+/** One device's `deliver_ack`, waiting for its turn's transaction. */
+interface DeviceAck {
+  readonly account: string;
+  readonly deviceId: number;
+  readonly envelopeIds: readonly string[];
+}
 
 interface DeviceRow {
   account: string;
@@ -67,7 +75,8 @@ const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 /**
  * The Store on one SQLite file (better-sqlite3: synchronous underneath, each
- * method resolving at once): reads, and writes
+ * method resolving at once, except `ack`, which waits for the end of the
+ * event-loop turn to share one transaction with the turn's other acks): reads, and writes
  * that check their precondition inside the same transaction (StoreConflict,
  * rolled back, when it does not hold). No rule of the protocol is decided here.
  *
@@ -87,6 +96,7 @@ export class SqliteStore implements Store {
   readonly #stmts;
 
   readonly #directory: string | undefined;
+  readonly #acks = new TurnBatch<DeviceAck, number>((acks) => this.#deleteAcked(acks));
 
   constructor(path: string) {
     if (path !== ':memory:') {
@@ -359,15 +369,22 @@ export class SqliteStore implements Store {
     }));
   }
 
-  async ack(account: string, deviceId: number, envelopeIds: readonly string[]): Promise<number> {
+  /** The acks of one event-loop turn, over all devices, share one transaction and one fsync (issue 15). */
+  ack(account: string, deviceId: number, envelopeIds: readonly string[]): Promise<number> {
+    return this.#acks.add({ account, deviceId, envelopeIds });
+  }
+
+  #deleteAcked(acks: readonly DeviceAck[]): number[] {
     const s = this.#stmts;
-    return this.#db.transaction(() => {
-      let deleted = 0;
-      for (const id of envelopeIds) {
-        if (/^\d{1,15}$/.test(id)) deleted += s.ack.run(Number(id), account, deviceId).changes;
-      }
-      return deleted;
-    })();
+    return this.#db.transaction(() =>
+      acks.map(({ account, deviceId, envelopeIds }) => {
+        let deleted = 0;
+        for (const id of envelopeIds) {
+          if (/^\d{1,15}$/.test(id)) deleted += s.ack.run(Number(id), account, deviceId).changes;
+        }
+        return deleted;
+      }),
+    )();
   }
 
   /** Deletes in batches of PURGE_BATCH (each its own short transaction), letting other work run in between. */
@@ -442,6 +459,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.#db.open) this.#acks.flush();
     if (this.#db.open) this.#db.close();
   }
 }
