@@ -183,7 +183,7 @@ export class Outbox {
     plaintext: Uint8Array,
     record?: () => void,
   ): Promise<{ answer: Promise<void> }> {
-    const envelopes = [];
+    const envelopes: { deviceId: number; payload: Uint8Array }[] = [];
     for (const deviceId of devices) {
       const ciphertext = await this.#ctx.engine.encrypt({ account: to, deviceId }, plaintext);
       envelopes.push({ deviceId, payload: sessionPayload(ciphertext) });
