@@ -43,7 +43,7 @@ export {
   type SessionRecordOptions,
 } from './ratchet/session-record.ts';
 export { SAFETY_NUMBER_ITERATIONS, type SafetyNumberParty, safetyNumber } from './safety-number.ts';
-// Sealed sender v1 (libsignal sealed_sender.rs): certificates, the inner content, seal and open.
+// Sealed sender v1 and v2 (libsignal sealed_sender.rs): certificates, the inner content, seal and open.
 export {
   ContentHint,
   type SealedContentFields,
@@ -68,13 +68,16 @@ export {
   REVOKED_SERVER_KEY_IDS,
   ServerCertificate,
 } from './sealed-sender/server-certificate.ts';
+export { sealedSenderDecryptToContent, type UnsealOptions } from './sealed-sender/unseal.ts';
+export { SEALED_SENDER_V1_VERSION_BYTE, type SealOptions, sealedSenderEncrypt } from './sealed-sender/v1.ts';
 export {
-  SEALED_SENDER_V1_VERSION_BYTE,
-  type SealOptions,
-  sealedSenderDecryptToContent,
-  sealedSenderEncrypt,
-  type UnsealOptions,
-} from './sealed-sender/v1.ts';
+  type MultiRecipientSealed,
+  type MultiRecipientSealOptions,
+  RECIPIENT_KEY_LENGTH,
+  SEALED_SENDER_V2_VERSION_BYTE,
+  sealedSenderMultiRecipientEncrypt,
+  sealedSenderMultiRecipientMessage,
+} from './sealed-sender/v2.ts';
 export {
   deserializePreKeyUse,
   InMemoryPrekeyStore,

@@ -11,12 +11,20 @@ import {
   IdentityKeyPair,
   OneTimePreKey,
   PqPreKey,
+  SenderCertificate,
   SenderKeyRecord,
+  ServerCertificate,
   SessionRecord,
   SignedPreKey,
+  sealedSenderDecrypt,
+  sealedSenderEncrypt,
+  sealedSenderMultiRecipientEncrypt,
+  sealedSenderMultiRecipientMessage,
+  UnidentifiedSenderMessageContent,
   xeddsaVerify,
 } from '../src/index.ts';
 import { enc, makeDevice } from '../src/testing/device.ts';
+import { makePki, NOW } from '../src/testing/sealed-sender.ts';
 
 async function refused(run: () => unknown): Promise<void> {
   const outcome = await Promise.resolve()
@@ -92,6 +100,55 @@ describe('hostile input to every decoder', () => {
     );
     // The genuine reply still decrypts: nothing above changed Alice's state.
     expect(new TextDecoder().decode((await a.decrypt(alice.identity, alice.store, normal)).plaintext)).toBe('reply');
+  });
+
+  it('sealed sender: certificates, content, and v1 and v2 messages', async () => {
+    const pki = makePki();
+    const alice = IdentityKeyPair.generate();
+    const bob = IdentityKeyPair.generate();
+    const certificate = pki.issue(alice, 'alice', 1);
+    const content = new UnidentifiedSenderMessageContent({
+      type: 'message',
+      senderCertificate: certificate,
+      content: enc('x'),
+    });
+    const v1 = await sealedSenderEncrypt(content, { sender: alice, recipientIdentityKey: bob.publicKey });
+    const multi = await sealedSenderMultiRecipientEncrypt(content, {
+      sender: alice,
+      recipientIdentityKeys: [bob.publicKey],
+    });
+    const v2 = sealedSenderMultiRecipientMessage(multi.recipientKeys[0]!, multi.shared);
+    const open = (bytes: Uint8Array) =>
+      sealedSenderDecrypt(bytes, {
+        recipient: { account: 'bob', deviceId: 1, identity: bob },
+        trustRoots: [pki.trustRoot.publicKey],
+        now: NOW,
+        isExpectedSender: () => true,
+      });
+    await fc.assert(
+      fc.asyncProperty(
+        mutations(v1),
+        mutations(v2),
+        mutations(certificate.serialize()),
+        mutations(pki.serverCertificate.serialize()),
+        mutations(content.serialize()),
+        async (m1, m2, cert, server, usmc) => {
+          // The low nibble of the version byte is the writer's version: a reader ignores it.
+          const onlyWriterVersion = (m: Uint8Array, valid: Uint8Array) =>
+            m.length === valid.length && m[0]! >> 4 === valid[0]! >> 4 && sameBytes(m.subarray(1), valid.subarray(1));
+          if (!onlyWriterVersion(m1, v1)) await refused(() => open(m1));
+          if (!onlyWriterVersion(m2, v2)) await refused(() => open(m2));
+          await typedOrOk(() =>
+            SenderCertificate.deserialize(cert).validate({ trustRoots: [pki.trustRoot.publicKey], now: NOW }),
+          );
+          await typedOrOk(() => ServerCertificate.deserialize(server));
+          await typedOrOk(() => UnidentifiedSenderMessageContent.deserialize(usmc));
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect((await open(v1)).sender.account).toBe('alice');
+    expect((await open(v2)).sender.account).toBe('alice');
   });
 
   it('sender key messages, distribution messages and records', async () => {
