@@ -17,6 +17,7 @@ import { queueCapsOf } from './policy/queue.ts';
 import type { ChannelLog } from './ports/channel-log.ts';
 import type { Clock } from './ports/clock.ts';
 import { type DeviceBus, singleNodeBus } from './ports/device-bus.ts';
+import { type LinkDirectory, MemoryLinkDirectory } from './ports/link-directory.ts';
 import type { Logger } from './ports/logger.ts';
 import type { MacKeyring, MessageAuthenticator } from './ports/mac.ts';
 import type { Metrics } from './ports/metrics.ts';
@@ -46,6 +47,8 @@ export interface CorePorts {
   readonly log: Logger;
   /** Between the nodes of a cluster (edge/cluster/: NATS); default singleNodeBus, one node alone. */
   readonly bus?: DeviceBus;
+  /** Pending links every node sees (edge/cluster/: NATS KV); default in memory, one node alone. */
+  readonly links?: LinkDirectory;
 }
 
 /**
@@ -92,7 +95,9 @@ export class PulseCore {
         scheduler,
         log: ports.log,
       }),
-      links: new PendingLinks(limits),
+      links: new PendingLinks(limits, ports.links ?? new MemoryLinkDirectory(), (error: unknown) =>
+        ports.log.info({ err: error }, 'pending link not removed (it expires)'),
+      ),
       metrics: ports.metrics,
       log: ports.log,
       clock: ports.clock,
@@ -125,7 +130,10 @@ export class PulseCore {
 
   /** One heartbeat round now (the ticker calls it; tests on a fake clock may too). */
   tick(): void {
-    this.#router.tick(this.#ctx.clock.now());
+    const now = this.#ctx.clock.now();
+    this.#router.tick(now);
+    // A link whose device left ends for the other nodes too (PendingLinks).
+    this.#ctx.links.sweep(now);
   }
 
   /**

@@ -4,6 +4,9 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TransportKind } from '../core/connection.ts';
 import type { BacklogSource, EnvelopeEvent, EphemeralEvent, Metrics, Traffic } from '../core/ports/metrics.ts';
 
+/** A notice between nodes: published, heard, or dropped (malformed when heard, too large to send). */
+export type ClusterNoticeDirection = 'sent' | 'received' | 'dropped';
+
 /**
  * The core's metrics as Prometheus metrics (README.md "Metrics"), one registry
  * per server instance so several servers can run in one process (tests).
@@ -97,6 +100,30 @@ export class PrometheusMetrics implements Metrics {
     labelNames: ['transport', 'source'] as const,
     registers: [this.registry],
   });
+
+  readonly clusterNoticesTotal = new Counter({
+    name: 'pulse_cluster_notices_total',
+    help: 'Cluster mode: notices between nodes (device bus, link approvals) sent, received, and dropped (type="malformed": heard, not a notice; else too large to send)',
+    labelNames: ['direction', 'type'] as const,
+    registers: [this.registry],
+  });
+
+  /** A notice between nodes (edge/cluster/): `type` is the notice's (wake, claim, frame, ..., link_approved). */
+  clusterNotice(direction: ClusterNoticeDirection, type: string): void {
+    this.clusterNoticesTotal.labels(direction, type).inc();
+  }
+
+  /** `pulse_store_available`: 1 while the store can be used (cluster mode: NATS reachable), read when scraped. */
+  observeStore(available: () => boolean): void {
+    new Gauge({
+      name: 'pulse_store_available',
+      help: 'Whether the store can be used now (1) or not (0: cluster mode without NATS; /healthz answers 503)',
+      registers: [this.registry],
+      collect(this: Gauge) {
+        this.set(available() ? 1 : 0);
+      },
+    });
+  }
 
   traffic(transport: TransportKind): Traffic {
     return this.#traffic[transport];

@@ -1,3 +1,4 @@
+import { FrameCodec, protoLimits } from '@pulse/proto';
 import pino, { type Logger } from 'pino';
 import type { SignatureVerifier } from '../core/auth/verifier.ts';
 import type { ConnectionAcceptor } from '../core/connection.ts';
@@ -8,6 +9,7 @@ import { DEFAULT_PURGE_INTERVAL_MS } from '../core/settings.ts';
 import type { Store } from '../core/store.ts';
 import { openPresence } from './cluster/channels/open-presence.ts';
 import { NatsDeviceBus } from './cluster/nats-device-bus.ts';
+import { NatsLinkDirectory } from './cluster/nats-link-directory.ts';
 import { subjectKey } from './cluster/subject-key.ts';
 import type { ServerConfig } from './config/config.ts';
 import { PrometheusMetrics } from './metrics.ts';
@@ -51,6 +53,8 @@ export class PulseNode {
   readonly #core: PulseCore;
   /** Cluster mode: how this node tells the others about devices (edge/cluster/). */
   readonly #bus: NatsDeviceBus | undefined;
+  /** Cluster mode: pending links every node sees (edge/cluster/nats-link-directory.ts). */
+  readonly #links: NatsLinkDirectory | undefined;
   #closed = false;
 
   constructor(options: PulseNodeOptions) {
@@ -70,10 +74,30 @@ export class PulseNode {
       this.#bus = new NatsDeviceBus({
         servers: config.cluster.nats,
         subjectKey: subjectKey(config.cluster.subjectKey, 'pulse device subjects'),
-        onMalformed: () => this.log.warn('cluster: malformed device notice dropped'),
-        onOversized: (type) => this.log.warn({ type }, 'cluster: device notice too large, not sent'),
+        onMalformed: () => {
+          this.metrics.clusterNotice('dropped', 'malformed');
+          this.log.warn('cluster: malformed device notice dropped');
+        },
+        onOversized: (type) => {
+          this.metrics.clusterNotice('dropped', type);
+          this.log.warn({ type }, 'cluster: device notice too large, not sent');
+        },
+        onSent: (type) => this.metrics.clusterNotice('sent', type),
+        onReceived: (type) => this.metrics.clusterNotice('received', type),
+      });
+      this.#links = new NatsLinkDirectory({
+        servers: config.cluster.nats,
+        replicas: config.cluster.replicas,
+        linkTtlMs: config.limits.linkTtl,
+        codec: new FrameCodec(
+          protoLimits({ maxFrameBytes: config.limits.maxFrameBytes, maxPayloadBytes: config.limits.maxFrameBytes }),
+        ),
+        onMalformed: () => this.metrics.clusterNotice('dropped', 'malformed'),
+        onSent: () => this.metrics.clusterNotice('sent', 'link_approved'),
+        onReceived: () => this.metrics.clusterNotice('received', 'link_approved'),
       });
     }
+    this.metrics.observeStore(() => this.#storeHealth().available);
     this.#channelLog =
       options.channelLog ??
       (options.store === undefined
@@ -82,6 +106,7 @@ export class PulseNode {
     this.#presence = openPresence(config, (error) => this.log.warn({ err: error }, 'cluster presence'));
     this.#core = new PulseCore({
       bus: this.#bus,
+      links: this.#links,
       settings: {
         limits: config.limits,
         heartbeat: config.heartbeat,
@@ -143,6 +168,7 @@ export class PulseNode {
     this.#closed = true;
     await this.#core.shutdown();
     await this.#bus?.close();
+    await this.#links?.close();
     await this.#presence?.close();
     await this.#channelLog?.close();
     await this.#store.close();

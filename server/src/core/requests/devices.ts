@@ -3,6 +3,7 @@ import type { RouterContext } from '../context.ts';
 import { PulseError } from '../errors.ts';
 import { retryOnConflict } from '../policy/conflicts.ts';
 import { checkListUpdate, proposeDeviceId } from '../policy/devices.ts';
+import type { LinkRequest } from '../ports/link-directory.ts';
 import { randomHex } from '../ports/random.ts';
 import type { StoredDeviceList } from '../store.ts';
 import type { RequestSession } from './request.ts';
@@ -69,7 +70,8 @@ export async function updateDeviceList(
   now: number,
 ): Promise<void> {
   const { account, deviceId: sender } = session.device;
-  const link = frame.link === undefined ? undefined : ctx.links.get(account, frame.link.linkId, now);
+  // The link may wait on any node (cluster mode): the directory shows it, its node delivers the approval.
+  const link = frame.link === undefined ? undefined : await ctx.links.get(account, frame.link.linkId, now);
   if (frame.link !== undefined && link === undefined) {
     throw new PulseError('LINK_NOT_FOUND', 'no such pending link: it expired, or the new device left');
   }
@@ -77,14 +79,13 @@ export async function updateDeviceList(
     const stored = await ctx.store.deviceList(account);
     if (stored === undefined) throw new PulseError('NOT_FOUND', `no device list for ${account}`);
     const devices = await ctx.store.listDevices(account);
-    const linked = link?.request;
     const decided = checkListUpdate(
       ctx.verify,
       account,
       stored,
       devices,
       frame.deviceList,
-      linked,
+      link,
       ctx.settings.limits.maxDevices,
       now,
     );
@@ -92,10 +93,9 @@ export async function updateDeviceList(
     return decided;
   });
   if (link !== undefined && frame.link !== undefined && write.add !== undefined) {
-    ctx.links.delete(link.request.linkId);
-    link.approve({
+    await ctx.links.approved({
       type: 'link_approved',
-      linkId: link.request.linkId,
+      linkId: link.linkId,
       account,
       deviceId: write.add.deviceId,
       provisioning: frame.link.provisioning,
@@ -133,25 +133,31 @@ export async function requestLink(
   if (next === undefined || (await ctx.store.deviceList(frame.account)) === undefined) {
     throw new PulseError('NOT_FOUND', `no account ${frame.account}`);
   }
-  const request: Omit<FrameOf<'link_requested'>, 'type'> = {
-    linkId: randomHex(ctx.random, 16),
-    deviceId: proposeDeviceId(next, ctx.links.highestProposed(frame.account, now)),
-    deviceName: frame.deviceName,
-    identityKey: frame.identityKey,
-    signedPreKey: frame.signedPreKey,
-    pqPreKey: frame.pqPreKey,
-    mac: frame.mac,
-    requestedAt: now,
-    expiresAt: now + ctx.settings.limits.linkTtl,
-  };
+  const linkId = randomHex(ctx.random, 16);
+  let request: LinkRequest;
   try {
-    const approve = (approved: FrameOf<'link_approved'>) => session.out.send(approved);
-    ctx.links.add(
-      { account: frame.account, request, approve, waiting: () => session.state === 'unauthenticated' },
+    request = await ctx.links.add(
+      linkId,
+      {
+        account: frame.account,
+        make: (highestProposed) => ({
+          linkId,
+          deviceId: proposeDeviceId(next, highestProposed),
+          deviceName: frame.deviceName,
+          identityKey: frame.identityKey,
+          signedPreKey: frame.signedPreKey,
+          pqPreKey: frame.pqPreKey,
+          mac: frame.mac,
+          requestedAt: now,
+          expiresAt: now + ctx.settings.limits.linkTtl,
+        }),
+        approve: (approved) => session.out.send(approved),
+        waiting: () => session.state === 'unauthenticated',
+      },
       now,
     );
   } catch (error) {
-    session.out.limitHit('pending_links');
+    if (error instanceof PulseError && error.code === 'RATE_LIMITED') session.out.limitHit('pending_links');
     throw error;
   }
   const announcement = ctx.codec.encode({ type: 'link_requested', ...request });
@@ -163,11 +169,11 @@ export async function requestLink(
 }
 
 /** `link_list`: the account's pending links. */
-export function listLinks(
+export async function listLinks(
   ctx: RouterContext,
   account: string,
   frame: FrameOf<'link_list'>,
   now: number,
-): FrameOf<'links'> {
-  return { type: 'links', id: frame.id, requests: ctx.links.list(account, now).map((link) => link.request) };
+): Promise<FrameOf<'links'>> {
+  return { type: 'links', id: frame.id, requests: await ctx.links.list(account, now) };
 }

@@ -66,7 +66,8 @@ export const REQUESTS: RequestTable = {
   },
   link_list: {
     phase: 'authenticated',
-    handle: (ctx, session, frame, now) => session.out.send(listLinks(ctx, session.device.account, frame, now)),
+    handle: async (ctx, session, frame, now) =>
+      session.out.send(await listLinks(ctx, session.device.account, frame, now)),
   },
 
   // Prekeys.

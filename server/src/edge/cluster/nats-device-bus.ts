@@ -18,6 +18,10 @@ export interface NatsDeviceBusOptions {
   readonly onMalformed?: () => void;
   /** A notice too large to send (dropped; the device sees it on its own node only). */
   readonly onOversized?: (type: string) => void;
+  /** A notice published (metrics). */
+  readonly onSent?: (type: DeviceNotice['type']) => void;
+  /** A notice heard (metrics). */
+  readonly onReceived?: (type: DeviceNotice['type']) => void;
 }
 
 /**
@@ -77,8 +81,12 @@ export class NatsDeviceBus implements DeviceBus {
         callback: (error, message) => {
           if (error !== null) return;
           const notice = decodeNotice(message.data);
-          if (notice === undefined) this.#options.onMalformed?.();
-          else onNotice(notice);
+          if (notice === undefined) {
+            this.#options.onMalformed?.();
+            return;
+          }
+          this.#options.onReceived?.(notice.type);
+          onNotice(notice);
         },
       });
       // Once the server answered a PING sent after the SUB, it routes this subject here.
@@ -98,8 +106,12 @@ export class NatsDeviceBus implements DeviceBus {
     // Not connected yet: nobody can be subscribed through us; the envelopes wait in the store.
     if (nc === undefined || nc.isClosed()) return;
     const bytes = encodeNotice(notice);
-    if (bytes === undefined) this.#options.onOversized?.(notice.type);
-    else nc.publish(this.#subjects.of(device), bytes);
+    if (bytes === undefined) {
+      this.#options.onOversized?.(notice.type);
+      return;
+    }
+    nc.publish(this.#subjects.of(device), bytes);
+    this.#options.onSent?.(notice.type);
   }
 
   onResumed(handler: () => void): void {
