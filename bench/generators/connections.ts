@@ -13,6 +13,21 @@ import { keepAlive, pulseDial, pulseTesting, type Target } from './systems.ts';
 
 const held: { close(): void }[] = [];
 
+/**
+ * A connect that has not completed after this counts as failed: a WebTransport
+ * handshake whose Initial the server dropped (its per-source handshake bound)
+ * may otherwise wait forever for `ready`.
+ */
+const CONNECT_TIMEOUT_MS = 30_000;
+
+function withTimeout<T>(attempt: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no connection after ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+  });
+  return Promise.race([attempt, timeout]).finally(() => clearTimeout(timer));
+}
+
 async function openOne(target: Target, localAddress: string): Promise<{ close(): void }> {
   if (target.system === 'ws') {
     const socket = new WebSocket(`${target.url}/sub`, { localAddress, perMessageDeflate: false });
@@ -58,7 +73,7 @@ serveRequests({
       while (next < count) {
         next++;
         try {
-          held.push(await openOne(target, localAddress));
+          held.push(await withTimeout(openOne(target, localAddress)));
         } catch (error) {
           failed++;
           firstError ||= error instanceof Error ? error.message : String(error);

@@ -49,7 +49,14 @@ export const webCryptoPrimitives: Primitives = {
       const pair = (await subtle().generateKey({ name: 'X25519' }, true, ['deriveBits'])) as CryptoKeyPair;
       const pkcs8 = new Uint8Array(await subtle().exportKey('pkcs8', pair.privateKey));
       const publicKey = new Uint8Array(await subtle().exportKey('raw', pair.publicKey));
-      return { privateKey: privateKeyFromPkcs8X25519(pkcs8), publicKey };
+      // Browsers may hand out the scalar unclamped; X25519 clamps it anyway (RFC 7748 §5), so
+      // clamping here changes no result and keeps every private key in the one form
+      // the rest of crypto/ stores and checks (keys/curve.ts clampPrivateKey).
+      const privateKey = privateKeyFromPkcs8X25519(pkcs8);
+      privateKey[0]! &= 248;
+      privateKey[31]! &= 127;
+      privateKey[31]! |= 64;
+      return { privateKey, publicKey };
     });
   },
   async x25519(own, peerPublicKey) {

@@ -126,9 +126,10 @@ export function deserializeState(bytes: Uint8Array, maxSkipped: number): Session
   }
   const baseKey = readRatchetPublicKey(r);
   const rootKey = r.raw(32);
-  const sendingPrivate = r.raw(32);
+  // Clamped on load (RFC 7748 §5; X25519 clamps anyway): states saved by browsers whose
+  // WebCrypto handed out unclamped scalars stay readable.
+  const sendingPrivate = clampPrivateKey(r.raw(32));
   const sendingPublic = r.raw(32);
-  if (!constantTimeEqual(sendingPrivate, clampPrivateKey(sendingPrivate))) throw malformed('unclamped ratchet key');
   if (!constantTimeEqual(x25519PublicKeyOf(sendingPrivate), sendingPublic)) {
     throw malformed('ratchet public key does not match its private key');
   }
