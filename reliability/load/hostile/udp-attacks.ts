@@ -8,10 +8,18 @@ import { paced } from './pacing.ts';
  * quiche, whose answers are never read), and datagrams that are no QUIC at all.
  */
 
+/**
+ * The raw UDP attacks come from an address of their own (127.0.0.0/8 is all
+ * loopback): a server limiting handshakes per source would otherwise also stop
+ * the WebTransport attacks of the same run (from 127.0.0.1), which then would
+ * not be tried at all.
+ */
+const RAW_UDP_SOURCE = '127.0.0.9';
+
 async function udpSocket(): Promise<Socket> {
   const socket = createSocket('udp4');
   socket.on('error', () => {});
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => socket.bind(0, RAW_UDP_SOURCE, resolve));
   return socket;
 }
 
@@ -45,7 +53,7 @@ export async function halfOpenHandshakes(port: number, perSecond: number, deadli
   const buffer = new Uint8Array(1500);
   await paced(perSecond, deadline, async (index) => {
     const socket = sockets[index % sockets.length] as Socket;
-    const local = { host: '127.0.0.1', port: socket.address().port };
+    const local = { host: RAW_UDP_SOURCE, port: socket.address().port };
     const connection = quiche.Connection.connect(
       null,
       new Uint8Array(randomBytes(20)),
