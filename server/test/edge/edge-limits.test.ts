@@ -65,6 +65,26 @@ describe('connections that have not authenticated', () => {
     expect(text).toMatch(/pulse_connections_unauthenticated 6/);
   });
 
+  it('a refused connection that then sends a frame announcing 2^62 bytes does not end the server', async () => {
+    edge = await startEdgeServer({ server: { maxUnauthenticatedPerIp: 1 } });
+    const port = edge.httpPort;
+    expect(await dial(port)).toBe('welcome');
+    const raw = connect(port, '127.0.0.1');
+    sockets.push({ close: () => raw.destroy() });
+    await new Promise<void>((resolve) => raw.once('connect', () => resolve()));
+    raw.write(
+      'GET /pulse/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    await new Promise<void>((resolve) => raw.once('data', () => resolve()));
+    // FIN + binary, masked, 64-bit length 2^62, then a masking key (RFC 6455 §5.2).
+    raw.write(Buffer.from([0x82, 0xff, 0x40, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4]));
+    await new Promise<void>((resolve) => raw.once('close', () => resolve()));
+    // Still serving: it answers (this address is still at its cap), and /healthz says so.
+    expect(await dial(port, {})).toBe(SERVER_BUSY);
+    expect((await fetch(`http://127.0.0.1:${edge.metricsPort}/healthz`)).status).toBe(200);
+  });
+
   it('ignores X-Forwarded-For when no proxy is trusted', async () => {
     edge = await startEdgeServer({ server: { maxUnauthenticatedPerIp: 2 } });
     const port = edge.httpPort;
