@@ -26,13 +26,30 @@ describe('limits', () => {
     });
   });
 
-  it('rate-limits frames per connection (RATE_LIMITED with retryAfterMs)', async () => {
-    await withInProcess({ limits: { rate: 1, rateBurst: 5 } }, async (server) => {
+  it('rate-limits frames per connection: one RATE_LIMITED (retryAfterMs, no id) per refusal burst', async () => {
+    let now = Date.now();
+    await withInProcess({ limits: { rate: 1, rateBurst: 5 }, now: () => now }, async (server) => {
       const client = await FrameClient.connect(server.dial()); // hello used one token
-      const answers = await Promise.all(Array.from({ length: 6 }, () => client.request({ type: 'sync', id: 0 })));
+      const violations = async (limit: string) =>
+        (await server.node.metrics.limitViolations.get()).values.find((v) => v.labels.limit === limit)?.value ?? 0;
+      for (let id = 1; id <= 6; id++) client.send({ type: 'sync', id });
+      // The server has seen all six once two were refused; then, the bucket refilled, a ping is answered
+      // after every frame before it (frames are handled in order).
+      while ((await violations('rate')) < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(await violations('rate_unanswered')).toBe(1);
+      now += 10_000;
+      await client.exchange({ type: 'ping', nonce: 1 }, 'pong');
+      const answers = client.inbox.splice(0);
+      // Four fitted the bucket (AUTH_REQUIRED: the connection is not authenticated); of the two refused,
+      // the first is answered without an id (a refused frame is not decoded), the second dropped.
+      expect(
+        answers.filter((a) => a.type === 'error' && a.code === 'AUTH_REQUIRED').map((a) => 'id' in a && a.id),
+      ).toEqual([1, 2, 3, 4]);
       const limited = answers.filter((a) => a.type === 'error' && a.code === 'RATE_LIMITED');
-      expect(limited.length).toBeGreaterThanOrEqual(2);
+      expect(limited).toHaveLength(1);
+      expect(limited[0]).not.toHaveProperty('id');
       expect((limited[0] as { retryAfterMs?: number }).retryAfterMs).toBeGreaterThan(0);
+      expect(client.isClosed).toBe(false);
     });
   });
 

@@ -19,6 +19,10 @@ export interface ServerLimits {
   readonly rate: number;
   /** ...and the bucket size (burst). */
   readonly rateBurst: number;
+  /** Frames refused by `rate`/`rate_bytes` one connection may send within `rate_refusals_window`; one more closes it (RATE_LIMITED)... */
+  readonly rateRefusals: number;
+  /** ...that window, in milliseconds (a fixed window: accepted frames do not restart it). */
+  readonly rateRefusalsWindow: number;
   /** Token bucket per connection in bytes: bytes per second of frames received... */
   readonly rateBytes: number;
   /** ...and the bucket size (at least max_frame_bytes, so any frame can pass). */
@@ -91,6 +95,8 @@ export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
   maxFrameBytes: 1024 * 1024,
   rate: 200,
   rateBurst: 400,
+  rateRefusals: 400,
+  rateRefusalsWindow: 10_000,
   rateBytes: 2 * 1024 * 1024,
   rateBytesBurst: 16 * 1024 * 1024,
   ephemeralRate: 50,

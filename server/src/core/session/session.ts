@@ -16,6 +16,7 @@ import type { RequestSession, SessionState } from '../requests/request.ts';
 import { type Address, type StoredEnvelope, StoreUnavailable } from '../store.ts';
 import { dispatch } from './dispatch.ts';
 import { EphemeralLane } from './ephemeral-lane.ts';
+import { RateRefusals } from './rate-refusals.ts';
 import { SendQueue } from './send-queue.ts';
 
 /** The retry hint of a frame refused because `rate_burst` frames already wait for the store. */
@@ -49,8 +50,8 @@ export class Session implements DeviceSession, Subscriber, RequestSession {
   #state: SessionState = 'hello';
   #lastReceivedAt: number;
   #pingSent = false;
-  /** Frames refused by the rate limit since the last accepted one; beyond the burst the peer is cut off. */
-  #refusedInARow = 0;
+  /** Answers at most one refusal per burst and closes a connection that keeps flooding (rate_refusals). */
+  readonly #refusals: RateRefusals;
   #account = '';
   #deviceId = 0;
   #connectedAt = 0;
@@ -72,6 +73,7 @@ export class Session implements DeviceSession, Subscriber, RequestSession {
     this.#lastReceivedAt = now;
     const { limits } = ctx.settings;
     this.#rate = new TokenBucket(limits.rate, limits.rateBurst, now);
+    this.#refusals = new RateRefusals(limits.rateRefusals, limits.rateRefusalsWindow);
     // Any frame the transport accepts fits the bucket: it is at least max_frame_bytes.
     this.#byteRate = new TokenBucket(limits.rateBytes, Math.max(limits.rateBytesBurst, limits.maxFrameBytes), now);
     this.out = new SendQueue(conn, {
@@ -130,21 +132,24 @@ export class Session implements DeviceSession, Subscriber, RequestSession {
     this.#traffic.framesIn++;
     this.#traffic.bytesIn += bytes.length;
 
-    // The rate limits come before decoding: decoding is the work a flood would buy.
+    // The rate limits come before decoding: decoding is the work a flood would buy, so a
+    // refused frame is never decoded and its answer carries no id (PROTOCOL.md `RATE_LIMITED`).
     const frameWait = this.#rate.take(now);
     const byteWait = frameWait > 0 ? 0 : this.#byteRate.take(now, bytes.length);
     const retryAfterMs = Math.max(frameWait, byteWait);
     if (retryAfterMs > 0) {
       this.out.limitHit(frameWait > 0 ? 'rate' : 'rate_bytes');
-      if (++this.#refusedInARow > this.#ctx.settings.limits.rateBurst) {
-        this.close('RATE_LIMITED', 'too many frames refused in a row');
-        return;
+      const action = this.#refusals.refuse(now, retryAfterMs);
+      if (action === 'close') {
+        this.close('RATE_LIMITED', 'too many frames refused on this connection');
+      } else if (action === 'answer') {
+        const what = frameWait > 0 ? 'frames' : 'bytes';
+        this.out.sendError(undefined, 'RATE_LIMITED', `too many ${what} on this connection`, retryAfterMs);
+      } else {
+        this.out.limitHit('rate_unanswered');
       }
-      const what = frameWait > 0 ? 'frames' : 'bytes';
-      this.out.sendError(this.#requestIdOf(bytes), 'RATE_LIMITED', `too many ${what} on this connection`, retryAfterMs);
       return;
     }
-    this.#refusedInARow = 0;
     // Bounded even while the store is slow to answer: frames beyond the burst are refused, not held.
     if (this.#waiting >= this.#ctx.settings.limits.rateBurst) {
       this.out.limitHit('waiting_frames');
@@ -240,7 +245,11 @@ export class Session implements DeviceSession, Subscriber, RequestSession {
     }
   }
 
-  /** The request id of a frame refused before handling, so the client can match the error (if it decodes). */
+  /**
+   * The request id of a frame refused because `rate_burst` frames wait for the store, so the client can
+   * match the error (if it decodes). Such frames passed the rate limits: decoding them costs no more than
+   * accepting them would. Frames the rate limits refuse are never decoded.
+   */
   #requestIdOf(bytes: Uint8Array): number | undefined {
     try {
       const frame = this.#ctx.codec.decode(bytes);

@@ -8,6 +8,7 @@ import {
   UNKNOWN_ADDRESS,
 } from '../../core/connection.ts';
 import type { PartialFrameBudget } from './partial-frames.ts';
+import { flushAtEndOfTurn } from './turn-flush.ts';
 
 export const WEBSOCKET_PATH = '/pulse/ws';
 
@@ -19,14 +20,27 @@ function wsCloseCode(code: string): number {
   return 1008;
 }
 
-/** A `ws` socket as a Connection: one binary message carries exactly one frame. */
+/**
+ * A `ws` socket as a Connection: one binary message carries exactly one frame.
+ * The TCP socket is corked from the first frame of a turn to the end of the
+ * turn (turn-flush.ts), so the frames sent to one peer in one turn (a fan-out
+ * of several publications, a burst of deliveries) leave in one writev, not
+ * one write each. Corked bytes count in `bufferedAmount`, as queued ones do.
+ */
 class WebSocketConnection implements Connection {
   readonly transport = 'websocket' as const;
   readonly remoteAddress: string;
   readonly #socket: WebSocket;
+  readonly #tcp: Duplex;
+  #corked = false;
+  readonly #uncork = () => {
+    this.#corked = false;
+    this.#tcp.uncork();
+  };
 
-  constructor(socket: WebSocket, remoteAddress: string) {
+  constructor(socket: WebSocket, tcp: Duplex, remoteAddress: string) {
     this.#socket = socket;
+    this.#tcp = tcp;
     this.remoteAddress = remoteAddress;
   }
 
@@ -35,7 +49,13 @@ class WebSocketConnection implements Connection {
   }
 
   send(frame: Uint8Array): void {
-    if (this.#socket.readyState === WebSocket.OPEN) this.#socket.send(frame, { binary: true });
+    if (this.#socket.readyState !== WebSocket.OPEN) return;
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#tcp.cork();
+      flushAtEndOfTurn(this.#uncork);
+    }
+    this.#socket.send(frame, { binary: true });
   }
 
   close(code: string, reason: string): void {
@@ -121,9 +141,14 @@ export function attachWebSocket(http: HttpServer, options: WebSocketOptions): Tr
     request.socket.setNoDelay(true);
     wss.handleUpgrade(request, socket, head, (ws) => {
       const remoteAddress = options.clientAddress?.(request) ?? request.socket.remoteAddress ?? UNKNOWN_ADDRESS;
-      const connection = new WebSocketConnection(ws, remoteAddress);
+      const connection = new WebSocketConnection(ws, socket, remoteAddress);
       const handler = options.accept(connection);
-      if (handler === undefined) return;
+      if (handler === undefined) {
+        // Refused (it was told why): whatever it still sends must not reach an unheard
+        // 'error' event, which would end the process (a frame announcing 2^62 bytes does).
+        ws.on('error', () => ws.terminate());
+        return;
+      }
       let closed = false;
       const finish = () => {
         if (closed) return;

@@ -13,6 +13,7 @@ import type {
 } from '@pulse/webtransport/node';
 import type { Connection, ConnectionAcceptor, ConnectionHandler, TransportServer } from '../../core/connection.ts';
 import type { PartialFrameBudget } from './partial-frames.ts';
+import { flushAtEndOfTurn } from './turn-flush.ts';
 
 /**
  * Starts an HTTP/3 WebTransport listener: `listenWebTransport` of
@@ -33,6 +34,18 @@ function prefixedOnce(frame: Uint8Array): Uint8Array {
     prefixed.set(frame, bytes);
   }
   return bytes;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }
 
 /**
@@ -62,7 +75,10 @@ function wtCloseCode(code: string): number {
 /**
  * Pulse over WebTransport: the client opens ONE bidirectional stream right
  * after `ready`; every frame on it is preceded by its length as a QUIC varint
- * (proto's prefixLength / StreamFrameDecoder).
+ * (proto's prefixLength / StreamFrameDecoder). The frames sent in one turn of
+ * the event loop go to the stream in ONE write holding them all, each with its
+ * prefix (turn-flush.ts): one pass through the HTTP/3 and QUIC layers, not one
+ * each.
  */
 class WebTransportConnection implements Connection {
   readonly transport = 'webtransport' as const;
@@ -72,6 +88,9 @@ class WebTransportConnection implements Connection {
   readonly #datagrams: WritableStreamDefaultWriter<Uint8Array>;
   #buffered = 0;
   #closed = false;
+  /** Prefixed frames of this turn, written together at its end. */
+  #pending: Uint8Array[] = [];
+  readonly #flush = () => this.#writePending();
 
   constructor(session: ServerWebTransportSession, stream: WebTransportBidirectionalStream, remoteAddress: string) {
     this.#session = session;
@@ -88,6 +107,15 @@ class WebTransportConnection implements Connection {
     if (this.#closed) return;
     const bytes = prefixedOnce(frame);
     this.#buffered += bytes.length;
+    if (this.#pending.length === 0) flushAtEndOfTurn(this.#flush);
+    this.#pending.push(bytes);
+  }
+
+  #writePending(): void {
+    const frames = this.#pending;
+    if (frames.length === 0) return;
+    this.#pending = [];
+    const bytes = frames.length === 1 ? frames[0]! : concat(frames);
     this.#writer.write(bytes).then(
       () => {
         this.#buffered -= bytes.length;
@@ -110,6 +138,7 @@ class WebTransportConnection implements Connection {
   close(code: string, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#writePending();
     // Closing the session aborts its streams (W3C WebTransport), which may discard
     // frames not yet on the wire, the `close` frame among them. So: end the stream
     // (FIN after the queued frames), give the peer a moment to read and close the
