@@ -77,7 +77,10 @@ async function run(): Promise<{ rate: number; p50: number; p99: number }> {
           const to = recipients[(s + n) % recipients.length]!;
           const payload = new Uint8Array(256);
           new DataView(payload.buffer).setFloat64(0, performance.now());
-          await sender.client.expect({ type: 'send', id: 0, to: to.account, envelopes: [{ deviceId: 1, payload }] }, 'sent');
+          await sender.client.expect(
+            { type: 'send', id: 0, to: to.account, envelopes: [{ deviceId: 1, payload }] },
+            'sent',
+          );
         }
       };
       await Promise.all(Array.from({ length: OUTSTANDING }, worker));

@@ -22,7 +22,8 @@ if (path === undefined) throw new Error('usage: profile-top.ts PROFILE.cpuprofil
 const profile = JSON.parse(readFileSync(path, 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const selfTime = new Map<number, number>();
-profile.samples.forEach((id, i) => selfTime.set(id, (selfTime.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+for (const [i, id] of profile.samples.entries())
+  selfTime.set(id, (selfTime.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
 const total = [...selfTime.values()].reduce((a, b) => a + b, 0);
 
 function top(key: (node: ProfileNode) => string): void {
@@ -36,7 +37,8 @@ function top(key: (node: ProfileNode) => string): void {
   }
 }
 
-const short = (url: string) => url.replace(/^file:\/\/.*?\/(node_modules|server|proto|clients|crypto|testing|webtransport)\//, '$1/');
+const short = (url: string) =>
+  url.replace(/^file:\/\/.*?\/(node_modules|server|proto|clients|crypto|testing|webtransport)\//, '$1/');
 console.log(`total ${(total / 1000).toFixed(0)} ms\n-- self time by function`);
 top((n) => `${n.callFrame.functionName || '(anonymous)'} ${short(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`);
 console.log('-- self time by file');

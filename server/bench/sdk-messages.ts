@@ -55,16 +55,22 @@ async function run(): Promise<{ rate: number; savesPerMessage: number }> {
   const suffix = `${process.pid}x${Date.now()}`;
   await alice.client.register(`alice${suffix}`);
   await bob.client.register(`bob${suffix}`);
-  // The session is set up outside the measurement.
-  await alice.client.sendText(`bob${suffix}`, 'hello');
   let received = 0;
+  let expected = 1;
   let done: () => void = () => {};
-  const finished = new Promise<void>((resolve) => {
-    done = resolve;
-  });
+  const arrived = () =>
+    new Promise<void>((resolve) => {
+      done = resolve;
+    });
   bob.client.on('message', () => {
-    if (++received === BURST + 1) done();
+    if (++received === expected) done();
   });
+  // The session is set up outside the measurement.
+  let finished = arrived();
+  await alice.client.sendText(`bob${suffix}`, 'hello');
+  await finished;
+  expected += BURST;
+  finished = arrived();
   const savesBefore = alice.vault.saves;
   const started = performance.now();
   if (SEQUENTIAL) {

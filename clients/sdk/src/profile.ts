@@ -158,9 +158,12 @@ export function decodeProfile(bytes: Uint8Array): { state: ProfileState; engine:
 
 /**
  * Holds the state in memory and writes it, with the engine's state, through the
- * vault. Saves are coalesced: a save requested while another runs is served by
+ * vault. Saves are coalesced: a save starts at the earliest on the next turn of
+ * the event loop, and a save requested while another waits or runs is served by
  * the next one, which snapshots everything changed until it starts, so a
- * caller that awaits `save()` knows its changes are stored.
+ * caller that awaits `save()` knows its changes are stored. A burst of sends or
+ * deliveries handled in one turn therefore costs one save, not one each
+ * (issue 15).
  */
 export class Profile {
   readonly state: ProfileState;
@@ -195,7 +198,7 @@ export class Profile {
 
   save(): Promise<void> {
     if (this.#next === undefined) {
-      const next = this.#saving.then(async () => {
+      const next = this.#saving.then(nextTurn).then(async () => {
         this.#next = undefined; // changes from here on need another save
         const engine = (await this.#exportEngine?.()) ?? this.#savedEngine ?? new Uint8Array();
         await this.#vault.save(encodeProfile(this.state, engine));
@@ -210,6 +213,11 @@ export class Profile {
     await this.#saving;
     await this.#vault.close();
   }
+}
+
+/** Resolves on a later turn of the event loop (after the work queued in this one). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /** Appends to a bounded list, dropping the oldest entries. */

@@ -98,28 +98,34 @@ export class EnvelopeDelivery {
    * queue, else reads the store as a pump does. Resolves to how many were sent.
    */
   handOff(envelopes: readonly StoredEnvelope[]): Promise<number> {
-    return this.#serial(async () => {
-      let sent = 0;
-      for (const envelope of envelopes) {
-        const id = Number(envelope.envelopeId);
-        if (id <= this.#cursor) continue; // read from the store already
-        if (!this.#atHead) break;
-        if (!this.#sink.isOpen()) return sent;
-        if (this.#inFlight.size >= this.#ctx.settings.limits.deliveryWindow) {
-          // The window is full: the next ack refills it from the store.
-          this.#atHead = false;
-          break;
-        }
-        if (!this.#send(envelope)) {
-          this.#atHead = false;
-          this.#pause();
-          break;
-        }
-        sent++;
+    const handed = this.#serial(async () => this.#handOffNow(envelopes));
+    // Off the head: a pump, joined with the others asked for meanwhile (one read for many commits).
+    return handed.then(({ sent, read }) => (read ? this.pump().then((more) => sent + more) : sent));
+  }
+
+  #handOffNow(envelopes: readonly StoredEnvelope[]): { sent: number; read: boolean } {
+    let sent = 0;
+    let read = false;
+    for (const envelope of envelopes) {
+      if (Number(envelope.envelopeId) <= this.#cursor) continue; // read from the store already
+      if (!this.#atHead || !this.#sink.isOpen()) {
+        read = this.#sink.isOpen();
+        break;
       }
-      if (sent > 0) this.#ctx.metrics.envelopes('delivered', sent);
-      return this.#atHead ? sent : sent + (await this.#pumpNow());
-    });
+      if (this.#inFlight.size >= this.#ctx.settings.limits.deliveryWindow) {
+        // The window is full: the next ack refills it from the store.
+        this.#atHead = false;
+        break;
+      }
+      if (!this.#send(envelope)) {
+        this.#atHead = false;
+        this.#pause();
+        break;
+      }
+      sent++;
+    }
+    if (sent > 0) this.#ctx.metrics.envelopes('delivered', sent);
+    return { sent, read };
   }
 
   /**

@@ -1,8 +1,8 @@
 import type { Clock } from './ports/clock.ts';
 import type { DeviceBus, DeviceNotice, DeviceSubscription } from './ports/device-bus.ts';
+import { singleNodeBus } from './ports/device-bus.ts';
 import type { Logger } from './ports/logger.ts';
 import type { Scheduler } from './ports/scheduler.ts';
-import { singleNodeBus } from './ports/device-bus.ts';
 import type { StoredEnvelope } from './store.ts';
 
 /** What the hub needs of an authenticated session. */

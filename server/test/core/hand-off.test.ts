@@ -35,7 +35,8 @@ describe('envelopes for an online device', () => {
     const bob = await register('bob');
     await turns(3);
     const readsAtHead = store.reads;
-    for (let i = 0; i < 5; i++) alice.post({ type: 'send', id: 10 + i, to: 'bob', envelopes: [{ deviceId: 1, payload }] });
+    for (let i = 0; i < 5; i++)
+      alice.post({ type: 'send', id: 10 + i, to: 'bob', envelopes: [{ deviceId: 1, payload }] });
     await scheduler.runIo();
     await turns(3);
     const delivered = bob.take('deliver');
@@ -62,7 +63,8 @@ describe('envelopes for an online device', () => {
         if (acked.length > 0) bob.post({ type: 'deliver_ack', envelopeIds: acked });
         await turns(4);
         // What was not acknowledged stays in flight: acknowledge it next time.
-        if (frames.length > count) bob.post({ type: 'deliver_ack', envelopeIds: received.slice(-(frames.length - count)) });
+        if (frames.length > count)
+          bob.post({ type: 'deliver_ack', envelopeIds: received.slice(-(frames.length - count)) });
       };
       // Sends in several group commits, landing while the window is full, half full and empty.
       for (let round = 0; round < 4; round++) {

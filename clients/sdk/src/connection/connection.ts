@@ -201,8 +201,11 @@ export class PulseConnection {
       transport: undefined,
     });
     const { server, limits, factories, transport: preference } = this.#options;
+    let greeted = false;
     try {
-      this.#info = await serverInfo(server, factories, limits);
+      // Fetched once for the client's life (issue 15): a reconnect reuses it. An attempt that
+      // opens no transport forgets it, as the server may have changed (certificate, ports, versions).
+      this.#info ??= await serverInfo(server, factories, limits);
       const order = transportOrder(preference, this.#info, factories, this.#memory.get(server), this.#now(), limits);
       if (order.length === 0) {
         throw new PulseError('TRANSPORT_UNAVAILABLE', 'no transport offered by the server is available here');
@@ -221,6 +224,7 @@ export class PulseConnection {
         }
       }
       if (established === undefined) throw lastError;
+      greeted = true;
       const { transport, welcome } = established;
       if (preference === 'auto') this.#memory.set(server, { kind: transport.kind, at: this.#now() });
       const closed = new Promise<never>((_, reject) => {
@@ -241,6 +245,7 @@ export class PulseConnection {
       this.#setStatus({ state: 'connected', transport: transport.kind, lastError: undefined });
       this.#readyWaiters.resolveAll();
     } catch (error) {
+      if (!greeted) this.#info = undefined;
       this.#attemptClosed = undefined;
       this.#heartbeat.stop();
       this.#dropTransport();

@@ -46,6 +46,6 @@ export class TurnBatch<T, R> {
       for (const entry of entries) entry.reject(error);
       return;
     }
-    entries.forEach((entry, i) => entry.resolve(results[i]!));
+    for (const [i, entry] of entries.entries()) entry.resolve(results[i]!);
   }
 }

@@ -8,7 +8,7 @@ import {
   UNKNOWN_ADDRESS,
 } from '../../core/connection.ts';
 import type { PartialFrameBudget } from './partial-frames.ts';
-import { flushAtEndOfTurn } from './turn-flush.ts';
+import { flushAtEndOfTask } from './task-flush.ts';
 
 export const WEBSOCKET_PATH = '/pulse/ws';
 
@@ -22,10 +22,10 @@ function wsCloseCode(code: string): number {
 
 /**
  * A `ws` socket as a Connection: one binary message carries exactly one frame.
- * The TCP socket is corked from the first frame of a turn to the end of the
- * turn (turn-flush.ts), so the frames sent to one peer in one turn (a fan-out
- * of several publications, a burst of deliveries) leave in one writev, not
- * one write each. Corked bytes count in `bufferedAmount`, as queued ones do.
+ * The TCP socket is corked from the first frame of a task to its end
+ * (task-flush.ts), so the frames sent to one peer meanwhile (a fan-out of
+ * several publications read together, a burst of deliveries) leave in one
+ * writev, not one write each. Corked bytes count in `bufferedAmount`, as queued ones do.
  */
 class WebSocketConnection implements Connection {
   readonly transport = 'websocket' as const;
@@ -53,7 +53,7 @@ class WebSocketConnection implements Connection {
     if (!this.#corked) {
       this.#corked = true;
       this.#tcp.cork();
-      flushAtEndOfTurn(this.#uncork);
+      flushAtEndOfTask(this.#uncork);
     }
     this.#socket.send(frame, { binary: true });
   }

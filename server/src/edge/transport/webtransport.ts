@@ -13,7 +13,7 @@ import type {
 } from '@pulse/webtransport/node';
 import type { Connection, ConnectionAcceptor, ConnectionHandler, TransportServer } from '../../core/connection.ts';
 import type { PartialFrameBudget } from './partial-frames.ts';
-import { flushAtEndOfTurn } from './turn-flush.ts';
+import { flushAtEndOfTask } from './task-flush.ts';
 
 /**
  * Starts an HTTP/3 WebTransport listener: `listenWebTransport` of
@@ -75,9 +75,9 @@ function wtCloseCode(code: string): number {
 /**
  * Pulse over WebTransport: the client opens ONE bidirectional stream right
  * after `ready`; every frame on it is preceded by its length as a QUIC varint
- * (proto's prefixLength / StreamFrameDecoder). The frames sent in one turn of
- * the event loop go to the stream in ONE write holding them all, each with its
- * prefix (turn-flush.ts): one pass through the HTTP/3 and QUIC layers, not one
+ * (proto's prefixLength / StreamFrameDecoder). The frames sent during one task
+ * of the event loop go to the stream in ONE write holding them all, each with
+ * its prefix (task-flush.ts): one pass through the HTTP/3 and QUIC layers, not one
  * each.
  */
 class WebTransportConnection implements Connection {
@@ -88,7 +88,7 @@ class WebTransportConnection implements Connection {
   readonly #datagrams: WritableStreamDefaultWriter<Uint8Array>;
   #buffered = 0;
   #closed = false;
-  /** Prefixed frames of this turn, written together at its end. */
+  /** Prefixed frames of this task, written together at its end. */
   #pending: Uint8Array[] = [];
   readonly #flush = () => this.#writePending();
 
@@ -107,7 +107,7 @@ class WebTransportConnection implements Connection {
     if (this.#closed) return;
     const bytes = prefixedOnce(frame);
     this.#buffered += bytes.length;
-    if (this.#pending.length === 0) flushAtEndOfTurn(this.#flush);
+    if (this.#pending.length === 0) flushAtEndOfTask(this.#flush);
     this.#pending.push(bytes);
   }
 
