@@ -21,7 +21,12 @@ interface Path {
 
 type OnArrival = (payload: Uint8Array) => void;
 
-async function pulsePath(target: Target, devices: number, onArrival: OnArrival): Promise<Path> {
+async function pulsePath(
+  target: Target,
+  devices: number,
+  onArrival: OnArrival,
+  senderTarget: Target = target,
+): Promise<Path> {
   const testing = await pulseTesting();
   const dial = await pulseDial(target);
   const recipients: Awaited<ReturnType<typeof testing.register>>[] = [];
@@ -37,7 +42,8 @@ async function pulsePath(target: Target, devices: number, onArrival: OnArrival):
     keepAlive(client);
     recipients.push(device);
   }
-  const sender = await testing.register(dial);
+  // Cluster rows: the sender on another node than its recipients (shared accounts, so the sender finds them).
+  const sender = await testing.register(senderTarget === target ? dial : await pulseDial(senderTarget));
   sender.client.takeUndecoded(() => {});
   keepAlive(sender.client);
   let id = 0;
@@ -73,10 +79,13 @@ let path: Path | undefined;
 let onArrival: OnArrival = () => {};
 
 serveRequests({
-  async open({ target, devices }: { target: Target; devices: number }) {
+  /** `senderTarget` (Pulse only): where the sender connects, when not where the recipients do. */
+  async open({ target, devices, senderTarget }: { target: Target; devices: number; senderTarget?: Target }) {
     const arrival: OnArrival = (payload) => onArrival(payload);
     path =
-      target.system === 'nats' ? await natsPath(target, devices, arrival) : await pulsePath(target, devices, arrival);
+      target.system === 'nats'
+        ? await natsPath(target, devices, arrival)
+        : await pulsePath(target, devices, arrival, senderTarget);
   },
   /** Sends `rate` msgs/s for `seconds`; answers with latency percentiles (ms) once all arrived or `graceMs` passed. */
   async run({

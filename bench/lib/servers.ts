@@ -176,3 +176,48 @@ export async function startBaselineServer(name: string, module: string): Promise
   const url = await child.request<string>('listen');
   return { child, url };
 }
+
+/** Pulse nodes in cluster mode on one `nats-server -js` (JetStream, R1), each its own process. */
+export interface ClusterUnderTest {
+  /** Each node's pid and WebSocket URL (the nodes run without WebTransport). */
+  readonly nodes: readonly { readonly pid: number; readonly websocketUrl: string }[];
+  readonly natsPid: number;
+  /** The NATS client URL (`nats://127.0.0.1:PORT`). */
+  readonly natsUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `nodes` Pulse server processes sharing one NATS (@pulse/testing/cluster's
+ * PulseCluster: free ports, one token keys file, stopped by pid) with the
+ * suite's limits and heartbeat.
+ */
+export async function startPulseCluster(nodes: number): Promise<ClusterUnderTest> {
+  const { PulseCluster } = await import('@pulse/testing/cluster');
+  const cluster = await PulseCluster.start({
+    nodes,
+    natsServers: 1,
+    node: {
+      webClient: false,
+      webtransport: false,
+      limits: BENCH_LIMITS,
+      heartbeat: BENCH_HEARTBEAT,
+      config: { log: { level: 'warn' }, server: BENCH_SERVER_KEYS },
+    },
+  });
+  const nats = cluster.nats[0];
+  return {
+    nodes: cluster.nodes.map((node) => ({ pid: node.pid, websocketUrl: node.websocketUrl })),
+    natsPid: nats?.pid ?? -1,
+    natsUrl: nats?.url ?? '',
+    stop: () => cluster.stop(),
+  };
+}
+
+/** Debian's `nats-server -js` alone (JetStream, R1) on free ports, its data in a temporary directory. */
+export async function startJetStream(): Promise<NatsUnderTest> {
+  const { NatsServer } = await import('@pulse/testing/cluster');
+  const server = await NatsServer.start();
+  await server.jetstreamReady();
+  return { pid: server.pid ?? -1, url: server.url, stop: () => server.remove() };
+}
