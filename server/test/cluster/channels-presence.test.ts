@@ -18,11 +18,7 @@ afterAll(async () => {
   await cluster?.stop();
 }, 60_000);
 
-const node = (i: number) => {
-  const found = cluster.nodes[i];
-  if (found === undefined) throw new Error(`no node ${i}`);
-  return found;
-};
+const node = (i: number) => cluster.node(i);
 
 /** Clients answer nothing by themselves: a ping now and then keeps them within the short heartbeat timeout. */
 function keepAlive(...clients: FrameClient[]): () => void {

@@ -18,11 +18,7 @@ afterAll(async () => {
   await cluster?.stop();
 }, 60_000);
 
-const node = (i: number) => {
-  const found = cluster.nodes[i];
-  if (found === undefined) throw new Error(`no node ${i}`);
-  return found;
-};
+const node = (i: number) => cluster.node(i);
 const text = (s: string) => new TextEncoder().encode(s);
 const read = (payload: Uint8Array) => new TextDecoder().decode(payload);
 

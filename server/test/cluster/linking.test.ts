@@ -32,11 +32,7 @@ afterAll(async () => {
   await cluster?.stop();
 }, 60_000);
 
-const node = (i: number): ServerProcess => {
-  const found = cluster.nodes[i];
-  if (found === undefined) throw new Error(`no node ${i}`);
-  return found;
-};
+const node = (i: number) => cluster.node(i);
 
 /** The user's code: shown by the new device, typed into the approving one. */
 const mac = (code: string, account: string, deviceName: string, identityKey: Uint8Array) =>

@@ -19,11 +19,7 @@ afterAll(async () => {
   await cluster?.stop();
 }, 60_000);
 
-const node = (i: number) => {
-  const found = cluster.nodes[i];
-  if (found === undefined) throw new Error(`no node ${i}`);
-  return found;
-};
+const node = (i: number) => cluster.node(i);
 
 async function sendTo(from: Device, to: string, deviceIds: readonly number[], payload: number): Promise<string[]> {
   const sent = await from.client.expect(

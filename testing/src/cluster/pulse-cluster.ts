@@ -39,6 +39,13 @@ export class PulseCluster {
     this.tokenKeys = sharedTokenKeys();
   }
 
+  /** Node `index` (0-based); throws if the cluster has no such node. */
+  node(index: number): ServerProcess {
+    const found = this.nodes[index];
+    if (found === undefined) throw new Error(`no node ${index}`);
+    return found;
+  }
+
   /** Starts NATS, then the nodes side by side; resolves once every node's `/healthz` says ok. */
   static async start(options: PulseClusterOptions = {}): Promise<PulseCluster> {
     const natsServers = options.natsServers ?? 1;

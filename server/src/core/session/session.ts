@@ -1,5 +1,5 @@
 import { type Frame, type FrameOf, negotiateVersion, ProtoError } from '@pulse/proto';
-import type { PresenceMember, Subscriber } from '../channels/channel.ts';
+import type { PresenceMember } from '../channels/channel.ts';
 import { Subscriptions } from '../channels/subscriptions.ts';
 import type { Connection, TransportKind } from '../connection.ts';
 import type { RouterContext } from '../context.ts';
@@ -33,7 +33,7 @@ const WAITING_RETRY_MS = 100;
  * time, in arrival order: a frame waits until the previous one is answered.
  * The rate limit applies on arrival; at most `rate_burst` frames wait.
  */
-export class Session implements DeviceSession, Subscriber, RequestSession {
+export class Session implements DeviceSession, RequestSession {
   readonly out: SendQueue;
   /** Ephemeral events: their budget, datagrams in, `ephemeral` frames out (session/ephemeral-lane.ts). */
   readonly ephemeral: EphemeralLane;
@@ -351,11 +351,6 @@ export class Session implements DeviceSession, Subscriber, RequestSession {
 
   notifyEphemeral(bytes: Uint8Array): void {
     this.ephemeral.send(bytes);
-  }
-
-  /** Subscriber: channel bytes (encoded once for all subscribers), behind any replay of that channel. */
-  deliver(channel: string, bytes: Uint8Array, ephemeral: boolean): void {
-    this.subscriptions.deliver(channel, bytes, ephemeral);
   }
 
   // ---- liveness -------------------------------------------------------------------
