@@ -177,6 +177,19 @@ describe('PQXDH + Double Ratchet sessions', () => {
     await expectCode(open(bob, stuck), CryptoErrorCode.DuplicateMessage);
   });
 
+  it('loads a state whose ratchet private key was stored unclamped (as WebCrypto in Chromium hands it out)', async () => {
+    const { aliceSession, bobSession } = await establish();
+    const bytes = aliceSession.serialize();
+    // version, two identity keys, AD (u32 length + 66), base key, root key: then the sending private key.
+    const at = 1 + 33 + 33 + 4 + 66 + 32 + 32;
+    expect(bytes[at]! & 7).toBe(0); // clamped as stored: this is the key's first byte
+    const unclamped = bytes.slice();
+    unclamped[at]! |= 7;
+    const restored = Session.deserialize(unclamped, context);
+    expect(restored.serialize()).toEqual(bytes);
+    expect(dec(await open(bobSession, await restored.encrypt(enc('still mine'))))).toBe('still mine');
+  });
+
   it('restores exactly from serialized state', async () => {
     const { aliceSession, bobSession } = await establish();
     const pending = await bobSession.encrypt(enc('while offline'));
