@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserLauncher, type ServerProcess, spawnServer, type TestBrowser, type TestPage } from '@pulse/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLines, runCli } from '../../cli/test/run-cli.ts';
 import { ServerDatabase } from '../../sdk/test/server-database.ts';
 
@@ -32,7 +32,13 @@ async function send(page: TestPage, text: string): Promise<void> {
 
 async function waitForMessage(page: TestPage, conversation: string, text: string): Promise<void> {
   await page.click(testId(`conversation-${conversation}`));
-  await page.waitForText(testId('messages'), text, { exact: true, timeout: 20_000 });
+  try {
+    await page.waitForText(testId('messages'), text, { exact: true, timeout: 20_000 });
+  } catch (error) {
+    // What the user would look at: the page's own words (warnings, transport state, the chat).
+    const seen = await page.evaluate(() => document.body.innerText.slice(0, 4000)).catch(() => '(page gone)');
+    throw new Error(`"${text}" did not appear in ${conversation}; the page shows:\n${seen}`, { cause: error });
+  }
 }
 
 /** True when the link page's QR canvas is drawn: it has both dark and light pixels. */
@@ -68,6 +74,15 @@ export function webClientSuite(launcher: BrowserLauncher): void {
     afterAll(async () => {
       await browser?.close();
       await server?.stop();
+    });
+    afterEach((context) => {
+      // A failed page test shows the server's warnings and errors beside the page's words.
+      if (context.task.result?.state !== 'fail') return;
+      const problems = server
+        .output()
+        .split('\n')
+        .filter((line) => /"level":(40|50|60)/.test(line));
+      console.error(`server warnings and errors (${server.logFile}):\n${problems.slice(-40).join('\n')}`);
     });
 
     async function openPage(options: { webTransport: boolean }): Promise<TestPage> {

@@ -39,3 +39,4 @@ export {
   type SessionRequest,
   type WebTransportServer,
 } from './server.ts';
+export { DEFAULT_SOCKET_BUFFERS, type SocketBuffers } from './udp-endpoint.ts';

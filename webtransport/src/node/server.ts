@@ -32,7 +32,7 @@ import {
   type TlsIdentity,
 } from './quiche-config.ts';
 import { RetryTokens } from './retry-token.ts';
-import { UdpEndpoint } from './udp-endpoint.ts';
+import { type SocketBuffers, UdpEndpoint } from './udp-endpoint.ts';
 
 /** The server side of a session: the same W3C shape as the client's `WebTransport`. */
 export type ServerWebTransportSession = WebTransportSession;
@@ -63,6 +63,8 @@ export interface ListenOptions {
    * datagrams dropped. Default: everything, as the W3C API.
    */
   readonly incoming?: Partial<IncomingPolicy>;
+  /** The UDP socket's kernel buffers (udp-endpoint.ts explains why they are larger than the default). */
+  readonly socketBuffers?: SocketBuffers;
   /**
    * Called for each new session; may pick one of `request.protocols`, and may
    * narrow or widen `incoming` for this session. Throwing refuses the session (500).
@@ -86,6 +88,8 @@ export interface WebTransportServer {
   readonly receiveStats: ReceiveStats;
   /** Handshakes in progress, and the Initials refused, retried or timed out so far (for metrics). */
   readonly handshakeStats: HandshakeStats;
+  /** The UDP socket's kernel buffers as granted. */
+  readonly socketBuffers: SocketBuffers;
   close(): Promise<void>;
 }
 
@@ -280,7 +284,7 @@ export async function listenWebTransport(options: ListenOptions): Promise<WebTra
     handshakeTimers.set(connection, timer);
   };
 
-  const endpoint = await UdpEndpoint.bind(options.host, options.port, onPacket);
+  const endpoint = await UdpEndpoint.bind(options.host, options.port, onPacket, undefined, options.socketBuffers);
 
   return {
     port: endpoint.local.port,
@@ -291,6 +295,7 @@ export async function listenWebTransport(options: ListenOptions): Promise<WebTra
     get receiveStats() {
       return receiveBudget.stats();
     },
+    socketBuffers: endpoint.buffers,
     get handshakeStats() {
       return admission.stats();
     },

@@ -19,11 +19,28 @@ function lookupLiteralAtOnce(
   else dnsLookup(address, typeof options === 'number' ? { family: options } : options, callback);
 }
 
+/**
+ * Kernel buffer sizes asked for the socket. Linux's default receive buffer
+ * (~208 KiB) overflows while the process is busy for a few milliseconds with
+ * many QUIC peers sending acks at once: every packet dropped there is a loss
+ * that QUIC's recovery pays for with a retransmission and a smaller congestion
+ * window (RFC 9002 §7). quic-go asks for 7 MiB for the same reason. The kernel
+ * caps the request at net.core.rmem_max / wmem_max (4 MiB on Debian).
+ */
+export interface SocketBuffers {
+  readonly receiveBytes: number;
+  readonly sendBytes: number;
+}
+
+export const DEFAULT_SOCKET_BUFFERS: SocketBuffers = { receiveBytes: 4 * 1024 * 1024, sendBytes: 4 * 1024 * 1024 };
+
 export class UdpEndpoint {
   readonly #socket: Socket;
   readonly local: HostPort;
   #closed = false;
   #connected = false;
+  /** What the kernel granted (Linux reports twice the size asked for, capped by rmem_max / wmem_max). */
+  buffers: SocketBuffers = DEFAULT_SOCKET_BUFFERS;
 
   private constructor(socket: Socket, local: HostPort) {
     this.#socket = socket;
@@ -39,11 +56,14 @@ export class UdpEndpoint {
     port: number,
     onPacket: (data: Buffer, from: HostPort) => void,
     peer?: HostPort,
+    buffers: SocketBuffers = DEFAULT_SOCKET_BUFFERS,
   ): Promise<UdpEndpoint> {
     const socket = createSocket({
       type: host.includes(':') ? 'udp6' : 'udp4',
       ipv6Only: host.includes(':'),
       lookup: lookupLiteralAtOnce,
+      recvBufferSize: buffers.receiveBytes,
+      sendBufferSize: buffers.sendBytes,
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
@@ -63,6 +83,7 @@ export class UdpEndpoint {
     }
     const address = socket.address();
     const endpoint = new UdpEndpoint(socket, { host: address.address, port: address.port });
+    endpoint.buffers = { receiveBytes: socket.getRecvBufferSize(), sendBytes: socket.getSendBufferSize() };
     endpoint.#connected = peer !== undefined;
     socket.on('message', (data: Buffer, info: RemoteInfo) => onPacket(data, { host: info.address, port: info.port }));
     // A send error (e.g. ICMP unreachable surfacing on Linux) must not crash the process.
