@@ -7,6 +7,9 @@
  * Goals (issue 15): WebTransport p50 ≤ 1.1× the bare-quiche floor (on loopback quiche over
  * node:dgram is itself slower than a WebSocket echo; what Pulse owns is what its HTTP/3 and
  * WebTransport layers add above it); stream messages/s ≥ 1.0× WebSocket's.
+ * Every echo is open at once and measured in alternating blocks (latency: BENCH_BLOCKS blocks
+ * of round trips each, in turn; throughput: BENCH_PIPELINE_ROUNDS rounds each, in turn), so
+ * a neighbour's load on this shared machine falls on all of them alike.
  * `npm run bench` runs this as its transport row (measureTransport).
  */
 
@@ -32,34 +35,69 @@ let ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 5000);
 let PIPELINED = Number(process.env.BENCH_MESSAGES ?? 50_000);
 let DATAGRAMS = Number(process.env.BENCH_DATAGRAMS ?? 20_000);
 const WARMUP = 500;
+/** Latency blocks per echo, taken in turn: ROUND_TRIPS / BLOCKS round trips each. */
+const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 10);
+/** Pipelined rounds per transport, in turn; the median counts. */
+const PIPELINE_ROUNDS = Number(process.env.BENCH_PIPELINE_ROUNDS ?? 3);
 
-interface EchoClient {
-  /** Sends one message and resolves when its echo is back. */
+/** Sends one message and resolves when its echo is back. */
+interface RoundTripper {
   roundTrip(message: Uint8Array): Promise<void>;
+}
+
+interface EchoClient extends RoundTripper {
   /** Sends `count` messages back to back and resolves when all echoes are back. */
   pipeline(message: Uint8Array, count: number): Promise<void>;
-  close(): Promise<void>;
 }
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-async function measure(client: EchoClient): Promise<{ p50: number; p99: number; perSecond: number }> {
+const median = (values: number[]): number =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+
+/**
+ * Round-trip latencies of every echo, measured in BLOCKS alternating blocks
+ * (the order rotates each block) after a warm-up of each; sorted, in ms.
+ */
+async function alternatingLatencies(echoes: RoundTripper[]): Promise<number[][]> {
   const message = new Uint8Array(MESSAGE_BYTES).fill(7);
-  for (let i = 0; i < WARMUP; i++) await client.roundTrip(message);
-  const latencies: number[] = [];
-  for (let i = 0; i < ROUND_TRIPS; i++) {
-    const start = performance.now();
-    await client.roundTrip(message);
-    latencies.push(performance.now() - start);
+  for (const echo of echoes) for (let i = 0; i < WARMUP; i++) await echo.roundTrip(message);
+  const latencies = echoes.map((): number[] => []);
+  const perBlock = Math.max(1, Math.ceil(ROUND_TRIPS / BLOCKS));
+  for (let block = 0; block < BLOCKS; block++) {
+    for (let k = 0; k < echoes.length; k++) {
+      const index = (block + k) % echoes.length;
+      const echo = echoes[index] as RoundTripper;
+      const samples = latencies[index] as number[];
+      for (let i = 0; i < perBlock; i++) {
+        const start = performance.now();
+        await echo.roundTrip(message);
+        samples.push(performance.now() - start);
+      }
+    }
   }
-  latencies.sort((a, b) => a - b);
-  await client.pipeline(message, WARMUP);
-  const start = performance.now();
-  await client.pipeline(message, PIPELINED);
-  const seconds = (performance.now() - start) / 1000;
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), perSecond: PIPELINED / seconds };
+  return latencies.map((samples) => samples.sort((a, b) => a - b));
+}
+
+/** Pipelined messages per second of each client, PIPELINE_ROUNDS alternating rounds each; the medians. */
+async function alternatingRates(clients: EchoClient[]): Promise<number[]> {
+  const message = new Uint8Array(MESSAGE_BYTES).fill(7);
+  for (const client of clients) await client.pipeline(message, WARMUP);
+  const rates = clients.map((): number[] => []);
+  for (let round = 0; round < PIPELINE_ROUNDS; round++) {
+    for (let k = 0; k < clients.length; k++) {
+      const index = (round + k) % clients.length;
+      const start = performance.now();
+      await (clients[index] as EchoClient).pipeline(message, PIPELINED);
+      (rates[index] as number[]).push(PIPELINED / ((performance.now() - start) / 1000));
+    }
+  }
+  return rates.map(median);
 }
 
 /** Counts echoed bytes and wakes whoever waits for a total. */
@@ -108,9 +146,6 @@ async function webSocketClient(): Promise<{ client: EchoClient; stop(): Promise<
       const target = counter.received + message.length * count;
       for (let i = 0; i < count; i++) socket.send(message);
       await counter.waitFor(target);
-    },
-    async close() {
-      socket.close();
     },
   };
   return {
@@ -182,7 +217,6 @@ async function webTransportClient() {
       }
       await counter.waitFor(target);
     },
-    async close() {},
   };
   const datagrams = async (count: number): Promise<{ perSecond: number; delivered: number }> => {
     const datagramWriter = transport.datagrams.writable.getWriter();
@@ -231,7 +265,10 @@ async function webTransportClient() {
  * (no HTTP/3, no WHATWG streams). Printed so the WebTransport figure can be read
  * against what QUIC itself costs here.
  */
-async function quicheFloorP50(certificate: { certPem: string; keyPem: string }): Promise<number> {
+async function openQuicheFloor(certificate: {
+  certPem: string;
+  keyPem: string;
+}): Promise<RoundTripper & { stop(): void }> {
   const limits = webTransportLimits();
   // Sends to an IP literal without dns.lookup's next-tick hop, as the WebTransport server's socket does.
   const serverSocket = createSocket({
@@ -290,24 +327,19 @@ async function quicheFloorP50(certificate: { certPem: string; keyPem: string }):
   });
   flush(client, clientSocket, serverAddress);
   while (!client.isEstablished()) await new Promise((resolve) => setTimeout(resolve, 5));
-  const message = new Uint8Array(MESSAGE_BYTES);
-  const latencies: number[] = [];
-  for (let i = 0; i < WARMUP + ROUND_TRIPS; i++) {
-    const start = performance.now();
-    await new Promise<void>((resolve) => {
-      onEcho = resolve;
-      client.streamSend(0, message, false);
-      flush(client, clientSocket, serverAddress);
-    });
-    if (i >= WARMUP) latencies.push(performance.now() - start);
-  }
-  running = false;
-  serverSocket.close();
-  clientSocket.close();
-  return percentile(
-    latencies.sort((a, b) => a - b),
-    50,
-  );
+  return {
+    roundTrip: (message) =>
+      new Promise<void>((resolve) => {
+        onEcho = resolve;
+        client.streamSend(0, message, false);
+        flush(client, clientSocket, serverAddress);
+      }),
+    stop() {
+      running = false;
+      serverSocket.close();
+      clientSocket.close();
+    },
+  };
 }
 
 /**
@@ -315,7 +347,7 @@ async function quicheFloorP50(certificate: { certPem: string; keyPem: string }):
  * between two connected node:dgram sockets in this process. What is left of
  * the floor above this is quiche's own per-packet work (crypto, ACKs, frames).
  */
-async function udpPingPongP50(): Promise<number> {
+async function openUdpEcho(): Promise<RoundTripper & { stop(): void }> {
   const a = createSocket('udp4');
   const b = createSocket('udp4');
   await new Promise<void>((resolve) => a.bind(0, '127.0.0.1', resolve));
@@ -325,22 +357,17 @@ async function udpPingPongP50(): Promise<number> {
   b.on('message', (data) => b.send(data));
   let onEcho: (() => void) | undefined;
   a.on('message', () => onEcho?.());
-  const message = new Uint8Array(MESSAGE_BYTES);
-  const latencies: number[] = [];
-  for (let i = 0; i < WARMUP + ROUND_TRIPS; i++) {
-    const start = performance.now();
-    await new Promise<void>((resolve) => {
-      onEcho = resolve;
-      a.send(message);
-    });
-    if (i >= WARMUP) latencies.push(performance.now() - start);
-  }
-  a.close();
-  b.close();
-  return percentile(
-    latencies.sort((x, y) => x - y),
-    50,
-  );
+  return {
+    roundTrip: (message) =>
+      new Promise<void>((resolve) => {
+        onEcho = resolve;
+        a.send(message);
+      }),
+    stop() {
+      a.close();
+      b.close();
+    },
+  };
 }
 
 const fmt = (value: number, digits = 3) => value.toFixed(digits);
@@ -368,25 +395,48 @@ export interface TransportBenchResult {
   readonly udpP50: number;
 }
 
-/** Every measurement of this file, in this process: what `npm run bench` calls. */
+/**
+ * Every measurement of this file, in this process: what `npm run bench` calls.
+ * All four echoes are open at once; latencies are taken in alternating blocks,
+ * pipelined rates in alternating rounds, then the datagram echo.
+ */
 export async function measureTransport(options: TransportBenchOptions = {}): Promise<TransportBenchResult> {
   ROUND_TRIPS = options.roundTrips ?? ROUND_TRIPS;
   PIPELINED = options.pipelined ?? PIPELINED;
   DATAGRAMS = options.datagrams ?? DATAGRAMS;
-  const ws = await webSocketClient();
-  const webSocket = await measure(ws.client);
-  await ws.stop();
-
-  const wt = await webTransportClient();
-  const webTransport = await measure(wt.client);
-  const datagrams = await wt.datagrams(DATAGRAMS);
-  await wt.stop();
-
   const floorDir = await mkdtemp(join(tmpdir(), 'pulse-bench-'));
-  const floorP50 = await quicheFloorP50(await loadOrCreateDevCertificate(floorDir));
-  await rm(floorDir, { recursive: true, force: true });
-  const udpP50 = await udpPingPongP50();
-  return { webSocket, webTransport, datagrams, quicheFloorP50: floorP50, udpP50 };
+  const ws = await webSocketClient();
+  const wt = await webTransportClient();
+  const floor = await openQuicheFloor(await loadOrCreateDevCertificate(floorDir));
+  const udp = await openUdpEcho();
+  try {
+    const [wsLatencies, wtLatencies, floorLatencies, udpLatencies] = (await alternatingLatencies([
+      ws.client,
+      wt.client,
+      floor,
+      udp,
+    ])) as [number[], number[], number[], number[]];
+    const [wsRate, wtRate] = (await alternatingRates([ws.client, wt.client])) as [number, number];
+    const datagrams = await wt.datagrams(DATAGRAMS);
+    const echo = (latencies: number[], perSecond: number): EchoResult => ({
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      perSecond,
+    });
+    return {
+      webSocket: echo(wsLatencies, wsRate),
+      webTransport: echo(wtLatencies, wtRate),
+      datagrams,
+      quicheFloorP50: percentile(floorLatencies, 50),
+      udpP50: percentile(udpLatencies, 50),
+    };
+  } finally {
+    floor.stop();
+    udp.stop();
+    await wt.stop();
+    await ws.stop();
+    await rm(floorDir, { recursive: true, force: true });
+  }
 }
 
 function main(result: TransportBenchResult): void {
@@ -397,7 +447,8 @@ function main(result: TransportBenchResult): void {
   const p50Ratio = wtResult.p50 / floorP50;
   const rateRatio = wtResult.perSecond / wsResult.perSecond;
   console.log(
-    `transport benchmark: ${MESSAGE_BYTES}-byte messages, ${ROUND_TRIPS} round trips, ${PIPELINED} pipelined`,
+    `transport benchmark: ${MESSAGE_BYTES}-byte messages, ${ROUND_TRIPS} round trips each in ${BLOCKS} alternating blocks, ` +
+      `${PIPELINED} pipelined × ${PIPELINE_ROUNDS} alternating rounds (median)`,
   );
   console.log(`                      p50 ms    p99 ms    stream msgs/s`);
   console.log(

@@ -18,7 +18,7 @@ import { WebTransportError } from '../webtransport/types.ts';
 import { checkServerCertificate } from './certificate-check.ts';
 import { H3OverQuic } from './h3-over-quic.ts';
 import { CONNECTION_ID_LENGTH, createQuicheConfig, type HostPort, quiche } from './quiche-config.ts';
-import { UdpEndpoint } from './udp-endpoint.ts';
+import { type SocketBuffers, UdpEndpoint } from './udp-endpoint.ts';
 
 export interface CertificateHash {
   readonly algorithm: 'sha-256';
@@ -37,6 +37,8 @@ export interface ConnectOptions {
   readonly limits?: Partial<WebTransportLimits>;
   /** What the application reads of what the server sends (default: everything); the rest is refused or dropped. */
   readonly incoming?: Partial<IncomingPolicy>;
+  /** The UDP socket's kernel buffers (udp-endpoint.ts explains why they are larger than the default). */
+  readonly socketBuffers?: SocketBuffers;
 }
 
 /** The Node client's session object: the W3C `WebTransport` shape. */
@@ -85,6 +87,7 @@ async function start(url: string, options: ConnectOptions, limits: WebTransportL
     0,
     (packet, from) => connection?.receivePacket(packet, from),
     remote,
+    options.socketBuffers,
   );
   const local: HostPort = { host: address.includes(':') ? '::1' : '127.0.0.1', port: endpoint.local.port };
   const config = createQuicheConfig('client', limits);

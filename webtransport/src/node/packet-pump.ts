@@ -1,15 +1,21 @@
 /**
  * Packets in and out of one quiche connection: each UDP datagram from the peer
  * goes to quiche, then the connection reacts; what quiche has queued goes out in
- * one flush per I/O phase (setImmediate), after the application reacted, so ACKs
- * ride on replies and pipelined writes share packets. After every flush the
- * timer follows quiche's deadline; a connection without one is closed.
+ * the send phase of the turn (send-scheduler.ts: once per turn of the event
+ * loop, after the application reacted, so ACKs ride on replies and pipelined
+ * writes share packets; within a budget of packets per turn shared by every
+ * connection). After every flush the timer follows quiche's deadline; a
+ * connection without one is closed.
  *
- * Hot path: the flush is scheduled with a function bound once, and a packet
- * buffer quiche did not write into is kept for the next one.
+ * Hot path: packets are built in a slab shared by every connection
+ * (packet-slab.ts), not a buffer each.
  */
 import { ConnectionClock } from './connection-clock.ts';
+import { type PacketSlab, sharedPacketSlab } from './packet-slab.ts';
 import { type Connection, type HostPort, MAX_SEND_UDP_PAYLOAD } from './quiche-config.ts';
+import { type PacketSource, sendScheduler } from './send-scheduler.ts';
+
+const NOTHING_SENT = Object.freeze({ sent: 0, more: false });
 
 export interface PacketPumpHooks {
   /** Input arrived (a packet, or quiche's timer: `fullScan`): read and react. */
@@ -20,15 +26,14 @@ export interface PacketPumpHooks {
   onClosed(): void;
 }
 
-export class PacketPump {
+export class PacketPump implements PacketSource {
   readonly #quic: Connection;
   readonly #local: HostPort;
   readonly #sendPacket: (packet: Uint8Array, to: HostPort) => void;
   readonly #hooks: PacketPumpHooks;
   readonly #clock: ConnectionClock;
+  readonly #slab: PacketSlab = sharedPacketSlab(MAX_SEND_UDP_PAYLOAD);
   #flushQueued = false;
-  /** A packet buffer quiche did not write into, for the next send. */
-  #spare: Buffer | undefined;
   #closedNotified = false;
   #disposed = false;
 
@@ -56,35 +61,30 @@ export class PacketPump {
     this.#hooks.onInput(false);
   }
 
-  /** Sends whatever quiche has queued and re-arms the timer. */
+  /** Sends whatever quiche has queued now, however much, and re-arms the timer. */
   flush(): void {
     this.#flushQueued = false;
-    this.#hooks.beforeSend();
-    for (;;) {
-      // A fresh buffer per packet: dgram sends are asynchronous and keep a reference.
-      const packet = this.#spare ?? Buffer.allocUnsafe(MAX_SEND_UDP_PAYLOAD);
-      this.#spare = undefined;
-      let result: ReturnType<Connection['send']>;
-      try {
-        result = this.#quic.send(packet);
-      } catch {
-        break;
-      }
-      if (result === null) {
-        this.#spare = packet; // nothing was written into it: keep it for next time
-        break;
-      }
-      const [length, info] = result;
-      this.#sendPacket(packet.subarray(0, length), info.to);
-    }
-    this.#armTimer();
+    this.#send(Number.POSITIVE_INFINITY);
   }
 
-  /** Flushes after the current I/O phase: writes made while handling this batch of packets share packets. */
+  /**
+   * Sends in this turn's send phase (send-scheduler.ts), after the application
+   * reacted: writes made while handling this batch of packets share packets.
+   */
   queueFlush(): void {
     if (this.#flushQueued) return;
     this.#flushQueued = true;
-    setImmediate(this.#flushIfQueued);
+    sendScheduler.queue(this);
+  }
+
+  /** The scheduler's turn: at most `limit` packets; `more` when quiche may have others (sent in a later turn). */
+  sendPackets(limit: number): { sent: number; more: boolean } {
+    if (!this.#flushQueued) return NOTHING_SENT; // flushed on its own since it was queued
+    this.#flushQueued = false;
+    const outcome = this.#send(limit);
+    // The scheduler queues it again for what is left (and a flush asked for meanwhile is queued already).
+    if (outcome.more) this.#flushQueued = true;
+    return outcome;
   }
 
   /**
@@ -101,10 +101,28 @@ export class PacketPump {
     this.#disposed = true;
   }
 
-  /** Bound once: no closure per scheduled flush. */
-  readonly #flushIfQueued = (): void => {
-    if (this.#flushQueued) this.flush();
-  };
+  /** Hands quiche the gathered writes, sends up to `limit` packets and re-arms the timer. */
+  #send(limit: number): { sent: number; more: boolean } {
+    this.#hooks.beforeSend();
+    const slab = this.#slab;
+    let sent = 0;
+    while (sent < limit) {
+      const window = slab.window();
+      let result: ReturnType<Connection['send']>;
+      try {
+        result = this.#quic.send(window);
+      } catch {
+        break;
+      }
+      if (result === null) break; // nothing written: the window is offered again next time
+      const [length, info] = result;
+      // dgram sends may complete later and keep the packet: the slab never writes over it.
+      this.#sendPacket(slab.take(window, length), info.to);
+      sent++;
+    }
+    this.#armTimer();
+    return { sent, more: sent >= limit };
+  }
 
   #armTimer(): void {
     // A closed connection has no deadline: isClosed() (a napi call) is asked only when arm() found none.

@@ -93,8 +93,9 @@ export interface WebTransportServer {
   close(): Promise<void>;
 }
 
-const hex = (bytes: Uint8Array): string =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+/** A connection id as a map key: one character per byte (latin1), cheaper per packet than hex. */
+const idKey = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 
 export async function listenWebTransport(options: ListenOptions): Promise<WebTransportServer> {
   const limits = webTransportLimits(options.limits);
@@ -164,7 +165,7 @@ export async function listenWebTransport(options: ListenOptions): Promise<WebTra
     // Packets of known connections are routed by their DCID alone; quiche parses them in recv().
     const range = destinationConnectionIdRange(packet, CONNECTION_ID_LENGTH);
     if (range === undefined) return; // not QUIC: dropped
-    const existing = byConnectionId.get(packet.toString('hex', range.start, range.end));
+    const existing = byConnectionId.get(packet.toString('latin1', range.start, range.end));
     if (existing !== undefined) {
       existing.receivePacket(packet, from);
       return;
@@ -259,7 +260,7 @@ export async function listenWebTransport(options: ListenOptions): Promise<WebTra
       sendPacket: (bytes, to) => endpoint.send(bytes, to),
       serverBudget: receiveBudget,
     });
-    const keys = [...new Set([hex(header.dcid), hex(scid)])];
+    const keys = [...new Set([idKey(header.dcid), idKey(scid)])];
     for (const key of keys) byConnectionId.set(key, connection);
     keysOf.set(connection, keys);
     connections.add(connection);

@@ -14,10 +14,20 @@ function lookupLiteralAtOnce(
   options: LookupOneOptions | number,
   callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void,
 ): void {
-  const family = isIP(address);
-  if (family !== 0) callback(null, address, family);
-  else dnsLookup(address, typeof options === 'number' ? { family: options } : options, callback);
+  // isIP runs a regular expression: the address of the previous packet is the usual answer.
+  const family = address === lastLiteral ? lastLiteralFamily : isIP(address);
+  if (family !== 0) {
+    lastLiteral = address;
+    lastLiteralFamily = family;
+    callback(null, address, family);
+  } else {
+    dnsLookup(address, typeof options === 'number' ? { family: options } : options, callback);
+  }
 }
+
+/** The last IP literal looked up, and its family. */
+let lastLiteral = '';
+let lastLiteralFamily = 0;
 
 /**
  * Kernel buffer sizes asked for the socket. Linux's default receive buffer
