@@ -21,6 +21,12 @@ export const BENCH_LIMITS: Partial<ServerLimits> = {
   authAttempts: 1_000_000,
   prekeyFetches: 1_000_000,
   queuePerDevice: 10_000_000,
+  // Sealed sends go over anonymous connections (PROTOCOL.md "Anonymous connections"): all generators share few addresses.
+  maxAnonymousPerIp: 40_000,
+  anonymousSendRate: 1_000_000,
+  anonymousSendBurst: 1_000_000,
+  anonymousSendRatePerIp: 1_000_000,
+  anonymousSendBurstPerIp: 1_000_000,
 };
 
 export interface PulseUnderTest {

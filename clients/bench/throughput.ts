@@ -68,7 +68,16 @@ async function cryptoFloor(): Promise<number> {
   return N / ((performance.now() - started) / 1000);
 }
 
-const server = await spawnServer({ limits: { rate: 100_000, rateBurst: 100_000 } });
+const server = await spawnServer({
+  limits: {
+    rate: 100_000,
+    rateBurst: 100_000,
+    anonymousSendRate: 100_000,
+    anonymousSendBurst: 100_000,
+    anonymousSendRatePerIp: 100_000,
+    anonymousSendBurstPerIp: 100_000,
+  },
+});
 try {
   const results: Record<string, number[]> = { webtransport: [], websocket: [] };
   // Interleaved rounds: a busy moment on the shared machine hits both transports alike.

@@ -78,6 +78,7 @@ export {
   sealedSenderMultiRecipientEncrypt,
   sealedSenderMultiRecipientMessage,
 } from './sealed-sender/v2.ts';
+export { DEFAULT_VERIFIED_CERTIFICATES, VerifiedCertificates } from './sealed-sender/verified-certificates.ts';
 export {
   deserializePreKeyUse,
   InMemoryPrekeyStore,

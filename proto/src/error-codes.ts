@@ -15,6 +15,7 @@ export const APP_ERROR_CODES = [
   'QUOTA_EXCEEDED', // send: the sender's undelivered envelopes hold its byte quota
   'STORAGE_FULL', // send: the server's storage is above its high-water mark (acks and purges go on)
   'ENVELOPE_EXPIRED', // (no id) envelopes this device sent expired undelivered (TTL); the message lists their ids
+  'UNAUTHORIZED', // sealed_send: the delivery token is not the recipient's (or the recipient has none, or no such account)
   'PAYLOAD_TOO_LARGE', // payload above the server's max_message_size
   'RATE_LIMITED', // per-connection message rate exceeded; retryAfterMs says when to retry
   'TOO_MANY_CHANNELS', // subscribe beyond max_channels per connection
@@ -25,6 +26,7 @@ export const APP_ERROR_CODES = [
   'LINK_NOT_FOUND', // device_list_update: no such pending link (expired, or the new device left)
   'SLOW_CONSUMER', // close: the connection's send queue overflowed
   'HEARTBEAT_TIMEOUT', // close: no frame within the heartbeat timeout
+  'IDLE_TIMEOUT', // close: an anonymous connection sent no sealed_send within the server's anonymous_idle
   'SERVER_SHUTDOWN', // close: the server is draining
   'SERVER_BUSY', // close: connection limits reached
   'SESSION_REPLACED', // close: the same device authenticated on a newer connection

@@ -3,6 +3,7 @@ import { devicesAscend } from './device-list.ts';
 import { MAX_EPHEMERAL_PAYLOAD_BYTES } from './ephemeral.ts';
 import { fieldSchemas } from './fields.ts';
 import { DEFAULT_PROTO_LIMITS, type ProtoLimits } from './limits.ts';
+import { DELIVERY_TOKEN_BYTES, MAX_SENDER_CERTIFICATE_BYTES } from './sealed-sender.ts';
 
 /**
  * Every Pulse frame, as valibot schemas: the single source of truth for what the
@@ -46,13 +47,20 @@ function buildFrameSchemas(limits: ProtoLimits) {
 
   const frames = [
     // Session setup (PROTOCOL.md "Handshake").
-    frame('hello', { versions: v.pipe(v.array(f.uint32), v.minLength(1), v.maxLength(16)), client: f.text }),
+    // `anonymous: true` asks for a connection that never authenticates and only sends sealed
+    // envelopes; `welcome` echoes it when granted (PROTOCOL.md "Anonymous connections").
+    frame('hello', {
+      versions: v.pipe(v.array(f.uint32), v.minLength(1), v.maxLength(16)),
+      client: f.text,
+      anonymous: v.optional(v.literal(true)),
+    }),
     frame('welcome', {
       version: f.uint32,
       serverTime: f.timestamp,
       challenge: f.bytesExactly(32),
       heartbeatMs: f.uint,
       maxFrameBytes: f.uint,
+      anonymous: v.optional(v.literal(true)),
     }),
     frame('register', {
       id: f.requestId,
@@ -145,15 +153,32 @@ function buildFrameSchemas(limits: ProtoLimits) {
       envelopes: v.pipe(f.listOf(v.object({ deviceId: f.deviceId, payload: f.payload })), v.minLength(1)),
     }),
     frame('sent', { id: f.requestId, envelopeIds: f.listOf(f.envelopeId), serverTime: f.timestamp }),
+    // A sealed envelope (`sealed: true`) carries no `from`: the sender is inside the payload (PROTOCOL.md "Sealed sender").
     frame('deliver', {
       envelopeId: f.envelopeId,
-      from: address,
+      from: v.optional(address),
+      sealed: v.optional(v.literal(true)),
       serverTime: f.timestamp,
       payload: f.payload,
     }),
     frame('deliver_ack', { envelopeIds: v.pipe(f.listOf(f.envelopeId), v.minLength(1)) }),
     frame('sync', { id: f.requestId }),
     frame('sync_done', { id: f.requestId, delivered: f.uint }),
+
+    // Sealed sender: certificates, delivery tokens, sends the server cannot attribute (PROTOCOL.md "Sealed sender").
+    frame('sender_certificate', { id: f.requestId }),
+    frame('certificate', {
+      id: f.requestId,
+      certificate: f.bytesUpTo(MAX_SENDER_CERTIFICATE_BYTES),
+      expiresAt: f.timestamp,
+    }),
+    frame('set_delivery_token', { id: f.requestId, token: f.bytesExactly(DELIVERY_TOKEN_BYTES) }),
+    frame('sealed_send', {
+      id: f.requestId,
+      to: f.accountName,
+      deliveryToken: f.bytesExactly(DELIVERY_TOKEN_BYTES),
+      envelopes: v.pipe(f.listOf(v.object({ deviceId: f.deviceId, payload: f.payload })), v.minLength(1)),
+    }),
 
     // Ephemeral events: relayed to the devices online now, never stored, never answered (PROTOCOL.md "Ephemeral events").
     frame('send_ephemeral', {

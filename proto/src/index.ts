@@ -27,6 +27,7 @@ export {
 } from './link-code.ts';
 export { guardMessagePack } from './msgpack-guard.ts';
 export { type Answer, type AnswerOf, REQUEST_ANSWERS, type RequestFrame, type RequestType } from './requests.ts';
+export { DELIVERY_TOKEN_BYTES, MAX_SENDER_CERTIFICATE_BYTES } from './sealed-sender.ts';
 export {
   authSignedMessage,
   linkRequestSignedMessage,

@@ -16,6 +16,9 @@ export interface AnswerOf {
   prekeys_upload: 'ok';
   bundle_fetch: 'bundles';
   send: 'sent';
+  sender_certificate: 'certificate';
+  set_delivery_token: 'ok';
+  sealed_send: 'sent';
   sync: 'sync_done';
   subscribe: 'subscribed';
   unsubscribe: 'ok';
@@ -39,6 +42,9 @@ export const REQUEST_ANSWERS: { readonly [T in RequestType]: AnswerOf[T] } = Obj
   prekeys_upload: 'ok',
   bundle_fetch: 'bundles',
   send: 'sent',
+  sender_certificate: 'certificate',
+  set_delivery_token: 'ok',
+  sealed_send: 'sent',
   sync: 'sync_done',
   subscribe: 'subscribed',
   unsubscribe: 'ok',

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { generateIdentityKeyPair } from '@pulse/crypto';
+import { generateIdentityKeyPair, SenderCertificate } from '@pulse/crypto';
 import {
   deviceListSignedMessage,
   type Frame,
@@ -322,6 +322,42 @@ export const AUTHORIZATION_MATRIX: { readonly [T in RequestType]: Row } = {
     ),
     'removed device': removedDevice((world) => sendToAlice(world, [1])),
   },
+  sender_certificate: {
+    unauthenticated: unauthenticated(() => ({ type: 'sender_certificate', id: 0 })),
+    'another account': anotherAccount(
+      'bob asks for a sender certificate: it names bob and his key, never alice',
+      CONFINED,
+      async ({ bob }) => {
+        const answer = await ask(bob.client, { type: 'sender_certificate', id: 0 });
+        if (answer.type !== 'certificate') return outcome(answer);
+        const certificate = SenderCertificate.deserialize(answer.certificate);
+        return certificate.account === bob.account ? CONFINED : `a certificate for ${certificate.account}`;
+      },
+    ),
+    'removed device': removedDevice(() => ({ type: 'sender_certificate', id: 0 })),
+  },
+  set_delivery_token: {
+    unauthenticated: unauthenticated(() => ({ type: 'set_delivery_token', id: 0, token: new Uint8Array(32) })),
+    'another account': anotherAccount(
+      "bob registers a delivery token (his own account's), then seals to alice with it",
+      'UNAUTHORIZED',
+      async (world) => {
+        const token = new Uint8Array(randomBytes(32));
+        await ask(world.bob.client, { type: 'set_delivery_token', id: 0, token });
+        return outcome(await ask(world.bob.client, sealedToAlice(world, token)));
+      },
+    ),
+    'removed device': removedDevice(() => ({ type: 'set_delivery_token', id: 0, token: new Uint8Array(32) })),
+  },
+  sealed_send: {
+    unauthenticated: unauthenticated((world) => sealedToAlice(world, new Uint8Array(32))),
+    'another account': anotherAccount(
+      'bob sends sealed to alice without her delivery token',
+      'UNAUTHORIZED',
+      async (world) => outcome(await ask(world.bob.client, sealedToAlice(world, new Uint8Array(randomBytes(32))))),
+    ),
+    'removed device': removedDevice((world) => sealedToAlice(world, new Uint8Array(32))),
+  },
   sync: {
     unauthenticated: unauthenticated(() => ({ type: 'sync', id: 0 })),
     'another account': anotherAccount(
@@ -403,6 +439,17 @@ function signedPreKeyUpload({ alice, bob }: World): Frame {
     id: 0,
     signedPreKey: { keyId: 7, publicKey: key, signature: alice.identity.sign(key) },
     proof: bob.identity.sign(prekeysUploadSignedMessage(bob.client.challenge, bob.account, bob.deviceId)),
+  };
+}
+
+/** A sealed send to alice's device 1 presenting `deliveryToken` (PROTOCOL.md "Sealed sender"). */
+function sealedToAlice({ alice }: World, deliveryToken: Uint8Array): Frame {
+  return {
+    type: 'sealed_send',
+    id: 0,
+    to: alice.account,
+    deliveryToken,
+    envelopes: [{ deviceId: 1, payload: new Uint8Array(16) }],
   };
 }
 

@@ -16,6 +16,25 @@ export interface ChatWindow {
   readonly p99: number;
   /** delivered / (delivered + failed), 1 when nothing was due. */
   readonly successRate: number;
+  /** Each delivered message's send→deliver time, in ms. */
+  readonly latencies: readonly number[];
+}
+
+/** Several windows as one: their samples pooled (the figures are recomputed, not averaged). */
+export function pooledWindows(windows: readonly ChatWindow[]): ChatWindow {
+  const latencies = windows.flatMap((w) => w.latencies);
+  const delivered = windows.reduce((sum, w) => sum + w.delivered, 0);
+  const failed = windows.reduce((sum, w) => sum + w.failed, 0);
+  return {
+    sent: windows.reduce((sum, w) => sum + w.sent, 0),
+    delivered,
+    failed,
+    errors: windows.flatMap((w) => w.errors),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    successRate: delivered + failed === 0 ? 1 : delivered / (delivered + failed),
+    latencies,
+  };
 }
 
 interface Pending {
@@ -65,6 +84,7 @@ export class ChatTraffic {
       p50: percentile(w.latencies, 50),
       p99: percentile(w.latencies, 99),
       successRate: due === 0 ? 1 : w.delivered / due,
+      latencies: w.latencies,
     };
   }
 

@@ -14,11 +14,13 @@ interface Verdict {
  */
 export class SuiteReport {
   readonly #suite: string;
+  readonly #mode: RunMode;
   readonly #started = performance.now();
   readonly #verdicts: Verdict[] = [];
 
   constructor(suite: string, mode: RunMode) {
     this.#suite = suite;
+    this.#mode = mode;
     console.log(`\n== ${suite} (${mode.name}) ==`);
   }
 
@@ -37,6 +39,23 @@ export class SuiteReport {
   check(property: string, holds: boolean, detail: string): boolean {
     this.#verdicts.push({ property, holds, detail });
     console.log(`  ${holds ? 'PASS' : 'FAIL'} ${property}: ${detail}`);
+    return holds;
+  }
+
+  /**
+   * A property about latency under load (others' p99 beside a baseline). The
+   * full run judges it like any property. The quick run (CI) only prints it:
+   * its windows last a few seconds on a machine shared with other jobs, and
+   * their unloaded p99 alone spreads over 6× from one window to the next
+   * (docs/reliability.md "Thresholds, and why"), so a verdict there would say
+   * more about the neighbours than about Pulse. What the quick run does judge
+   * about the same traffic (every message delivered, no errors) is a `check`.
+   */
+  timing(property: string, holds: boolean, detail: string): boolean {
+    if (!this.#mode.quick) return this.check(property, holds, detail);
+    console.log(
+      `  ${holds ? 'INFO (would pass)' : 'INFO (would fail)'} ${property}: ${detail} [judged in full runs only]`,
+    );
     return holds;
   }
 

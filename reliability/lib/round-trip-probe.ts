@@ -17,6 +17,18 @@ export interface RoundTrips {
   readonly max: number;
 }
 
+/** Several windows as one: their samples pooled (the figures are recomputed, not averaged). */
+export function pooledRoundTrips(windows: readonly RoundTrips[]): RoundTrips {
+  const samples = windows.flatMap((w) => w.samples);
+  return {
+    samples,
+    failures: windows.reduce((sum, w) => sum + w.failures, 0),
+    p50: percentile(samples, 50),
+    p99: percentile(samples, 99),
+    max: Math.max(0, ...samples),
+  };
+}
+
 /**
  * A well-behaved client: subscribed to a public channel of its own, it publishes
  * a small payload every 10 ms and times each until its own `channel_message`

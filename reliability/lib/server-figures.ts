@@ -52,3 +52,49 @@ export function exitWatch(server: ServerProcess): { readonly exited: () => strin
   });
   return { exited: () => status };
 }
+
+/** What the server itself saw over a window: its CPU share, its durable commits, its event loop. */
+export interface ServerWindow {
+  /** Server process CPU time over wall time (1 = one core busy). */
+  readonly cpu: number;
+  /** `send` → `sent` inside the server (the durable commit): count, mean, and the share over 100 ms. */
+  readonly commits: number;
+  readonly commitMeanMs: number;
+  readonly commitsOver100Ms: number;
+  /** The event loop's delay since the window began (prom-client's monitor, reset at each scrape). */
+  readonly loopLagP99Ms: number;
+  readonly loopLagMaxMs: number;
+}
+
+/**
+ * Starts a server-side window (a /metrics scrape now); `finish()` scrapes again
+ * and returns what happened in between. The server's own figures separate its
+ * delays from the shared machine's: docs/reliability.md "Where the time goes".
+ */
+export async function serverWindow(server: ServerProcess): Promise<{ finish(): Promise<ServerWindow> }> {
+  const commit = 'type="send_commit"';
+  const read = async () => ({ at: performance.now(), metrics: await scrapeMetrics(server) });
+  const start = await read();
+  return {
+    async finish() {
+      const end = await read();
+      const delta = (name: string, ...labels: string[]) =>
+        metricSum(end.metrics, name, ...labels) - metricSum(start.metrics, name, ...labels);
+      const commits = delta('pulse_latency_seconds_count', commit);
+      const fast = delta('pulse_latency_seconds_bucket', commit, 'le="0.1"');
+      return {
+        cpu: delta('process_cpu_seconds_total') / ((end.at - start.at) / 1000),
+        commits,
+        commitMeanMs: commits === 0 ? 0 : (1000 * delta('pulse_latency_seconds_sum', commit)) / commits,
+        commitsOver100Ms: commits === 0 ? 0 : (commits - fast) / commits,
+        loopLagP99Ms: 1000 * metricSum(end.metrics, 'nodejs_eventloop_lag_p99_seconds'),
+        loopLagMaxMs: 1000 * metricSum(end.metrics, 'nodejs_eventloop_lag_max_seconds'),
+      };
+    },
+  };
+}
+
+/** A ServerWindow in one line. */
+export function describeServerWindow(w: ServerWindow): string {
+  return `server CPU ${(100 * w.cpu).toFixed(0)} % of a core, ${w.commits} durable commits (mean ${w.commitMeanMs.toFixed(1)} ms, ${(100 * w.commitsOver100Ms).toFixed(1)} % over 100 ms), event-loop delay p99 ${w.loopLagP99Ms.toFixed(1)} ms, max ${w.loopLagMaxMs.toFixed(1)} ms`;
+}

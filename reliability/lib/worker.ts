@@ -8,11 +8,14 @@ export interface Worker<R> {
   readonly pid: number;
   /** The worker's result (the JSON it printed after `RESULT `); rejects if it exited without one. */
   readonly result: Promise<R>;
+  /** Resolves when the worker says its load has begun (`announceStarted`), or when it ends. */
+  readonly started: Promise<void>;
   /** SIGKILL by pid (only this worker). */
   kill(): void;
 }
 
 const RESULT = 'RESULT ';
+const STARTED = 'STARTED';
 
 /**
  * Starts `reliability/load/<name>.ts` with `args` (JSON in argv[2]). The worker
@@ -41,13 +44,21 @@ export function startWorker<R>(name: string, args: object): Worker<R> {
   // A suite that exits (or fails) takes its load generators with it.
   process.once('exit', kill);
   let output = '';
+  let markStarted: () => void = () => {};
+  const started = new Promise<void>((resolve) => {
+    markStarted = resolve;
+  });
   child.stdout.on('data', (chunk: Buffer) => {
     output += chunk.toString();
+    if (output.includes(`${STARTED}\n`)) markStarted();
   });
   const result = new Promise<R>((resolve, reject) => {
     child.once('close', (code, signal) => {
+      markStarted();
       const lines = output.split('\n');
-      for (const line of lines) if (line && !line.startsWith(RESULT)) console.log(`    [${name}] ${line}`);
+      for (const line of lines) {
+        if (line && line !== STARTED && !line.startsWith(RESULT)) console.log(`    [${name}] ${line}`);
+      }
       const last = lines.find((line) => line.startsWith(RESULT));
       if (last === undefined) reject(new Error(`worker ${name} exited (${code ?? signal}) without a result`));
       else resolve(JSON.parse(last.slice(RESULT.length)) as R);
@@ -56,8 +67,17 @@ export function startWorker<R>(name: string, args: object): Worker<R> {
   return {
     pid,
     result,
+    started,
     kill,
   };
+}
+
+/**
+ * In a worker: its load has begun (connections registered, the flood under way),
+ * so the suite measures from now (a worker may take seconds to start on a busy machine).
+ */
+export function announceStarted(): void {
+  process.stdout.write(`${STARTED}\n`);
 }
 
 /** In a worker: its arguments. */

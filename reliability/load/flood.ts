@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import type { Frame } from '@pulse/proto';
 import { type Device, register, TEST_CODEC } from '@pulse/testing/protocol';
 import { dialWebSocketFrom } from '../lib/dial-from.ts';
-import { finishWorker, workerArgs } from '../lib/worker.ts';
+import { announceStarted, finishWorker, workerArgs } from '../lib/worker.ts';
 import { paced, sleep } from './hostile/pacing.ts';
 
-export type FloodKind = 'frames' | 'bytes' | 'prekeys' | 'channels';
+export type FloodKind = 'frames' | 'bytes' | 'prekeys' | 'channels' | 'heavy';
 
 export interface FloodArgs {
   readonly kind: FloodKind;
@@ -22,6 +22,10 @@ export interface FloodArgs {
   readonly victim?: string;
   /** bytes and channels: largest payload the server takes. */
   readonly payloadBytes: number;
+  /** frames: connections flooding at once (each replaced when closed). */
+  readonly lanes?: number;
+  /** heavy: publications a second (the largest the server takes, at its byte rate: within every limit). */
+  readonly perSecond?: number;
 }
 
 /** What the flooder saw: answers by type, errors and closes by code. */
@@ -53,6 +57,14 @@ const bump = (counts: Record<string, number>, key: string) => {
   counts[key] = (counts[key] ?? 0) + 1;
 };
 
+let announced = false;
+/** The flood is under way (the first flooder registered): the suite measures from here. */
+function announceOnce(): void {
+  if (announced) return;
+  announced = true;
+  announceStarted();
+}
+
 /** A registered device whose every later frame is counted, not kept. */
 async function flooder(): Promise<Device | undefined> {
   try {
@@ -81,10 +93,11 @@ function send(device: Device, frame: Frame): void {
   figures.bytesSent += bytes.length;
 }
 
-/** Frames: pings as fast as the socket takes them, from 4 connections; a closed one is replaced (authentication counts per IP). */
+/** Frames: pings as fast as the socket takes them, from `lanes` connections (4); a closed one is replaced (authentication counts per IP). */
 async function floodFrames(): Promise<void> {
   const lane = async () => {
     let device = await flooder();
+    announceOnce();
     while (performance.now() < deadline) {
       if (device === undefined || device.client.isClosed) {
         device = await flooder();
@@ -95,16 +108,34 @@ async function floodFrames(): Promise<void> {
       await new Promise((resolve) => setImmediate(resolve));
     }
   };
-  await Promise.all(Array.from({ length: 4 }, lane));
+  await Promise.all(Array.from({ length: args.lanes ?? 4 }, lane));
 }
 
 /** Bytes: the largest publications the server takes, 120 a second (under the frame rate: only a byte limit can stop it). */
 async function floodBytes(): Promise<void> {
   let device = await flooder();
   const payload = new Uint8Array(randomBytes(args.payloadBytes));
+  announceOnce();
   await paced(120, deadline, async (i) => {
     if (device === undefined || device.client.isClosed) device = await flooder();
     if (device !== undefined) send(device, { type: 'publish', id: i + 1, channel: `public:bytes-${i % 50}`, payload });
+  });
+}
+
+/**
+ * Not a flood: a heavy user within every limit, publishing the largest payload
+ * the server takes at `perSecond` (the suite gives `rate_bytes` / that size). The
+ * byte-carrying floods are compared with it: what they send beyond the limits
+ * must cost the others nothing more than what the limits let through.
+ */
+async function heavyUser(): Promise<void> {
+  const device = await flooder();
+  if (device === undefined) return;
+  const payload = new Uint8Array(randomBytes(args.payloadBytes));
+  announceOnce();
+  await paced(args.perSecond ?? 1, deadline, (i) => {
+    if (!device.client.isClosed)
+      send(device, { type: 'publish', id: i + 1, channel: `public:heavy-${i % 50}`, payload });
   });
 }
 
@@ -116,6 +147,7 @@ async function floodPrekeys(): Promise<void> {
     if (device !== undefined) devices.push(device);
   }
   if (devices.length === 0) return;
+  announceOnce();
   await paced(100, deadline, (i) => {
     const device = devices[i % devices.length]!;
     if (!device.client.isClosed) send(device, { type: 'bundle_fetch', id: i + 1, account: args.victim as string });
@@ -131,6 +163,7 @@ async function floodPrekeys(): Promise<void> {
 async function floodChannels(): Promise<void> {
   const devices: Device[] = [];
   const payload = new Uint8Array(randomBytes(args.payloadBytes));
+  announceOnce();
   const subscribing = (async () => {
     for (let c = 0; c < 120 && performance.now() < deadline; c++) {
       const device = await flooder();
@@ -166,6 +199,7 @@ const floods: Record<FloodKind, () => Promise<void>> = {
   bytes: floodBytes,
   prekeys: floodPrekeys,
   channels: floodChannels,
+  heavy: heavyUser,
 };
 await floods[args.kind]();
 await sleep(200); // the last answers

@@ -109,7 +109,7 @@ function receive(device: Device): void {
     if (
       sent === undefined ||
       sent.hash !== sha256(frame.payload) ||
-      frame.from.account !== senders[sent.sender]?.account
+      frame.from?.account !== senders[sent.sender]?.account
     ) {
       corrupted += 1;
     }

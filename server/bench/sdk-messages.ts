@@ -35,7 +35,16 @@ function counting(vault: StateVault): StateVault & { saves: number } {
 
 async function run(): Promise<{ rate: number; savesPerMessage: number }> {
   const server = await ListeningServer.start({
-    limits: { rate: 1_000_000, rateBurst: 1_000_000, authAttempts: 100_000, maxConnectionsPerIp: 100_000 },
+    limits: {
+      rate: 1_000_000,
+      rateBurst: 1_000_000,
+      authAttempts: 100_000,
+      maxConnectionsPerIp: 100_000,
+      anonymousSendRate: 1_000_000,
+      anonymousSendBurst: 1_000_000,
+      anonymousSendRatePerIp: 1_000_000,
+      anonymousSendBurstPerIp: 1_000_000,
+    },
   });
   const dir = mkdtempSync(join(tmpdir(), 'pulse-sdk-bench-'));
   const factories = await nodeTransportFactories();

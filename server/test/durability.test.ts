@@ -102,7 +102,7 @@ describe('durability (server in a child process)', () => {
     await reconnect(dialWebSocket(again.websocketUrl), bob);
     // The envelope delivered before the restart was never acknowledged: it comes again.
     const frame = await bob.client.next('deliver');
-    expect(frame.from.account).toBe(alice.account);
+    expect(frame.from?.account).toBe(alice.account);
     await again.stop();
   });
 

@@ -254,6 +254,44 @@ export function storageSuite(name: string, open: () => Store | Promise<Store>): 
       await store.close();
     });
 
+    it('stores a sealed envelope with no sender, delivers it sealed, and charges only the recipient', async () => {
+      const store = await setup();
+      const plain = await append(store, toBob(1));
+      const sealed = await append(store, toBob(2, { from: undefined }));
+      const pending = await store.pending('bob', 1, 0, 10, T0);
+      expect(pending.map((e) => e.envelopeId)).toEqual([plain[0], sealed[0]]);
+      expect(pending[0]).toMatchObject({ from });
+      expect(pending[1]!.from).toBeUndefined();
+      expect(pending[1]!.sealed).toBe(true);
+      expect(pending[1]!.payload).toEqual(new Uint8Array([2]));
+      // The sender's byte quota counts its named envelopes only; the recipient's counts both.
+      expect(await store.queuedBytes('alice')).toEqual({ sent: 3, received: 0 });
+      expect(await store.queuedBytes('bob')).toEqual({ sent: 0, received: 6 });
+      await store.ack('bob', 1, [sealed[0]!]);
+      await store.ack('bob', 2, [sealed[1]!]);
+      expect(await store.queuedBytes('alice')).toEqual({ sent: 3, received: 0 });
+      expect(await store.queuedBytes('bob')).toEqual({ sent: 0, received: 3 });
+      // An expired sealed envelope is reported with no sender to tell.
+      await append(store, toBob(3, { from: undefined }));
+      const expired = await store.purgeExpired(T0 + DAY);
+      expect(expired.map((e) => e.from?.account ?? 'sealed').sort()).toEqual(['alice', 'alice', 'sealed', 'sealed']);
+      expect(await store.queuedBytes('alice')).toEqual({ sent: 0, received: 0 });
+      expect(await store.queuedBytes('bob')).toEqual({ sent: 0, received: 0 });
+      await store.close();
+    });
+
+    it('keeps one delivery token verifier per existing account, the last one set', async () => {
+      const store = await setup();
+      expect(await store.deliveryTokenVerifier('bob')).toBeUndefined();
+      await store.setDeliveryTokenVerifier('bob', key(7));
+      await store.setDeliveryTokenVerifier('bob', key(8));
+      await store.setDeliveryTokenVerifier('nobody', key(9));
+      expect(await store.deliveryTokenVerifier('bob')).toEqual(key(8));
+      expect(await store.deliveryTokenVerifier('alice')).toBeUndefined();
+      expect(await store.deliveryTokenVerifier('nobody')).toBeUndefined();
+      await store.close();
+    });
+
     it('removing a device drops its queue and prekeys', async () => {
       const store = await setup();
       await append(store, toBob(1));

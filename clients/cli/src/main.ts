@@ -18,6 +18,8 @@ interface GlobalOptions {
   server: string | undefined;
   profile: string;
   transport: TransportPreference;
+  /** false with --no-sealed-sender: every envelope names its sender to the server. */
+  sealedSender: boolean;
 }
 
 const program = new Command('pulse-chat')
@@ -32,6 +34,10 @@ const program = new Command('pulse-chat')
     new Option('-t, --transport <kind>', 'transport to use')
       .choices(['auto', 'webtransport', 'websocket'])
       .default('auto'),
+  )
+  .option(
+    '--no-sealed-sender',
+    'send plain even to contacts whose delivery token the profile holds (by default those go sealed: the server stores no sender)',
   )
   .addHelpText(
     'after',
@@ -277,9 +283,9 @@ function globals(): GlobalOptions {
 }
 
 function clientOptions() {
-  const { transport } = globals();
+  const { transport, sealedSender } = globals();
   const server = globals().server ?? process.env.PULSE_SERVER;
-  return { ...(server === undefined ? {} : { server }), transport, clientName: 'pulse-chat/0.1' };
+  return { ...(server === undefined ? {} : { server }), transport, sealedSender, clientName: 'pulse-chat/0.1' };
 }
 
 function seconds(value: string): number {

@@ -1,4 +1,5 @@
 import { Accounts, type DeviceInfo, type LinkRequest, PROVISIONING_ADDRESS, serverFor } from './accounts.ts';
+import { AnonymousConnection } from './anonymous-connection.ts';
 import { toBase64 } from './base64.ts';
 import {
   type ConnectionStatus,
@@ -26,7 +27,9 @@ import { Outbox } from './outbox.ts';
 import { Channels } from './presence.ts';
 import { type GroupRecord, Profile, type StoredMessage, transportMemoryIn } from './profile.ts';
 import { type SafetyNumber, SafetyNumbers } from './safety-numbers.ts';
+import { SealedSender } from './sealed-sender.ts';
 import type { StateVault } from './store/vault.ts';
+import { serverInfo } from './transport/negotiate.ts';
 import type { TransportFactories, TransportPreference } from './transport/types.ts';
 import { TrustBook } from './trust.ts';
 
@@ -47,6 +50,26 @@ export interface PulseClientOptions {
   readonly deviceName?: string;
   /** Subscribe to presence channels (interactive clients); scripts leave it off. */
   readonly presence?: boolean;
+  /**
+   * Send sealed (PROTOCOL.md "Sealed sender") to contacts whose delivery token this
+   * profile holds, so the server stores no sender (default true). Receiving sealed
+   * envelopes works either way.
+   */
+  readonly sealedSender?: boolean;
+  /**
+   * Send sealed envelopes over a second connection that never authenticates
+   * (PROTOCOL.md "Anonymous connections"), so the server does not learn which
+   * account sent them (default true); false, or when it fails: over the
+   * authenticated connection, still sealed.
+   */
+  readonly anonymousConnection?: boolean;
+  /**
+   * The server's sealed-sender trust root, known out of band (33 bytes): pinned
+   * instead of the one `/pulse/info` publishes, e.g. over a direct transport,
+   * which has no `/pulse/info`. Like a fetched one, it is pinned only when
+   * nothing is pinned yet.
+   */
+  readonly sealedSenderTrustRoot?: Uint8Array;
 }
 
 /** How long `close()` lets pending acknowledgements and receipts finish. */
@@ -91,6 +114,9 @@ export class PulseClient {
   readonly #inbox: Inbox;
   readonly #channels: Channels;
   readonly #encryptedChannels: EncryptedChannels;
+  readonly #sealed: SealedSender;
+  /** Sealed sends' own connection, never authenticated (anonymous-connection.ts); undefined when not used. */
+  readonly #anonymous: AnonymousConnection | undefined;
 
   private constructor(options: PulseClientOptions, profile: Profile, engine: E2EEngine) {
     this.#options = options;
@@ -154,7 +180,36 @@ export class PulseClient {
     const refreshOwnDevices = () => accounts.refreshOwnDevices();
     const history = new History(state, limits, persist);
     const ownDevices = () => accounts.ownDevices;
+    const anonymous =
+      options.sealedSender === false || options.anonymousConnection === false
+        ? undefined
+        : new AnonymousConnection({
+            server: this.#server,
+            transport: options.transport ?? 'auto',
+            factories: options.factories,
+            limits,
+            clientName: options.clientName ?? 'pulse-sdk/0.1',
+            memory: transportMemoryIn(state),
+          });
+    this.#anonymous = anonymous;
+    const sealed = new SealedSender({
+      state,
+      engine,
+      connection,
+      anonymous,
+      server: this.#server,
+      enabled: options.sealedSender !== false,
+      self,
+      publishedTrustRoot: async () =>
+        options.sealedSenderTrustRoot ??
+        (await serverInfo(this.#server, options.factories, limits)).sealedSenderTrustRoot,
+      now: () => Date.now(),
+      problem: (reason) => emit('problem', { from: 'server', reason }),
+      persist,
+    });
+    this.#sealed = sealed;
     const outbox = new Outbox({
+      sealing: sealed,
       engine,
       connection,
       trust,
@@ -234,6 +289,7 @@ export class PulseClient {
       emit,
       lock,
       persist,
+      sealed,
       sendInBackground: (to, content) => direct.sendInBackground(to, content),
       channelControl: (from, content, later) => encryptedChannels.apply(from, content, later),
     });
@@ -435,6 +491,7 @@ export class PulseClient {
       clearTimeout(timer);
     }
     this.#connection.close();
+    this.#anonymous?.close();
     await this.#inbox.drained.catch(() => {});
     await this.#profile.close();
   }
@@ -588,6 +645,12 @@ export class PulseClient {
   /** Every (re)connection: authentication first, then the channel subscriptions resume. */
   async #onReady(session: HandshakeSession): Promise<void> {
     await this.#accounts.onReady(session);
+    // Sealed sender is an improvement, never a condition: without it, sends go plain.
+    await this.#sealed
+      .onReady(session)
+      .catch((error: unknown) =>
+        this.#events.emit('problem', { from: 'server', reason: `sealed sender: ${(error as Error).message}` }),
+      );
     await this.#channels.resume(session, this.#accounts.account!, this.#options.presence === true);
   }
 

@@ -32,8 +32,13 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  */
 const PADDING_BLOCK = 160;
 
-export function encodeContent(content: Content): Uint8Array {
-  const json = encoder.encode(JSON.stringify(content));
+/**
+ * `profileKey` (base64): the sender's profile key, beside the content as `pk`
+ * (PROTOCOL.md "Sealed sender"; Signal's DataMessage.profileKey): the recipient
+ * derives the sender's delivery token from it.
+ */
+export function encodeContent(content: Content, profileKey?: string): Uint8Array {
+  const json = encoder.encode(JSON.stringify(profileKey === undefined ? content : { ...content, pk: profileKey }));
   const padded = new Uint8Array((Math.floor(json.length / PADDING_BLOCK) + 1) * PADDING_BLOCK);
   padded.set(json);
   padded[json.length] = 0x80;
@@ -50,7 +55,17 @@ function unpad(bytes: Uint8Array): Uint8Array {
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const ACCOUNT = /^[a-z0-9][a-z0-9._-]{2,31}$/;
 
-export function decodeContent(bytes: Uint8Array, limits: { maxTextLength: number; maxGroupMembers: number }): Content {
+type ContentLimits = { maxTextLength: number; maxGroupMembers: number };
+
+export function decodeContent(bytes: Uint8Array, limits: ContentLimits): Content {
+  return decodeEnvelopeContent(bytes, limits).content;
+}
+
+/** The content and the sender's profile key (`pk`, base64 of 32 bytes) when it sent one. */
+export function decodeEnvelopeContent(
+  bytes: Uint8Array,
+  limits: ContentLimits,
+): { content: Content; profileKey: string | undefined } {
   let value: unknown;
   try {
     value = JSON.parse(decoder.decode(unpad(bytes)));
@@ -58,8 +73,18 @@ export function decodeContent(bytes: Uint8Array, limits: { maxTextLength: number
     throw new PulseError('BAD_INPUT', 'message content is not UTF-8 JSON');
   }
   const c = value as Record<string, unknown>;
+  if (typeof c !== 'object' || c === null) throw new PulseError('BAD_INPUT', 'message content has a bad shape');
+  if (c.pk !== undefined && (typeof c.pk !== 'string' || !PROFILE_KEY.test(c.pk))) {
+    throw new PulseError('BAD_INPUT', 'message content has a bad pk');
+  }
+  return { content: contentOf(c, limits), profileKey: c.pk as string | undefined };
+}
+
+/** base64 of 32 bytes. */
+const PROFILE_KEY = /^[A-Za-z0-9+/]{43}=$/;
+
+function contentOf(c: Record<string, unknown>, limits: ContentLimits): Content {
   const bad = (field: string) => new PulseError('BAD_INPUT', `message content has a bad ${field}`);
-  if (typeof c !== 'object' || c === null) throw bad('shape');
   const optionalGroup = () => {
     if (c.group === undefined) return undefined;
     if (typeof c.group !== 'string' || !ID.test(c.group)) throw bad('group');

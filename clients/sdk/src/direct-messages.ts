@@ -63,8 +63,11 @@ export class DirectMessages {
       throw error;
     }
     if (stored.status === 'pending') stored.status = 'sent';
-    // Coalesced with the other saves of a burst (profile.ts): one save, not one per message.
-    await persist();
+    // The status is display state, not a guarantee: it goes with the next save, which this asks
+    // for without waiting. In a burst that is the save before the next texts leave, so one save
+    // serves both, and the caller's next text is not held back by a save of its own (README
+    // "Throughput"). A crash in between shows this text as pending; `close()` waits for the save.
+    persist().catch(() => {});
     if (outbox.otherOwnDevices().length > 0) {
       await lock.run(() => outbox.sendToOwnDevices({ ...content, to }));
     }

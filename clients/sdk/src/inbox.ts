@@ -3,9 +3,9 @@ import type { FrameOf } from '@pulse/proto';
 import type { Accounts } from './accounts.ts';
 import { toBase64 } from './base64.ts';
 import type { PulseConnection } from './connection/connection.ts';
-import { type Content, decodeContent, parsePayload } from './content.ts';
+import { type Content, decodeContent, decodeEnvelopeContent, parsePayload } from './content.ts';
 import { ConversationId } from './conversation-id.ts';
-import { addressKey, type DeviceAddress, type E2EEngine } from './e2e/engine.ts';
+import { addressKey, type CertifiedDevice, type DeviceAddress, type E2EEngine } from './e2e/engine.ts';
 import { PulseError } from './errors.ts';
 import type { Emit } from './events.ts';
 import type { Groups } from './groups.ts';
@@ -13,6 +13,7 @@ import type { History } from './history.ts';
 import type { ClientLimits } from './limits.ts';
 import type { Lock } from './lock.ts';
 import { type DedupeRecord, pushBounded, type StoredMessage } from './profile.ts';
+import type { SealedSender } from './sealed-sender.ts';
 
 /** Message ids per receipt (content.ts accepts up to 1000). */
 const RECEIPT_BATCH = 500;
@@ -36,6 +37,8 @@ export interface InboxDeps {
   /** Sessions and the profile change one operation at a time. */
   readonly lock: Lock;
   readonly persist: () => Promise<void>;
+  /** Opens sealed deliveries and keeps the delivery tokens contacts' profile keys give (sealed-sender.ts). */
+  readonly sealed: Pick<SealedSender, 'open' | 'learn'>;
   /** Sends `content` to `to` without holding the lock while waiting for the answer (receipts). */
   readonly sendInBackground: (to: string, content: Content) => Promise<void>;
   /** Applies an encrypted channel's membership or sender key (encrypted-channels/). */
@@ -107,16 +110,34 @@ export class Inbox {
       ack(); // delivered again (at least once): already processed
       return;
     }
-    const from: DeviceAddress = frame.from;
+    let from: DeviceAddress | undefined = frame.from;
     let content: Content | undefined;
+    let profileKey: string | undefined;
     try {
-      const payload = parsePayload(frame.payload);
+      let bytes = frame.payload;
+      // Sealed (PROTOCOL.md "Sealed sender"): the sender is known only once its certificate checks out.
+      let certifiedKey: Uint8Array | undefined;
+      if (frame.sealed === true) {
+        const opened = await this.#deps.sealed.open(frame, (sender) => this.#isListedSender(sender));
+        from = { account: opened.sender.account, deviceId: opened.sender.deviceId };
+        certifiedKey = opened.sender.identityKey;
+        bytes = opened.payload;
+      }
+      if (from === undefined) throw new PulseError('BAD_INPUT', 'a delivery that names no sender and is not sealed');
+      const payload = parsePayload(bytes);
       if (payload.kind === 'session') {
         // Only devices in the sender account's signed list are heard (PROTOCOL.md "Devices").
         await this.#requireListed(from);
         const { plaintext, identityKey } = await this.#decrypt(from, payload.ciphertext);
+        // Sealed: the session the message decrypted with must be the one of the certified key.
+        if (certifiedKey !== undefined && toBase64(identityKey) !== toBase64(certifiedKey)) {
+          throw new PulseError(
+            'UNTRUSTED_DEVICE',
+            `${addressKey(from)}'s certificate names another key than its session`,
+          );
+        }
         await this.#requireListedKey(from, identityKey);
-        content = decodeContent(plaintext, limits);
+        ({ content, profileKey } = decodeEnvelopeContent(plaintext, limits));
       } else {
         const group = groups.byId(payload.groupId);
         if (group === undefined || group.left || !group.members.includes(from.account)) {
@@ -129,13 +150,16 @@ export class Inbox {
       }
     } catch (error) {
       emit('problem', {
-        from: `${from.account}.${from.deviceId}`,
+        from: from === undefined ? 'sealed' : `${from.account}.${from.deviceId}`,
         reason: error instanceof Error ? error.message : String(error),
       });
     }
     const replies: (() => Promise<void>)[] = [];
-    if (content !== undefined) {
+    if (content !== undefined && from !== undefined) {
       try {
+        if (profileKey !== undefined && from.account !== this.#deps.accounts.account) {
+          this.#deps.sealed.learn(from.account, profileKey);
+        }
         await this.#apply(from, frame.serverTime, content, replies);
       } catch (error) {
         emit('problem', {
@@ -209,6 +233,17 @@ export class Inbox {
       await this.#deps.refreshList(from.account);
       return this.#deps.engine.decrypt(from, ciphertext);
     }
+  }
+
+  /**
+   * A sealed envelope's certified sender must be a device its account's signed
+   * list gives, with the certified key (the list fetched once when it is not).
+   */
+  async #isListedSender(sender: CertifiedDevice): Promise<boolean> {
+    const key = toBase64(sender.identityKey);
+    if (this.#deps.listedKey(sender.account, sender.deviceId) === key) return true;
+    await this.#deps.refreshList(sender.account).catch(() => {});
+    return this.#deps.listedKey(sender.account, sender.deviceId) === key;
   }
 
   /** A device not in its account's accepted list: fetch the list once; still absent, refused. */

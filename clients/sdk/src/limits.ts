@@ -33,6 +33,10 @@ export interface ClientLimits {
   readonly maxGroupMembers: number;
   /** How long a new device waits for a device of the account to approve its link (the server's link TTL may cut it shorter). */
   readonly linkTimeoutMs: number;
+  /** How long the anonymous connection for sealed sends stays open without one (anonymous-connection.ts). */
+  readonly anonymousIdleMs: number;
+  /** After the anonymous connection failed (refused, closed), how long sealed sends go on the authenticated one. */
+  readonly anonymousRetryMs: number;
 }
 
 export const DEFAULT_CLIENT_LIMITS: ClientLimits = Object.freeze({
@@ -51,6 +55,8 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = Object.freeze({
   maxTextLength: 16_000,
   maxGroupMembers: 100,
   linkTimeoutMs: 10 * 60_000,
+  anonymousIdleMs: 30_000,
+  anonymousRetryMs: 60_000,
 });
 
 /** Returns limits with `overrides` applied, refusing values that are not positive integers. */

@@ -4,6 +4,7 @@ import type { PulseConnection } from './connection/connection.ts';
 import { type Content, encodeContent, sessionPayload } from './content.ts';
 import type { E2EEngine } from './e2e/engine.ts';
 import { PulseError } from './errors.ts';
+import type { SealedSender } from './sealed-sender.ts';
 import type { AcceptedDevices, TrustBook } from './trust.ts';
 
 export interface OutboxContext {
@@ -23,6 +24,8 @@ export interface OutboxContext {
   /** The server lists a device the account did not sign. */
   untrusted(account: string, deviceId: number): void;
   persist(): Promise<void>;
+  /** Sealed sender (PROTOCOL.md "Sealed sender"); absent: every envelope goes as a plain `send`. */
+  readonly sealing?: Pick<SealedSender, 'sealable' | 'seal' | 'send' | 'forget' | 'profileKey'> | undefined;
 }
 
 /**
@@ -42,7 +45,7 @@ export class Outbox {
 
   /** Encrypts `content` for every device of `to` and sends it; with `refresh`, the device list is fetched first. */
   async send(to: string, content: Content, refresh = false): Promise<void> {
-    const plaintext = encodeContent(content);
+    const plaintext = encodeContent(content, this.#profileKeyFor(to));
     for (let attempt = 0; ; attempt++) {
       const devices = await this.devicesOf(to, refresh || attempt > 0);
       try {
@@ -64,7 +67,35 @@ export class Outbox {
    * `send(…, true)`.
    */
   async start(to: string, content: Content, record?: () => void): Promise<{ answer: Promise<void> }> {
-    return this.#issueEncrypted(to, await this.devicesOf(to, false), encodeContent(content), record);
+    const plaintext = encodeContent(content, this.#profileKeyFor(to));
+    return this.#issueEncrypted(to, await this.devicesOf(to, false), plaintext, record);
+  }
+
+  /** This account's profile key goes with everything sent to another account (sealed-sender.ts). */
+  #profileKeyFor(to: string): string | undefined {
+    return to === this.#ctx.self().account ? undefined : this.#ctx.sealing?.profileKey;
+  }
+
+  /**
+   * Sends envelopes to `to`: sealed when the sealing says it can (the store then
+   * keeps no sender), else as a plain `send`. A delivery token the server
+   * refuses (UNAUTHORIZED) is forgotten and the same envelopes go plain: they
+   * are the same ciphertexts, so the recipient reads each once either way.
+   */
+  async #transmit(to: string, envelopes: { deviceId: number; payload: Uint8Array }[]): Promise<void> {
+    const sealing = this.#ctx.sealing;
+    const sealed = sealing?.sealable(to) ? await sealing.seal(to, envelopes) : undefined;
+    if (sealing !== undefined && sealed !== undefined) {
+      try {
+        // Over the anonymous connection when it works (sealed-sender.ts `send`).
+        await sealing.send(sealed);
+        return;
+      } catch (error) {
+        if (!PulseError.is(error, 'UNAUTHORIZED')) throw error;
+        sealing.forget(to);
+      }
+    }
+    await this.#ctx.connection.request({ type: 'send', to, envelopes });
   }
 
   /** A copy for this account's other devices, so every device shows the whole conversation. */
@@ -170,11 +201,10 @@ export class Outbox {
   /** Sends one payload (a group ciphertext) to the given devices of `account`. */
   async sendPayload(account: string, devices: readonly number[], payload: Uint8Array): Promise<void> {
     if (devices.length === 0) return;
-    await this.#ctx.connection.request({
-      type: 'send',
-      to: account,
-      envelopes: devices.map((deviceId) => ({ deviceId, payload })),
-    });
+    await this.#transmit(
+      account,
+      devices.map((deviceId) => ({ deviceId, payload })),
+    );
   }
 
   async #issueEncrypted(
@@ -192,10 +222,7 @@ export class Outbox {
     // The ratchet advanced: the send goes out only once a save holding it is stored, so the
     // server never delivers anything encrypted with a state this device could lose. Saves
     // settle in order, so sends leave in the order they were encrypted.
-    const answer = this.#ctx
-      .persist()
-      .then(() => this.#ctx.connection.request({ type: 'send', to, envelopes }))
-      .then(() => {});
+    const answer = this.#ctx.persist().then(() => this.#transmit(to, envelopes));
     answer.catch(() => {}); // the caller awaits it; never an unhandled rejection meanwhile
     return { answer };
   }

@@ -1,6 +1,8 @@
 import type { ConversationKey } from './conversation-id.ts';
 import type { StoredDeviceList } from './device-lists.ts';
 import { PulseError } from './errors.ts';
+import { PROFILE_MAGIC, ProfileEncoder } from './profile-encoder.ts';
+import type { SealedSenderRecord } from './sealed-sender.ts';
 import type { StateVault } from './store/vault.ts';
 import type { TransportMemory } from './transport/negotiate.ts';
 import type { TransportKind } from './transport/types.ts';
@@ -94,6 +96,8 @@ export interface ProfileState {
   transportMemory: Record<string, { kind: TransportKind; at: number }>;
   /** `conversation|messageId` of received messages not yet taken by `takeUnread` (oldest first). */
   unread: string[];
+  /** Sealed sender (sealed-sender.ts): the pinned trust root, contacts' delivery tokens. Absent in older profiles. */
+  sealedSender?: SealedSenderRecord;
 }
 
 /** This device's account: who it is and where, its identity and its devices. */
@@ -123,28 +127,23 @@ export function emptyProfile(deviceName: string): ProfileState {
   };
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-/** "PP" and the layout version: magic (3) || JSON length (u32) || profile JSON || engine state bytes. */
-const MAGIC = [0x50, 0x50, 0x01] as const;
 
-/** The bytes a vault stores: the profile as JSON, then the E2E engine's own serialization, unencoded. */
+/**
+ * The bytes a vault stores: the profile as JSON, then the E2E engine's own serialization,
+ * unencoded (profile-encoder.ts; a Profile keeps one encoder, which reuses unchanged parts).
+ */
 export function encodeProfile(state: ProfileState, engine: Uint8Array): Uint8Array {
-  const json = encoder.encode(JSON.stringify(state));
-  const out = new Uint8Array(MAGIC.length + 4 + json.length + engine.length);
-  out.set(MAGIC);
-  new DataView(out.buffer).setUint32(MAGIC.length, json.length);
-  out.set(json, MAGIC.length + 4);
-  out.set(engine, MAGIC.length + 4 + json.length);
-  return out;
+  return new ProfileEncoder().encode(state, engine);
 }
 
 export function decodeProfile(bytes: Uint8Array): { state: ProfileState; engine: Uint8Array } {
   const corrupt = (why: string, cause?: unknown) =>
     new PulseError('PROFILE_CORRUPT', `the profile state is not readable: ${why}`, { cause });
-  if (bytes.length < MAGIC.length + 4 || MAGIC.some((b, i) => bytes[i] !== b)) throw corrupt('unknown format');
-  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(MAGIC.length);
-  const start = MAGIC.length + 4;
+  if (bytes.length < PROFILE_MAGIC.length + 4 || PROFILE_MAGIC.some((b, i) => bytes[i] !== b))
+    throw corrupt('unknown format');
+  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(PROFILE_MAGIC.length);
+  const start = PROFILE_MAGIC.length + 4;
   if (start + length > bytes.length) throw corrupt('truncated');
   let state: ProfileState;
   try {
@@ -163,12 +162,15 @@ export function decodeProfile(bytes: Uint8Array): { state: ProfileState; engine:
  * the next one, which snapshots everything changed until it starts, so a
  * caller that awaits `save()` knows its changes are stored. A burst of sends or
  * deliveries handled in one turn therefore costs one save, not one each
- * (issue 15).
+ * (issue 15). Each save writes the whole state, but what did not change since
+ * the last one (the history, the engine's prekeys) is not serialized again
+ * (profile-encoder.ts).
  */
 export class Profile {
   readonly state: ProfileState;
   readonly #vault: StateVault;
   readonly #savedEngine: Uint8Array | undefined;
+  readonly #encoder = new ProfileEncoder();
   #exportEngine: (() => Promise<Uint8Array>) | undefined;
   #saving: Promise<void> = Promise.resolve();
   #next: Promise<void> | undefined;
@@ -201,7 +203,7 @@ export class Profile {
       const next = this.#saving.then(nextTurn).then(async () => {
         this.#next = undefined; // changes from here on need another save
         const engine = (await this.#exportEngine?.()) ?? this.#savedEngine ?? new Uint8Array();
-        await this.#vault.save(encodeProfile(this.state, engine));
+        await this.#vault.save(this.#encoder.encode(this.state, engine));
       });
       this.#next = next;
       this.#saving = next.catch(() => {});

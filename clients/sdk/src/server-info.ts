@@ -6,6 +6,8 @@ export interface ServerInfo {
   readonly versions: readonly number[];
   readonly webTransport: { readonly url: string; readonly certificateHashes: readonly Uint8Array[] } | undefined;
   readonly webSocket: { readonly url: string } | undefined;
+  /** The sealed-sender trust root (33 bytes) the server publishes (PROTOCOL.md "Sealed sender"), if any. */
+  readonly sealedSenderTrustRoot?: Uint8Array | undefined;
 }
 
 /** Fetches and validates the server description. `baseUrl` is e.g. `http://127.0.0.1:8080`. */
@@ -59,7 +61,14 @@ export function parseServerInfo(json: unknown, baseUrl: string): ServerInfo {
   if (webTransport === undefined && webSocket === undefined) {
     throw new PulseError('BAD_SERVER_INFO', '/pulse/info offers neither WebTransport nor WebSocket');
   }
-  return { versions, webTransport, webSocket };
+  return { versions, webTransport, webSocket, sealedSenderTrustRoot: trustRootOf(json.sealedSender) };
+}
+
+/** `sealedSender.trustRoot`: base64 of a 33-byte Curve25519 key (0x05 prefix); anything else is none. */
+function trustRootOf(field: unknown): Uint8Array | undefined {
+  if (!isRecord(field) || typeof field.trustRoot !== 'string') return undefined;
+  const key = fromBase64(field.trustRoot);
+  return key?.length === 33 && key[0] === 0x05 ? key : undefined;
 }
 
 function resolveUrl(url: string, baseUrl: string, forceProtocol: string | undefined): string {

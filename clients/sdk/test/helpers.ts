@@ -21,6 +21,8 @@ export async function memoryClient(
     factories?: TransportFactories;
     vault?: MemoryVault;
     limits?: Partial<ClientLimits>;
+    sealedSender?: boolean;
+    sealedSenderTrustRoot?: Uint8Array;
   } = {},
 ): Promise<{ client: PulseClient; vault: MemoryVault }> {
   const vault = options.vault ?? new MemoryVault();
@@ -32,6 +34,8 @@ export async function memoryClient(
     factories: options.factories ?? (inProcess ? server.transportFactories() : await nodeTransportFactories()),
     transport: options.transport ?? 'websocket',
     limits: { reconnectBaseMs: 50, reconnectMaxMs: 500, webTransportTimeoutMs: 1_000, ...options.limits },
+    ...(options.sealedSender === undefined ? {} : { sealedSender: options.sealedSender }),
+    ...(options.sealedSenderTrustRoot === undefined ? {} : { sealedSenderTrustRoot: options.sealedSenderTrustRoot }),
   });
   return { client, vault };
 }

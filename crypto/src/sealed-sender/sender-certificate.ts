@@ -15,6 +15,7 @@ import { deserializePublicKey } from '../keys/curve.ts';
 import { xeddsaVerify } from '../keys/identity.ts';
 import { ProtoFields, ProtoWriter } from './protobuf.ts';
 import { type CertificateSigner, ServerCertificate } from './server-certificate.ts';
+import type { VerifiedCertificates } from './verified-certificates.ts';
 
 /** Longest account (UTF-8 bytes) a certificate may name; Pulse account names are at most 32. */
 export const MAX_CERTIFICATE_ACCOUNT_BYTES = 255;
@@ -41,6 +42,8 @@ export interface CertificateValidation {
   readonly now: number;
   /** Server key ids refused besides libsignal's REVOKED_SERVER_KEY_IDS. */
   readonly revokedServerKeyIds?: readonly number[];
+  /** Certificates whose signatures verified before (verified-certificates.ts): not verified again. */
+  readonly verified?: VerifiedCertificates;
 }
 
 function checkAccount(account: string, malformed: boolean): void {
@@ -155,14 +158,23 @@ export class SenderCertificate implements CertifiedSender {
     if (!options.trustRoots.length) {
       throw new CryptoError(CryptoErrorCode.InvalidArgument, 'at least one trust root is needed');
     }
-    if (!this.signer.isSignedBy(options.trustRoots, options.revokedServerKeyIds)) {
-      throw new CryptoError(
-        CryptoErrorCode.UntrustedCertificate,
-        'server certificate is not signed by a trusted root (or is revoked)',
-      );
-    }
-    if (!xeddsaVerify(this.signer.serverKey, this.certificate, this.signature)) {
-      throw new CryptoError(CryptoErrorCode.UntrustedCertificate, 'sender certificate is not signed by the server');
+    const { verified, trustRoots } = options;
+    if (verified?.has(this.#serialized, trustRoots) === true) {
+      // The signatures verified before under these roots; revocation may have come since.
+      if (this.signer.isRevoked(options.revokedServerKeyIds)) {
+        throw new CryptoError(CryptoErrorCode.UntrustedCertificate, 'server certificate is revoked');
+      }
+    } else {
+      if (!this.signer.isSignedBy(trustRoots, options.revokedServerKeyIds)) {
+        throw new CryptoError(
+          CryptoErrorCode.UntrustedCertificate,
+          'server certificate is not signed by a trusted root (or is revoked)',
+        );
+      }
+      if (!xeddsaVerify(this.signer.serverKey, this.certificate, this.signature)) {
+        throw new CryptoError(CryptoErrorCode.UntrustedCertificate, 'sender certificate is not signed by the server');
+      }
+      verified?.add(this.#serialized, trustRoots);
     }
     if (options.now > this.expiresAt) {
       throw new CryptoError(CryptoErrorCode.CertificateExpired, `sender certificate expired at ${this.expiresAt}`);

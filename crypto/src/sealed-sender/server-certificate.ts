@@ -75,12 +75,17 @@ export class ServerCertificate {
    * tried, whichever matched, so the time taken does not tell which one did.
    */
   isSignedBy(trustRoots: readonly Uint8Array[], revokedKeyIds: readonly number[] = []): boolean {
-    if (REVOKED_SERVER_KEY_IDS.includes(this.keyId) || revokedKeyIds.includes(this.keyId)) return false;
+    if (this.isRevoked(revokedKeyIds)) return false;
     let signed = false;
     for (const root of trustRoots) {
       if (xeddsaVerify(root, this.certificate, this.signature)) signed = true;
     }
     return signed;
+  }
+
+  /** True when this key id is revoked: libsignal's REVOKED_SERVER_KEY_IDS, or one of `revokedKeyIds`. */
+  isRevoked(revokedKeyIds: readonly number[] = []): boolean {
+    return REVOKED_SERVER_KEY_IDS.includes(this.keyId) || revokedKeyIds.includes(this.keyId);
   }
 
   /** True when both are the same certificate, byte for byte. */

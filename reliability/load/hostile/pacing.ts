@@ -1,3 +1,6 @@
+/** How far a paced loop may fall behind before it forgets the backlog. */
+const MAX_LAG_MS = 100;
+
 /**
  * Bounded loops for load generators (the network rule: loops bounded in count
  * and in time). `paced` runs `step` about `perSecond` times a second until the
@@ -9,12 +12,20 @@ export async function paced(
   step: (index: number) => void | Promise<void>,
   maxSteps = Number.MAX_SAFE_INTEGER,
 ): Promise<number> {
-  const started = performance.now();
+  let started = performance.now();
   let index = 0;
+  let indexAtStart = 0;
   while (performance.now() < deadline && index < maxSteps) {
     await step(index);
     index += 1;
-    const due = started + (index * 1000) / perSecond;
+    let due = started + ((index - indexAtStart) * 1000) / perSecond;
+    // Fallen behind by more than MAX_LAG_MS (a process stopped by SIGSTOP, a starved one):
+    // carry on at the rate from now instead of sending the backlog in one burst.
+    if (performance.now() - due > MAX_LAG_MS) {
+      started = performance.now();
+      indexAtStart = index;
+      due = started;
+    }
     const wait = due - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(wait, deadline - performance.now())));
     else if (index % 64 === 0) await new Promise((resolve) => setImmediate(resolve));

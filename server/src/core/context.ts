@@ -12,6 +12,8 @@ import type { Logger } from './ports/logger.ts';
 import type { Metrics } from './ports/metrics.ts';
 import type { RandomSource } from './ports/random.ts';
 import type { Scheduler } from './ports/scheduler.ts';
+import type { SealedSenderAuthority } from './ports/sealed-sender.ts';
+import type { AnonymousSenders } from './session/anonymous-senders.ts';
 import type { CoreSettings } from './settings.ts';
 import type { Store } from './store.ts';
 
@@ -39,4 +41,8 @@ export interface RouterContext {
   readonly fetchBuckets: KeyedBuckets;
   /** Rate budgets per device, account or pair (prekey signatures and fetches, channel joins). */
   readonly budgets: Budgets;
+  /** Connections that never authenticate and only send sealed envelopes, with their bounds (PROTOCOL.md "Anonymous connections"). */
+  readonly anonymous: AnonymousSenders;
+  /** Signs sender certificates, hashes delivery tokens (undefined: this server offers no sealed sender). */
+  readonly sealedSender: SealedSenderAuthority | undefined;
 }

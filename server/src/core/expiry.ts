@@ -12,6 +12,8 @@ export async function purgeExpired(ctx: RouterContext): Promise<void> {
   ctx.metrics.envelopes('expired', expired.length);
   const bySender = new Map<string, { account: string; deviceId: number; lines: string[] }>();
   for (const envelope of expired) {
+    // A sealed envelope has no sender on record: nobody to tell.
+    if (envelope.from === undefined) continue;
     const key = DeviceHub.key(envelope.from.account, envelope.from.deviceId);
     let entry = bySender.get(key);
     if (entry === undefined) {

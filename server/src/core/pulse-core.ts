@@ -24,7 +24,9 @@ import type { Metrics } from './ports/metrics.ts';
 import type { PresenceShare } from './ports/presence-share.ts';
 import { type RandomSource, randomHex } from './ports/random.ts';
 import type { Cancel, Scheduler } from './ports/scheduler.ts';
+import type { SealedSenderAuthority } from './ports/sealed-sender.ts';
 import { Router } from './router.ts';
+import { AnonymousSenders } from './session/anonymous-senders.ts';
 import type { CoreSettings } from './settings.ts';
 import { type Store, StoreUnavailable } from './store.ts';
 
@@ -49,6 +51,8 @@ export interface CorePorts {
   readonly bus?: DeviceBus;
   /** Pending links every node sees (edge/cluster/: NATS KV); default in memory, one node alone. */
   readonly links?: LinkDirectory;
+  /** Sealed sender (edge/sealed-sender-keys.ts); absent: its requests answer UNAVAILABLE. */
+  readonly sealedSender?: SealedSenderAuthority | undefined;
 }
 
 /**
@@ -106,6 +110,8 @@ export class PulseCore {
       authBuckets: new KeyedBuckets(limits.authAttempts / 60, limits.authAttempts),
       fetchBuckets: new KeyedBuckets(limits.prekeyFetches / 60, limits.prekeyFetches),
       budgets: new Budgets(limits),
+      anonymous: new AnonymousSenders(limits),
+      sealedSender: ports.sealedSender,
     };
     this.#router = new Router(this.#ctx);
   }

@@ -88,6 +88,7 @@ export class Router {
       this.#ctx.authBuckets.sweep(now);
       this.#ctx.fetchBuckets.sweep(now);
       this.#ctx.budgets.sweep(now);
+      this.#ctx.anonymous.sweep(now);
     }
   }
 

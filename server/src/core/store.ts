@@ -89,16 +89,22 @@ export interface Address {
   readonly deviceId: number;
 }
 
+/**
+ * A stored envelope as delivered: with its sender, or sealed (PROTOCOL.md
+ * "Sealed sender"): then the store holds no sender at all and `from` is absent.
+ */
 export interface StoredEnvelope {
   readonly envelopeId: string;
-  readonly from: Address;
+  readonly from?: Address | undefined;
+  readonly sealed?: true | undefined;
   readonly serverTime: number;
   readonly payload: Uint8Array;
 }
 
 export interface ExpiredEnvelope {
   readonly envelopeId: string;
-  readonly from: Address;
+  /** Absent for a sealed envelope: nobody can be told it expired. */
+  readonly from: Address | undefined;
   readonly to: Address;
 }
 
@@ -139,7 +145,8 @@ export interface DeviceListWrite {
 
 /** One accepted `send`: envelopes for devices of `to`, and what the decision to accept it saw. */
 export interface EnvelopeWrite {
-  readonly from: Address;
+  /** The sender; undefined for a sealed send: the store keeps no sender (and charges no sender quota). */
+  readonly from: Address | undefined;
   readonly to: string;
   readonly envelopes: readonly { readonly deviceId: number; readonly payload: Uint8Array }[];
   readonly serverTime: number;
@@ -152,7 +159,7 @@ export interface EnvelopeWrite {
 
 /** Payload bytes of the undelivered envelopes stored for and from one account (byte quotas). */
 export interface QueuedBytes {
-  /** Envelopes this account sent that still wait for a recipient. */
+  /** Envelopes this account sent that still wait for a recipient (sealed ones are nobody's). */
   readonly sent: number;
   /** Envelopes waiting for this account's devices. */
   readonly received: number;
@@ -195,6 +202,13 @@ export interface Store {
   /** Stores `write.list` and adds and removes the devices it names, all or nothing (StoreConflict when a precondition fails). */
   writeDeviceList(account: string, write: DeviceListWrite): Promise<void>;
 
+  // ---- sealed sender -------------------------------------------------------------
+
+  /** What the account registered of its delivery token (its SHA-256); undefined: none, or no such account. */
+  deliveryTokenVerifier(account: string): Promise<Uint8Array | undefined>;
+  /** Registers (or replaces) the account's delivery token verifier; nothing happens for an unknown account. */
+  setDeliveryTokenVerifier(account: string, verifier: Uint8Array): Promise<void>;
+
   // ---- prekeys -------------------------------------------------------------------
 
   oneTimePreKeyIds(account: string, deviceId: number): Promise<OneTimePreKeyIds>;
@@ -232,6 +246,14 @@ export interface Store {
    * precondition fails, nothing is written and StoreConflict is thrown.
    */
   appendEnvelopes(writes: readonly EnvelopeWrite[]): Promise<string[][]>;
+  /**
+   * True if `appendEnvelopes` calls commit in the order they are made, each
+   * after the one before (its envelope ids higher), even when made before that
+   * one returned: one writer taking them in turn (SQLite's writer thread). The
+   * group commit then writes a device's next batch while its last one commits;
+   * otherwise (absent: NATS, where publishes to one subject race) it waits.
+   */
+  readonly appendsInCallOrder?: boolean;
   /** Envelopes waiting for a device after `afterId` (0: from the start), oldest first, unexpired. */
   pending(account: string, deviceId: number, afterId: number, limit: number, now: number): Promise<StoredEnvelope[]>;
   /** Deletes acknowledged envelopes of this device; returns how many. */

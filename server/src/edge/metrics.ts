@@ -1,8 +1,15 @@
 import type { ReceiveStats } from '@pulse/webtransport';
 import type { HandshakeStats } from '@pulse/webtransport/node';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { TransportKind } from '../core/connection.ts';
-import type { BacklogSource, EnvelopeEvent, EphemeralEvent, Metrics, Traffic } from '../core/ports/metrics.ts';
+import type {
+  BacklogSource,
+  EnvelopeEvent,
+  EphemeralEvent,
+  Metrics,
+  SealedSendConnection,
+  Traffic,
+} from '../core/ports/metrics.ts';
 
 /** A notice between nodes: published, heard, or dropped (malformed when heard, too large to send). */
 export type ClusterNoticeDirection = 'sent' | 'received' | 'dropped';
@@ -13,7 +20,7 @@ export type ClusterNoticeDirection = 'sent' | 'received' | 'dropped';
  * Connection and message metrics carry a `transport` label.
  */
 export class PrometheusMetrics implements Metrics {
-  readonly registry = new Registry();
+  readonly registry = PrometheusMetrics.#processRegistry();
   readonly connectionsTotal = new Counter({
     name: 'pulse_connections_total',
     help: 'Connections accepted',
@@ -94,6 +101,20 @@ export class PrometheusMetrics implements Metrics {
     registers: [this.registry],
   });
 
+  readonly anonymousConnectionsGauge = new Gauge({
+    name: 'pulse_connections_anonymous',
+    help: 'Anonymous connections (sealed sends only, never authenticated) open now (bounded by limits.max_anonymous)',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+
+  readonly sealedSendsTotal = new Counter({
+    name: 'pulse_sealed_sends_total',
+    help: 'sealed_send requests whose delivery token held, by connection: anonymous (the server never knew the sender) or authenticated (the SDK fallback)',
+    labelNames: ['transport', 'connection'] as const,
+    registers: [this.registry],
+  });
+
   readonly backlogPausedTotal = new Counter({
     name: 'pulse_backlog_paused_total',
     help: 'Bulk sends (stored envelopes, channel replay) paused for a full receiver buffer; they resume as it drains',
@@ -114,6 +135,18 @@ export class PrometheusMetrics implements Metrics {
   }
 
   /** `pulse_store_available`: 1 while the store can be used (cluster mode: NATS reachable), read when scraped. */
+  /** SQLite: writes at the writer thread not answered yet (bound: `storage.max_writes_in_flight`). */
+  observeStoreWrites(inFlight: () => number): void {
+    new Gauge({
+      name: 'pulse_store_writes_in_flight',
+      help: 'SQLite writes handed to the writer thread and not answered yet (at most storage.max_writes_in_flight)',
+      registers: [this.registry],
+      collect(this: Gauge) {
+        this.set(inFlight());
+      },
+    });
+  }
+
   observeStore(available: () => boolean): void {
     new Gauge({
       name: 'pulse_store_available',
@@ -171,6 +204,15 @@ export class PrometheusMetrics implements Metrics {
     else this.channelsActiveGauge.dec({ transport }, -delta);
   }
 
+  anonymousConnections(transport: TransportKind, delta: number): void {
+    if (delta > 0) this.anonymousConnectionsGauge.inc({ transport }, delta);
+    else this.anonymousConnectionsGauge.dec({ transport }, -delta);
+  }
+
+  sealedSend(transport: TransportKind, connection: SealedSendConnection): void {
+    this.sealedSendsTotal.labels(transport, connection).inc();
+  }
+
   /**
    * What the WebTransport listener refused or dropped because no session reads it,
    * and the bytes it holds for sessions that have not read them yet (its receive
@@ -216,14 +258,38 @@ export class PrometheusMetrics implements Metrics {
     );
   }
 
-  /** The edge's own bounds (README "Limits"): connections not authenticated yet, bytes held in partial frames. */
-  observeEdge(stats: () => { readonly unauthenticated: number; readonly partialFrameBytes: number }): void {
+  /** The edge's own bounds (README "Limits"): connections not authenticated yet, bytes held in partial frames, flooders' penalties. */
+  observeEdge(
+    stats: () => {
+      readonly unauthenticated: number;
+      readonly partialFrameBytes: number;
+      readonly penalisedAddresses: number;
+      readonly penaltiesEvicted: number;
+    },
+  ): void {
     new Gauge({
       name: 'pulse_connections_unauthenticated',
       help: 'Connections that have not authenticated yet (bounded by server.max_unauthenticated)',
       registers: [this.registry],
       collect(this: Gauge) {
         this.set(stats().unauthenticated);
+      },
+    });
+    new Gauge({
+      name: 'pulse_rate_penalty_addresses',
+      help: 'Addresses refused new connections after flooding (bounded by limits.rate_penalty_addresses)',
+      registers: [this.registry],
+      collect(this: Gauge) {
+        this.set(stats().penalisedAddresses);
+      },
+    });
+    new Counter({
+      name: 'pulse_rate_penalties_evicted_total',
+      help: 'Flooding penalties forgotten before their end because the table was full',
+      registers: [this.registry],
+      collect(this: Counter) {
+        this.reset();
+        this.inc(stats().penaltiesEvicted);
       },
     });
     new Gauge({
@@ -281,6 +347,19 @@ export class PrometheusMetrics implements Metrics {
       'QUIC handshakes dropped after quic.handshake_timeout',
       (s) => s.handshakeTimeouts,
     );
+  }
+
+  /**
+   * A registry holding prom-client's default metrics: the process's CPU time and
+   * resident memory (`process_cpu_seconds_total`, `process_resident_memory_bytes`),
+   * the Node heap (`nodejs_heap_size_used_bytes`) and event-loop delay
+   * (`nodejs_eventloop_lag_seconds`, `nodejs_eventloop_lag_p99_seconds`): what an
+   * operator watches to see a flood cost the server (docs/reliability.md).
+   */
+  static #processRegistry(): Registry {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    return registry;
   }
 
   #copy(counter: Counter<'transport' | 'direction'>, inKey: keyof Traffic, outKey: keyof Traffic): void {

@@ -14,6 +14,7 @@ import { subjectKey } from './cluster/subject-key.ts';
 import type { ServerConfig } from './config/config.ts';
 import { PrometheusMetrics } from './metrics.ts';
 import { nodeRandom, nodeScheduler, systemClock } from './ports.ts';
+import { loadSealedSenderKeys, sealedSenderAuthority, sealedSenderKeysPath } from './sealed-sender-keys.ts';
 import { hmacKeyring, loadTokenKeys, tokenKeysPath } from './secret.ts';
 import { openChannelLog } from './storage/open-channel-log.ts';
 import { openStore, type StoreHealth } from './storage/open-store.ts';
@@ -45,6 +46,8 @@ export class PulseNode {
   readonly config: ServerConfig;
   readonly metrics = new PrometheusMetrics();
   readonly log: Logger;
+  /** The sealed-sender trust root's public key (33 bytes), which `/pulse/info` publishes for clients to pin. */
+  readonly sealedSenderTrustRoot: Uint8Array;
   readonly #store: Store;
   readonly #channelLog: ChannelLog | undefined;
   /** Cluster mode: presence across nodes. */
@@ -63,6 +66,7 @@ export class PulseNode {
     this.log = options.logger ?? pino({ level: config.log.level, base: { service: 'pulse' } });
     if (options.store === undefined) {
       const opened = openStore(config, this.log);
+      if (opened.writesInFlight !== undefined) this.metrics.observeStoreWrites(opened.writesInFlight);
       this.#store = opened.store;
       this.#storeHealth = () => opened.health();
     } else {
@@ -104,6 +108,8 @@ export class PulseNode {
         ? openChannelLog(config, (error) => this.log.error({ err: error }, 'channel follower stopped'))
         : undefined);
     this.#presence = openPresence(config, (error) => this.log.warn({ err: error }, 'cluster presence'));
+    const sealedKeys = loadSealedSenderKeys(sealedSenderKeysPath(config, tokenKeysPath(config)));
+    this.sealedSenderTrustRoot = sealedKeys.trustRoot;
     this.#core = new PulseCore({
       bus: this.#bus,
       links: this.#links,
@@ -122,6 +128,7 @@ export class PulseNode {
       scheduler: nodeScheduler,
       metrics: this.metrics,
       log: this.log,
+      sealedSender: sealedSenderAuthority(sealedKeys, config.sealedSender.certificateTtl),
     });
   }
 

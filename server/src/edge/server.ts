@@ -10,6 +10,7 @@ import { WebClient } from './http/web-client.ts';
 import type { PrometheusMetrics } from './metrics.ts';
 import { PulseNode, type PulseNodeOptions } from './node.ts';
 import { addressGroup, TrustedProxies } from './transport/client-address.ts';
+import { FloodPenaltyGate } from './transport/flood-penalty-gate.ts';
 import { PartialFrameBudget } from './transport/partial-frames.ts';
 import { UnauthenticatedGate } from './transport/unauthenticated-gate.ts';
 import { attachWebSocket } from './transport/websocket.ts';
@@ -51,6 +52,8 @@ export class PulseServer {
   readonly #codec: FrameCodec;
   /** Connections not authenticated yet: capped in total and per address (issue 11). */
   readonly #gate: UnauthenticatedGate;
+  /** Addresses whose connection was closed for flooding: refused for `rate_penalty` (issue 11). */
+  readonly #penalty: FloodPenaltyGate;
   /** Bytes of frames received in part, over every connection (issue 11). */
   readonly #partialFrames: PartialFrameBudget;
   #metricsListener: MetricsListener | undefined;
@@ -69,6 +72,7 @@ export class PulseServer {
       webtransport: undefined,
       maxFrameBytes: config.limits.maxFrameBytes,
       maxMessageSize: config.limits.maxMessageSize,
+      sealedSenderTrustRoot: this.node.sealedSenderTrustRoot,
       draining: () => this.#draining,
       store: () => this.node.storeHealth(),
     };
@@ -78,10 +82,18 @@ export class PulseServer {
     this.#gate = new UnauthenticatedGate(config.server, this.#codec, (connection, limit) =>
       this.node.metrics.limitHit(connection.transport, limit),
     );
+    this.#penalty = new FloodPenaltyGate(
+      config.limits,
+      this.#codec,
+      () => performance.now(),
+      (connection) => this.node.metrics.limitHit(connection.transport, 'rate_penalty'),
+    );
     this.#partialFrames = new PartialFrameBudget(config.server.partialFrameBytes);
     this.node.metrics.observeEdge(() => ({
       unauthenticated: this.#gate.count,
       partialFrameBytes: this.#partialFrames.total,
+      penalisedAddresses: this.#penalty.size,
+      penaltiesEvicted: this.#penalty.evicted,
     }));
     this.#http = createServer(httpHandler(this.#web, this.#info));
     this.#http.on('connection', (socket) => socket.setNoDelay(true));
@@ -117,7 +129,8 @@ export class PulseServer {
   async start(): Promise<ListeningInfo> {
     const { config } = this;
     await this.#web.build(config.web.entry, this.log);
-    const accept = this.#gate.wrap(this.node.accept);
+    // A penalised flooder is refused first, before it counts as unauthenticated.
+    const accept = this.#penalty.wrap(this.#gate.wrap(this.node.accept));
     const overBudget = (connection: Connection) =>
       this.#busy(connection, 'partial_frame_bytes', 'the server holds too many unfinished frames');
     if (config.transport.websocket) {
@@ -130,6 +143,10 @@ export class PulseServer {
             addressGroup(proxies.clientAddress(request.socket.remoteAddress ?? '', request.headers['x-forwarded-for'])),
           partialFrames: this.#partialFrames,
           onOverBudget: overBudget,
+          readPacing: {
+            limits: config.limits,
+            onPaused: (connection) => this.node.metrics.limitHit(connection.transport, 'rate_bytes_read'),
+          },
         }),
       );
     }

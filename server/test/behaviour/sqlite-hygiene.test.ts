@@ -59,13 +59,17 @@ describe('SQLite store files', () => {
     await store.close();
   });
 
-  it('purges in bounded batches: other work runs between them', async () => {
+  it('purges in bounded batches: other writes commit between them', async () => {
     const { store } = await open();
     await append(store, new Uint8Array(8), 2_500);
-    const purge = store.purgeExpired(T0 + 10);
+    const settled: string[] = [];
+    const purge = store.purgeExpired(T0 + 10).finally(() => settled.push('purge'));
+    // A write made meanwhile commits with the first batch, not after the whole purge.
+    await store.touchDevice('bob', 1, T0 + 1).finally(() => settled.push('touch'));
     // Read between two batches: the first 1,000 are gone, the rest not yet.
     expect(await store.queueLength('bob', 1)).toBe(1_500);
     expect(await purge).toHaveLength(2_500);
+    expect(settled).toEqual(['touch', 'purge']);
     expect(await store.queueLength('bob', 1)).toBe(0);
     await store.close();
   });

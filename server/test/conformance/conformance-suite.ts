@@ -169,7 +169,9 @@ export function conformanceSuite(way: WayIn): void {
     });
 
     it('cuts off a connection that keeps flooding past the limit (close RATE_LIMITED)', async () => {
-      await withServer({ limits: { rate: 1, rateBurst: 3, rateRefusals: 3 } }, async (server) => {
+      // `other` comes from the flooder's address: a 1 ms `rate_penalty` lets it in (the penalty itself:
+      // server/test/edge/flood-penalty.test.ts).
+      await withServer({ limits: { rate: 1, rateBurst: 3, rateRefusals: 3, ratePenalty: 1 } }, async (server) => {
         const client = await FrameClient.connect(server.open);
         for (let i = 0; i < 20; i++) client.send({ type: 'ping', nonce: i });
         await expectClose(client, 'RATE_LIMITED');

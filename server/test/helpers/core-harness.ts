@@ -3,6 +3,7 @@ import { TEST_CODEC as codec } from '@pulse/testing/protocol';
 import type { SignatureVerifier } from '../../src/core/auth/verifier.ts';
 import type { Connection, ConnectionHandler } from '../../src/core/connection.ts';
 import { DEFAULT_LIMITS, type ServerLimits } from '../../src/core/limits/limits.ts';
+import type { SealedSenderAuthority } from '../../src/core/ports/sealed-sender.ts';
 import { PulseCore } from '../../src/core/pulse-core.ts';
 import type { Store } from '../../src/core/store.ts';
 import { countingRandom, fakeMac, ManualClock, ManualScheduler, RecordingMetrics, silentLogger } from './fake-ports.ts';
@@ -80,7 +81,13 @@ export const outcome = (frame: Frame): string => (frame.type === 'error' ? frame
  * subject here, not the signatures).
  */
 export function startCore(
-  options: { limits?: Partial<ServerLimits>; store?: Store; purgeIntervalMs?: number; verify?: SignatureVerifier } = {},
+  options: {
+    limits?: Partial<ServerLimits>;
+    store?: Store;
+    purgeIntervalMs?: number;
+    verify?: SignatureVerifier;
+    sealedSender?: SealedSenderAuthority;
+  } = {},
 ) {
   const clock = new ManualClock(T0);
   const scheduler = new ManualScheduler(clock);
@@ -100,6 +107,7 @@ export function startCore(
     scheduler,
     metrics,
     log: silentLogger,
+    sealedSender: options.sealedSender,
   });
   let peers = 0;
   const connect = async () => {

@@ -2,7 +2,14 @@ import type { TransportKind } from '../../src/core/connection.ts';
 import type { Clock } from '../../src/core/ports/clock.ts';
 import type { Logger } from '../../src/core/ports/logger.ts';
 import type { MessageAuthenticator } from '../../src/core/ports/mac.ts';
-import type { BacklogSource, EnvelopeEvent, EphemeralEvent, Metrics, Traffic } from '../../src/core/ports/metrics.ts';
+import type {
+  BacklogSource,
+  EnvelopeEvent,
+  EphemeralEvent,
+  Metrics,
+  SealedSendConnection,
+  Traffic,
+} from '../../src/core/ports/metrics.ts';
 import type { RandomSource } from '../../src/core/ports/random.ts';
 import type { Cancel, Scheduler } from '../../src/core/ports/scheduler.ts';
 
@@ -167,6 +174,12 @@ export class RecordingMetrics implements Metrics {
   }
   channelsActive(transport: TransportKind | 'all', delta: number): void {
     this.#add(`channels:${transport}`, delta);
+  }
+  anonymousConnections(transport: TransportKind, delta: number): void {
+    this.#add(`anonymous:${transport}`, delta);
+  }
+  sealedSend(transport: TransportKind, connection: SealedSendConnection): void {
+    this.#add(`sealed_send:${transport}:${connection}`, 1);
   }
 
   #add(name: string, delta: number): void {

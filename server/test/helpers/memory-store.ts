@@ -56,6 +56,15 @@ export class MemoryStore implements Store {
   /** The next envelope id of each device: ids count one device's envelopes only (no global counter). */
   readonly #nextEnvelopeId = new Map<string, number>();
   readonly #deviceLists = new Map<string, StoredDeviceList>();
+  readonly #deliveryTokens = new Map<string, Uint8Array>();
+
+  async deliveryTokenVerifier(account: string): Promise<Uint8Array | undefined> {
+    return this.#accounts.has(account) ? this.#deliveryTokens.get(account) : undefined;
+  }
+
+  async setDeliveryTokenVerifier(account: string, verifier: Uint8Array): Promise<void> {
+    if (this.#accounts.has(account)) this.#deliveryTokens.set(account, verifier.slice());
+  }
 
   async createAccount(
     account: string,
@@ -200,7 +209,7 @@ export class MemoryStore implements Store {
     let sent = 0;
     let received = 0;
     for (const { to, envelope } of this.#envelopes) {
-      if (envelope.from.account === account) sent += envelope.payload.length;
+      if (envelope.from?.account === account) sent += envelope.payload.length;
       if (to.account === account) received += envelope.payload.length;
     }
     return { sent, received };
@@ -213,6 +222,9 @@ export class MemoryStore implements Store {
     const usedBytes = this.#envelopes.reduce((total, { envelope }) => total + envelope.payload.length, 0);
     return { usedBytes, freeBytes: this.freeBytes };
   }
+
+  /** Each call does its work before it first awaits, so calls commit in call order (the group commit pipelines). */
+  readonly appendsInCallOrder = true;
 
   async appendEnvelopes(writes: readonly EnvelopeWrite[]): Promise<string[][]> {
     // Check every precondition first, counting what earlier writes of the batch add: all or nothing.
@@ -238,7 +250,7 @@ export class MemoryStore implements Store {
           to: { account: write.to, deviceId: envelope.deviceId },
           envelope: {
             envelopeId: String(id),
-            from: write.from,
+            ...(write.from === undefined ? { sealed: true as const } : { from: write.from }),
             serverTime: write.serverTime,
             payload: envelope.payload,
           },

@@ -8,4 +8,8 @@ export const TEST_LIMITS: Partial<ServerLimits> = {
   prekeyFetchesPerPair: 10_000,
   prekeyFetchesPerTarget: 10_000,
   maxConnectionsPerIp: 1_000,
+  // Every SDK client on this machine seals over its own anonymous connection (PROTOCOL.md "Anonymous connections").
+  maxAnonymousPerIp: 1_000,
+  anonymousSendRatePerIp: 10_000,
+  anonymousSendBurstPerIp: 10_000,
 };

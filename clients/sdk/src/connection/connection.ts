@@ -35,6 +35,9 @@ export type PushFrame = FrameOf<
   | 'error'
 >;
 
+/** The pause after `error RATE_LIMITED` without id when the server gives no `retryAfterMs`. */
+const RATE_LIMITED_DEFAULT_MS = 1_000;
+
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
 export interface ConnectionStatus {
@@ -84,13 +87,17 @@ export class PulseConnection {
   #info: ServerInfo | undefined;
   /** Rejects the ready hook's `closed` when the transport of the attempt in progress closes. */
   #attemptClosed: ((error: Error) => void) | undefined;
+  /** Barrier pings (requests.ts `Barrier`) waiting for their pong, by nonce. */
+  readonly #barriers = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+  readonly #random: () => number;
 
   constructor(options: ConnectionOptions) {
     this.#options = options;
     this.#memory = options.memory ?? inMemoryTransportMemory();
     this.#now = options.now ?? Date.now;
     const random = options.random ?? Math.random;
-    this.#requests = new RequestTable(options.limits);
+    this.#random = random;
+    this.#requests = new RequestTable(options.limits, () => this.#barrier());
     this.#heartbeat = new Heartbeat({
       now: this.#now,
       random,
@@ -144,7 +151,10 @@ export class PulseConnection {
 
   /** Sends a frame that has no answer (`deliver_ack`). Dropped while disconnected: the server redelivers. */
   send(frame: FrameOf<'deliver_ack'>): void {
-    if (this.#status.state === 'connected') this.#transport?.send(this.#codec.encode(frame));
+    // Held, in order, while the server asks for a pause (RATE_LIMITED): sent now, it would only be refused.
+    this.#requests.hold(() => {
+      if (this.#status.state === 'connected') this.#transport?.send(this.#codec.encode(frame));
+    });
   }
 
   /**
@@ -154,7 +164,7 @@ export class PulseConnection {
    */
   sendEphemeral(frame: FrameOf<'send_ephemeral'>): void {
     const transport = this.#transport;
-    if (this.#status.state !== 'connected' || transport === undefined) return;
+    if (this.#status.state !== 'connected' || transport === undefined || this.#requests.paused) return;
     const bytes = this.#codec.encode(frame);
     if (transport.sendUnreliable !== undefined) transport.sendUnreliable(bytes);
     else transport.send(bytes);
@@ -179,6 +189,7 @@ export class PulseConnection {
     this.#heartbeat.stop();
     const transport = this.#transport;
     this.#transport = undefined;
+    this.#rejectBarriers();
     this.#setStatus({ state: 'closed', transport: undefined, lastError: undefined });
     if (transport !== undefined) {
       try {
@@ -336,14 +347,20 @@ export class PulseConnection {
         this.#transport?.send(this.#codec.encode({ type: 'pong', nonce: frame.nonce }));
         return;
       case 'pong':
+        this.#barriers.get(frame.nonce)?.resolve();
         return;
       case 'close':
         this.#greeting.fail(new PulseError(frame.code as PulseErrorCode, frame.reason));
         this.#onTransportClosed(`server closed: ${frame.code} ${frame.reason}`);
         return;
       case 'error':
-        // An answer to a request, else the server's refusal of hello, else a notice.
+        // An answer to a request, else frames refused unread (no id: pause and resend), else the
+        // server's refusal of hello, else a notice.
         if (this.#requests.settle(frame)) return;
+        if (frame.code === 'RATE_LIMITED' && frame.id === undefined && this.#status.state !== 'closed') {
+          this.#requests.rateLimited(frame.retryAfterMs ?? RATE_LIMITED_DEFAULT_MS);
+          return;
+        }
         if (this.#greeting.fail(new PulseError(frame.code as PulseErrorCode, frame.message))) return;
         this.#pushListeners.emit(frame);
         return;
@@ -375,6 +392,28 @@ export class PulseConnection {
     if (frame.type === 'ephemeral') this.#pushListeners.emit(frame);
   }
 
+  /** Sends a `ping` and resolves on its `pong`: the server has read everything sent before it. */
+  #barrier(): Promise<void> {
+    const transport = this.#transport;
+    if (transport === undefined) return Promise.reject(new PulseError('CONNECTION_CLOSED', 'not connected'));
+    let nonce = Math.floor(this.#random() * 0xffff_ffff);
+    while (this.#barriers.has(nonce)) nonce = (nonce + 1) % 0xffff_ffff;
+    return new Promise<void>((resolve, reject) => {
+      const settle = () => this.#barriers.delete(nonce);
+      this.#barriers.set(nonce, {
+        resolve: () => {
+          settle();
+          resolve();
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+      });
+      transport.send(this.#codec.encode({ type: 'ping', nonce }));
+    });
+  }
+
   #onTransportClosed(reason: string): void {
     this.#heartbeat.stop();
     this.#dropTransport();
@@ -386,8 +425,16 @@ export class PulseConnection {
     this.#reconnector.schedule();
   }
 
+  /** A barrier's pong cannot come over another transport. */
+  #rejectBarriers(): void {
+    for (const barrier of [...this.#barriers.values()]) {
+      barrier.reject(new PulseError('CONNECTION_CLOSED', 'the transport closed'));
+    }
+  }
+
   /** Forgets the current transport and closes it. */
   #dropTransport(): void {
+    this.#rejectBarriers();
     this.#welcome = undefined;
     const transport = this.#transport;
     this.#transport = undefined;

@@ -7,11 +7,16 @@ import {
   InMemoryPrekeyStore,
   OneTimePreKey,
   PqPreKey,
+  SenderCertificate,
   SenderKeyRecord,
   SessionRecord,
   SignedPreKey,
   safetyNumber,
+  sealedSenderDecrypt,
+  sealedSenderEncrypt,
   serializePreKeyUse,
+  UnidentifiedSenderMessageContent,
+  VerifiedCertificates,
 } from '@pulse/crypto';
 import { fromBase64, toBase64 } from '../base64.ts';
 import { PulseError } from '../errors.ts';
@@ -24,6 +29,9 @@ import {
   type E2EEngineOptions,
   type IsTrustedIdentity,
   type PreKeyUpload,
+  type SealedContent,
+  type UnsealContext,
+  type UnsealedEnvelope,
 } from './engine.ts';
 
 /**
@@ -58,6 +66,11 @@ interface EngineState {
   peerSenderKeys: Record<string, string>;
 }
 
+const UTF8 = new TextEncoder();
+
+/** The prekey parts of EngineState, as exported. */
+type PreKeyLists = Record<'signed' | 'oneTime' | 'pq' | 'usedPreKeys', string[]>;
+
 /**
  * E2EEngine on @pulse/crypto's public API: PQXDH + Double Ratchet, a `SessionRecord` per
  * contact device. A record keeps archived sessions beside the current one, so when both
@@ -71,11 +84,15 @@ export class CryptoEngine implements E2EEngine {
   readonly #sessions = new Map<string, SessionRecord>();
   readonly #ownSenderKeys = new Map<string, SenderKeyRecord>();
   readonly #peerSenderKeys = new Map<string, SenderKeyRecord>();
+  /** Contacts' sender certificates already verified (a day's messages share one): expiry is still checked each time. */
+  readonly #verifiedCertificates = new VerifiedCertificates();
   /**
    * Prekeys and used-prekey entries never change once made: their base64 is computed once (the
    * state is saved per message).
    */
   readonly #base64 = new WeakMap<object, string>();
+  /** The prekey lists of the last export and their JSON bytes (`#preKeysJson`). */
+  #lastPreKeys: { lists: PreKeyLists; bytes: Uint8Array } | undefined;
   #nextPreKeyId = 1;
   #isTrustedIdentity: IsTrustedIdentity | undefined;
 
@@ -292,6 +309,28 @@ export class CryptoEngine implements E2EEngine {
     return record.decrypt(ciphertext);
   }
 
+  async seal(address: DeviceAddress, certificate: Uint8Array, content: SealedContent): Promise<Uint8Array | undefined> {
+    const recipientIdentityKey = this.sessionIdentity(address);
+    if (recipientIdentityKey === undefined) return undefined;
+    const inner = new UnidentifiedSenderMessageContent({
+      type: content.type,
+      senderCertificate: SenderCertificate.deserialize(certificate),
+      content: content.payload,
+    });
+    return sealedSenderEncrypt(inner, { sender: this.#identity, recipientIdentityKey });
+  }
+
+  async unseal(sealed: Uint8Array, options: UnsealContext): Promise<UnsealedEnvelope> {
+    const opened = await sealedSenderDecrypt(sealed, {
+      trustRoots: [options.trustRoot],
+      verified: this.#verifiedCertificates,
+      now: options.now,
+      recipient: { ...options.self, identity: this.#identity },
+      isExpectedSender: options.isExpectedSender,
+    });
+    return { sender: opened.sender, payload: opened.content };
+  }
+
   async exportState(): Promise<Uint8Array> {
     const state: EngineState = {
       v: 3,
@@ -307,7 +346,30 @@ export class CryptoEngine implements E2EEngine {
       ownSenderKeys: Object.fromEntries([...this.#ownSenderKeys].map(([id, r]) => [id, toBase64(r.serialize())])),
       peerSenderKeys: Object.fromEntries([...this.#peerSenderKeys].map(([id, r]) => [id, toBase64(r.serialize())])),
     };
-    return new TextEncoder().encode(JSON.stringify(state));
+    // The prekey lists are most of the state (PQ prekeys: ~270 KB) and change on upload and use,
+    // not per message: their JSON bytes are reused while they hold the same keys (issue 15).
+    const { signed, oneTime, pq, usedPreKeys, ...rest } = state;
+    const head = UTF8.encode(`${JSON.stringify(rest).slice(0, -1)},`);
+    const preKeys = this.#preKeysJson({ signed, oneTime, pq, usedPreKeys: usedPreKeys ?? [] });
+    const out = new Uint8Array(head.length + preKeys.length);
+    out.set(head);
+    out.set(preKeys, head.length);
+    return out;
+  }
+
+  /** `"signed":[…],…}`: the JSON of `lists` without its opening brace, as last encoded when unchanged. */
+  #preKeysJson(lists: PreKeyLists): Uint8Array {
+    const last = this.#lastPreKeys;
+    const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((t, i) => t === b[i]);
+    if (
+      last !== undefined &&
+      (Object.keys(lists) as (keyof typeof lists)[]).every((k) => same(lists[k], last.lists[k]))
+    ) {
+      return last.bytes;
+    }
+    const bytes = UTF8.encode(JSON.stringify(lists).slice(1));
+    this.#lastPreKeys = { lists, bytes };
+    return bytes;
   }
 
   /** The base64 of `bytes()`, computed once per unchanging `owner`. */

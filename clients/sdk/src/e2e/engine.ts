@@ -82,8 +82,50 @@ export interface E2EEngine {
   groupEncrypt(groupId: string, plaintext: Uint8Array): Promise<Uint8Array>;
   groupDecrypt(sender: DeviceAddress, groupId: string, ciphertext: Uint8Array): Promise<Uint8Array>;
 
+  /**
+   * Sealed sender v1 (PROTOCOL.md "Sealed sender"): seals `content` (an envelope payload) to the
+   * identity key of the current session with `address`, with this device's sender `certificate`
+   * inside. Undefined when there is no session to take the key from.
+   */
+  seal(address: DeviceAddress, certificate: Uint8Array, content: SealedContent): Promise<Uint8Array | undefined>;
+  /**
+   * Opens a sealed envelope addressed to this device: validates the certificate against the
+   * `trustRoot` at `now`, refuses one from this very device, and asks `isExpectedSender` about
+   * the certified sender. Throws CryptoError (CRYPTO_UNTRUSTED_CERTIFICATE,
+   * CRYPTO_CERTIFICATE_EXPIRED, CRYPTO_SENDER_MISMATCH, ...) on any refusal.
+   */
+  unseal(sealed: Uint8Array, options: UnsealContext): Promise<UnsealedEnvelope>;
+
   /** Everything above, for the profile to seal and store. */
   exportState(): Promise<Uint8Array>;
+}
+
+/** What a sealed envelope carries inside: the payload and libsignal's content type for it. */
+export interface SealedContent {
+  readonly type: 'prekey' | 'message' | 'senderkey';
+  readonly payload: Uint8Array;
+}
+
+export interface UnsealContext {
+  /** The pinned trust root (33 bytes). */
+  readonly trustRoot: Uint8Array;
+  /** When to check the certificate's expiry: the envelope's `serverTime`. */
+  readonly now: number;
+  /** This device, which a sealed envelope may not claim to come from. */
+  readonly self: DeviceAddress;
+  /** Is this the device, and its identity key, the sender's signed list gives? */
+  readonly isExpectedSender: (sender: CertifiedDevice) => boolean | Promise<boolean>;
+}
+
+/** A device as a sender certificate names it. */
+export interface CertifiedDevice extends DeviceAddress {
+  readonly identityKey: Uint8Array;
+}
+
+export interface UnsealedEnvelope {
+  readonly sender: CertifiedDevice;
+  /** The envelope payload that was sealed. */
+  readonly payload: Uint8Array;
 }
 
 /** Builds an engine for a fresh identity or from exported state. */

@@ -23,6 +23,10 @@ export interface ServerLimits {
   readonly rateRefusals: number;
   /** ...that window, in milliseconds (a fixed window: accepted frames do not restart it). */
   readonly rateRefusalsWindow: number;
+  /** Milliseconds an address (IPv6: its /64) is refused new connections after one of its connections was closed RATE_LIMITED... */
+  readonly ratePenalty: number;
+  /** ...and how many such addresses the server remembers at once (beyond it, the oldest penalty is forgotten). */
+  readonly ratePenaltyAddresses: number;
   /** Token bucket per connection in bytes: bytes per second of frames received... */
   readonly rateBytes: number;
   /** ...and the bucket size (at least max_frame_bytes, so any frame can pass). */
@@ -33,6 +37,20 @@ export interface ServerLimits {
   readonly ephemeralBurst: number;
   /** Authentication attempts (register, auth, auth_token) per IP address per minute. */
   readonly authAttempts: number;
+  /** Anonymous connections (`hello.anonymous`: sealed sends only, PROTOCOL.md "Anonymous connections"), in total... */
+  readonly maxAnonymous: number;
+  /** ...and from one IP address (IPv6: its /64); beyond either, `close SERVER_BUSY`. */
+  readonly maxAnonymousPerIp: number;
+  /** Milliseconds an anonymous connection may go without a `sealed_send` before it is closed (IDLE_TIMEOUT). */
+  readonly anonymousIdle: number;
+  /** `sealed_send`s per second on one anonymous connection... */
+  readonly anonymousSendRate: number;
+  /** ...and the bucket size; beyond it RATE_LIMITED with `retryAfterMs`. */
+  readonly anonymousSendBurst: number;
+  /** `sealed_send`s per second over all anonymous connections from one IP address... */
+  readonly anonymousSendRatePerIp: number;
+  /** ...and the bucket size. */
+  readonly anonymousSendBurstPerIp: number;
   /** Envelopes waiting for one device; a send beyond it fails with QUEUE_FULL. */
   readonly queuePerDevice: number;
   /** Bytes of undelivered envelopes one account has sent and the store still holds (all recipients). */
@@ -97,11 +115,20 @@ export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
   rateBurst: 400,
   rateRefusals: 400,
   rateRefusalsWindow: 10_000,
+  ratePenalty: 60_000,
+  ratePenaltyAddresses: 10_000,
   rateBytes: 2 * 1024 * 1024,
   rateBytesBurst: 16 * 1024 * 1024,
   ephemeralRate: 50,
   ephemeralBurst: 100,
   authAttempts: 20,
+  maxAnonymous: 2_000,
+  maxAnonymousPerIp: 32,
+  anonymousIdle: 60_000,
+  anonymousSendRate: 200,
+  anonymousSendBurst: 400,
+  anonymousSendRatePerIp: 400,
+  anonymousSendBurstPerIp: 800,
   queuePerDevice: 10_000,
   senderQueuedBytes: 256 * 1024 * 1024,
   accountQueuedBytes: 1024 * 1024 * 1024,

@@ -5,7 +5,10 @@ import { checkAddressing } from './addressing.ts';
 
 /** A `send` the group commit is asked to store. */
 export interface SendRequest {
+  /** The sending connection's device (addressing); for a sealed send it is not stored. */
   readonly from: Address;
+  /** A sealed send (PROTOCOL.md "Sealed sender"): stored without a sender, so no sender quota applies. */
+  readonly sealed?: boolean | undefined;
   readonly to: string;
   readonly envelopes: readonly { readonly deviceId: number; readonly payload: Uint8Array }[];
   readonly now: number;
@@ -55,6 +58,49 @@ export function queueCapsOf(limits: ServerLimits): QueueCaps {
 }
 
 /**
+ * What one batch written and not yet answered adds once it commits: envelopes
+ * per recipient device, bytes per sender and per recipient account, bytes in
+ * all. The group commit decides its next batch while earlier ones commit
+ * (commit-queue.ts) and counts these on top of what it reads.
+ */
+export class Reservation {
+  readonly queued = new Map<string, number>();
+  readonly sentBytes = new Map<string, number>();
+  readonly receivedBytes = new Map<string, number>();
+  bytes = 0;
+
+  add(request: SendRequest, bytes: number): void {
+    for (const { deviceId } of request.envelopes) addTo(this.queued, queueKey(request.to, deviceId), 1);
+    if (request.sealed !== true) addTo(this.sentBytes, request.from.account, bytes);
+    addTo(this.receivedBytes, request.to, bytes);
+    this.bytes += bytes;
+  }
+}
+
+/** The batches in flight when a batch's reads began, which its admission counts. */
+export interface InFlight {
+  readonly batches: readonly Reservation[];
+  /**
+   * Whether the store commits appends in call order (Store.appendsInCallOrder).
+   * If not, a send to a device that a batch in flight writes waits for it.
+   */
+  readonly ordered: boolean;
+}
+
+const NOTHING_IN_FLIGHT: InFlight = { batches: [], ordered: true };
+
+/**
+ * A send that cannot be decided while the batches in flight are unanswered: it
+ * fits the reads but not with what they add (and the reads may or may not show
+ * it already), or its device is being written by a store that does not order
+ * appends. Neither admitted nor refused: the group commit decides it again once
+ * they are answered.
+ */
+export class AdmissionDeferred extends Error {
+  override readonly name = 'AdmissionDeferred';
+}
+
+/**
  * Admission of the sends of one group commit, in order. Each must address
  * exactly the recipient's devices (checkAddressing) and fit every cap, counting
  * what the sends admitted before it in the same batch add (issue 11, "The disk
@@ -71,24 +117,35 @@ export function queueCapsOf(limits: ServerLimits): QueueCaps {
  * cap unnoticed (the store refuses the write). The byte quotas and the mark are
  * checked on the reads of this batch without such a precondition: another server
  * sharing the store may overshoot them by what it commits meanwhile.
+ *
+ * Batches still in flight (`inFlight`, issue 15): the reads may or may not show
+ * what they add, so every cap counts it on top of the reads, and so does each
+ * envelope's `queuedAtMost` (else the write would conflict). That may count an
+ * addition twice; so a send that fails a cap only because of them is deferred
+ * (AdmissionDeferred), not refused, and decided again on reads that show them.
  */
 export class QueueAdmission {
   readonly #reads: QueueReads;
   readonly #caps: QueueCaps;
+  readonly #inFlight: InFlight;
   readonly #deviceIds = new Map<string, readonly number[]>();
-  /** Queue lengths as read, plus what this batch admitted. */
-  readonly #queued = new Map<string, number>();
-  /** Bytes this batch admitted, by sender and by recipient account, and in all. */
-  readonly #sentBytes = new Map<string, number>();
-  readonly #receivedBytes = new Map<string, number>();
-  #batchBytes = 0;
+  /** Queue lengths as read (each device read once per batch). */
+  readonly #queueLengths = new Map<string, number>();
+  /** What this batch admitted so far. */
+  readonly #admitted = new Reservation();
 
-  constructor(reads: QueueReads, caps: QueueCaps) {
+  constructor(reads: QueueReads, caps: QueueCaps, inFlight: InFlight = NOTHING_IN_FLIGHT) {
     this.#reads = reads;
     this.#caps = caps;
+    this.#inFlight = inFlight;
   }
 
-  /** The write for an acceptable send; throws the PulseError refusing it (and then reserves nothing). */
+  /** What the sends admitted so far add once written (held while their batch is in flight). */
+  get reservation(): Reservation {
+    return this.#admitted;
+  }
+
+  /** The write for an acceptable send; throws the PulseError refusing it, or AdmissionDeferred (reserving nothing). */
   admit(request: SendRequest): EnvelopeWrite {
     const { from, to, envelopes } = request;
     let deviceIds = this.#deviceIds.get(to);
@@ -99,40 +156,55 @@ export class QueueAdmission {
     checkAddressing(from, to, deviceIds, envelopes);
     const bytes = envelopes.reduce((total, envelope) => total + envelope.payload.length, 0);
     this.#checkStorage(bytes);
-    const sent = this.#reads.queuedBytes(from.account).sent + (this.#sentBytes.get(from.account) ?? 0);
-    if (sent + bytes > this.#caps.senderBytes) {
-      throw new AdmissionRefusal(
-        'sender_queued_bytes',
-        'QUOTA_EXCEEDED',
-        `${from.account} already has ${sent} bytes waiting for recipients (at most ${this.#caps.senderBytes})`,
+    const sealed = request.sealed === true;
+    // A sealed envelope is stored without a sender: it counts against the recipient's quota only.
+    if (!sealed) {
+      const sent = this.#reads.queuedBytes(from.account).sent + (this.#admitted.sentBytes.get(from.account) ?? 0);
+      this.#check(
+        sent + bytes,
+        this.#inFlightSum((b) => b.sentBytes.get(from.account)),
+        this.#caps.senderBytes,
+        () => {
+          return new AdmissionRefusal(
+            'sender_queued_bytes',
+            'QUOTA_EXCEEDED',
+            `${from.account} already has ${sent} bytes waiting for recipients (at most ${this.#caps.senderBytes})`,
+          );
+        },
       );
     }
-    const received = this.#reads.queuedBytes(to).received + (this.#receivedBytes.get(to) ?? 0);
-    if (received + bytes > this.#caps.accountBytes) {
-      throw new AdmissionRefusal(
-        'account_queued_bytes',
-        'QUEUE_FULL',
-        `${to} already has ${received} bytes waiting (at most ${this.#caps.accountBytes})`,
-      );
-    }
-    const queuedAtMost = envelopes.map((envelope) => {
-      const queued = this.#queuedFor(to, envelope.deviceId);
-      if (queued >= this.#caps.perDevice) {
-        throw new AdmissionRefusal(
+    const received = this.#reads.queuedBytes(to).received + (this.#admitted.receivedBytes.get(to) ?? 0);
+    this.#check(
+      received + bytes,
+      this.#inFlightSum((b) => b.receivedBytes.get(to)),
+      this.#caps.accountBytes,
+      () => {
+        return new AdmissionRefusal(
+          'account_queued_bytes',
+          'QUEUE_FULL',
+          `${to} already has ${received} bytes waiting (at most ${this.#caps.accountBytes})`,
+        );
+      },
+    );
+    const queuedAtMost = envelopes.map(({ deviceId }) => {
+      const key = queueKey(to, deviceId);
+      const queued = this.#queueLength(to, deviceId, key) + (this.#admitted.queued.get(key) ?? 0);
+      const inFlight = this.#inFlightSum((b) => b.queued.get(key));
+      // A store that does not order appends might store this one before those in flight for the device.
+      if (inFlight > 0 && !this.#inFlight.ordered)
+        throw new AdmissionDeferred(`device ${deviceId} of ${to} is being written`);
+      this.#check(queued + 1, inFlight, this.#caps.perDevice, () => {
+        return new AdmissionRefusal(
           'queue_per_device',
           'QUEUE_FULL',
-          `device ${envelope.deviceId} of ${to} already holds ${this.#caps.perDevice} envelopes`,
+          `device ${deviceId} of ${to} already holds ${this.#caps.perDevice} envelopes`,
         );
-      }
-      return queued;
+      });
+      return queued + inFlight;
     });
-    for (const [i, envelope] of envelopes.entries())
-      this.#queued.set(queueKey(to, envelope.deviceId), queuedAtMost[i]! + 1);
-    this.#sentBytes.set(from.account, (this.#sentBytes.get(from.account) ?? 0) + bytes);
-    this.#receivedBytes.set(to, (this.#receivedBytes.get(to) ?? 0) + bytes);
-    this.#batchBytes += bytes;
+    this.#admitted.add(request, bytes);
     return {
-      from,
+      from: sealed ? undefined : from,
       to,
       envelopes,
       serverTime: request.now,
@@ -142,27 +214,52 @@ export class QueueAdmission {
     };
   }
 
+  /**
+   * `total` (the reads, this batch and this send) must stay within `cap`:
+   * beyond it the send is refused; within it, but beyond with what the batches
+   * in flight add, it waits for them.
+   */
+  #check(total: number, inFlight: number, cap: number, refusal: () => AdmissionRefusal): void {
+    if (total > cap) throw refusal();
+    if (total + inFlight > cap) throw new AdmissionDeferred('only the batches in flight may leave no room for it');
+  }
+
   #checkStorage(bytes: number): void {
     const { usedBytes, freeBytes } = this.#reads.usage;
-    const added = this.#batchBytes + bytes;
-    if (usedBytes + added > this.#caps.storageMaxBytes || freeBytes - added < this.#caps.storageMinFreeBytes) {
+    const added = this.#admitted.bytes + bytes;
+    const fits = (more: number) =>
+      usedBytes + added + more <= this.#caps.storageMaxBytes &&
+      freeBytes - added - more >= this.#caps.storageMinFreeBytes;
+    if (!fits(0)) {
       throw new AdmissionRefusal(
         'storage_full',
         'STORAGE_FULL',
         'the server is low on storage: new envelopes are refused for now',
       );
     }
+    if (!fits(this.#inFlightSum((b) => b.bytes))) {
+      throw new AdmissionDeferred('only the batches in flight may fill the storage');
+    }
   }
 
-  #queuedFor(account: string, deviceId: number): number {
-    const key = queueKey(account, deviceId);
-    let queued = this.#queued.get(key);
-    if (queued === undefined) {
-      queued = this.#reads.queueLength(account, deviceId);
-      this.#queued.set(key, queued);
+  #queueLength(account: string, deviceId: number, key: string): number {
+    let length = this.#queueLengths.get(key);
+    if (length === undefined) {
+      length = this.#reads.queueLength(account, deviceId);
+      this.#queueLengths.set(key, length);
     }
-    return queued;
+    return length;
   }
+
+  #inFlightSum(of: (batch: Reservation) => number | undefined): number {
+    let sum = 0;
+    for (const batch of this.#inFlight.batches) sum += of(batch) ?? 0;
+    return sum;
+  }
+}
+
+function addTo(counts: Map<string, number>, key: string, n: number): void {
+  counts.set(key, (counts.get(key) ?? 0) + n);
 }
 
 function queueKey(account: string, deviceId: number): string {

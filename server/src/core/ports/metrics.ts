@@ -23,6 +23,12 @@ export type BacklogSource = 'envelopes' | 'replay';
 export type EphemeralEvent = 'relayed' | 'offline' | 'datagram_in' | 'datagram_out' | 'datagram_too_large';
 
 /**
+ * The kind of connection a `sealed_send` was accepted on (PROTOCOL.md "Anonymous
+ * connections"): one that never authenticated, or the sender's own.
+ */
+export type SealedSendConnection = 'anonymous' | 'authenticated';
+
+/**
  * The metrics the core records (README.md "Metrics"); the edge implements them
  * with prom-client. Labels are plain strings: a transport, a limit's name, an
  * error code, a request type.
@@ -47,4 +53,8 @@ export interface Metrics {
   backlogPaused(transport: TransportKind, source: BacklogSource): void;
   /** A channel gained (+1) or lost (-1) its first/last subscriber on `transport` ('all': on any). */
   channelsActive(transport: TransportKind | 'all', delta: number): void;
+  /** An anonymous connection opened (+1) or closed (-1). */
+  anonymousConnections(transport: TransportKind, delta: number): void;
+  /** A `sealed_send` whose delivery token held, by the kind of connection it came on. */
+  sealedSend(transport: TransportKind, connection: SealedSendConnection): void;
 }

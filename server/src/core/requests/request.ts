@@ -4,12 +4,17 @@ import type { Subscriptions } from '../channels/subscriptions.ts';
 import type { TransportKind } from '../connection.ts';
 import type { RouterContext } from '../context.ts';
 import type { EnvelopeDelivery } from '../delivery.ts';
+import type { AnonymousPass } from '../session/anonymous-senders.ts';
 import type { EphemeralBudget } from '../session/ephemeral-lane.ts';
 import type { SessionOutput } from '../session/output.ts';
 import type { Address } from '../store.ts';
 
-/** Where a session is in its life (PROTOCOL.md "Handshake and authentication"). */
-export type SessionState = 'hello' | 'unauthenticated' | 'authenticated' | 'closed';
+/**
+ * Where a session is in its life (PROTOCOL.md "Handshake and authentication"):
+ * `anonymous` is a connection that asked for it in `hello` and only sends
+ * sealed envelopes; it never authenticates (PROTOCOL.md "Anonymous connections").
+ */
+export type SessionState = 'hello' | 'unauthenticated' | 'anonymous' | 'authenticated' | 'closed';
 
 /**
  * When a request is accepted: `always` (even before `hello`), `greeted` (after
@@ -30,6 +35,8 @@ export interface RequestSession {
   readonly connectionKey: string;
   /** The authenticated device (after `auth_ok`). */
   readonly device: Address;
+  /** An anonymous connection's bounds (state `anonymous`); undefined on every other connection. */
+  readonly anonymous: AnonymousPass | undefined;
   readonly member: PresenceMember;
   readonly subscriptions: Subscriptions;
   /** This connection's budget of ephemeral envelopes (`ephemeral_rate`, `ephemeral_burst`). */
@@ -58,6 +65,8 @@ export type RequestHandler<T extends FrameType> = (
 
 export interface RequestEntry<T extends FrameType> {
   readonly phase: Phase;
+  /** Also accepted on an anonymous connection (`sealed_send` and `pong`, besides the `always` requests). */
+  readonly anonymous?: true;
   readonly handle: RequestHandler<T>;
 }
 
@@ -77,6 +86,9 @@ export type RequestType =
   | 'prekeys_upload'
   | 'bundle_fetch'
   | 'send'
+  | 'sender_certificate'
+  | 'set_delivery_token'
+  | 'sealed_send'
   | 'deliver_ack'
   | 'sync'
   | 'send_ephemeral'

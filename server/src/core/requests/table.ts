@@ -4,6 +4,7 @@ import { sendEnvelopes } from './envelopes.ts';
 import { relayEphemeral } from './ephemeral.ts';
 import { fetchBundles, uploadPreKeys, warnOwners } from './prekeys.ts';
 import type { RequestTable } from './request.ts';
+import { issueSenderCertificate, sealedSend, setDeliveryToken } from './sealed.ts';
 
 /**
  * THE request table: every frame a client may send, the phase from which it is
@@ -15,7 +16,8 @@ export const REQUESTS: RequestTable = {
   // Handshake and liveness.
   hello: { phase: 'always', handle: (_ctx, session, frame, now) => session.acceptHello(frame, now) },
   ping: { phase: 'always', handle: (_ctx, session, frame) => session.out.send({ type: 'pong', nonce: frame.nonce }) },
-  pong: { phase: 'greeted', handle: () => {} },
+  // Answers the server's heartbeat `ping`, on anonymous connections too.
+  pong: { phase: 'greeted', anonymous: true, handle: () => {} },
   close: {
     phase: 'always',
     handle: (ctx, session, frame) => {
@@ -103,6 +105,19 @@ export const REQUESTS: RequestTable = {
     handle: async (_ctx, session, frame) =>
       session.out.send({ type: 'sync_done', id: frame.id, delivered: (await session.delivery?.resync()) ?? 0 }),
   },
+
+  // Sealed sender: the store keeps no sender; the recipient's delivery token is the price of entry.
+  sender_certificate: {
+    phase: 'authenticated',
+    handle: async (ctx, session, frame, now) =>
+      session.out.send(await issueSenderCertificate(ctx, session, frame, now)),
+  },
+  set_delivery_token: {
+    phase: 'authenticated',
+    handle: async (ctx, session, frame) => session.out.send(await setDeliveryToken(ctx, session, frame)),
+  },
+  // The one request an anonymous connection may make (PROTOCOL.md "Anonymous connections").
+  sealed_send: { phase: 'authenticated', anonymous: true, handle: sealedSend },
 
   // Ephemeral events: relayed to the devices online now, never stored, never answered.
   send_ephemeral: { phase: 'authenticated', handle: relayEphemeral },

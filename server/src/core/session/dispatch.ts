@@ -7,6 +7,7 @@ import { REQUESTS } from '../requests/table.ts';
 /** An entry whatever its frame type (the table pairs each type with its own handler). */
 interface AnyEntry {
   readonly phase: Phase;
+  readonly anonymous?: true;
   readonly handle: (ctx: RouterContext, session: RequestSession, frame: never, now: number) => void | Promise<void>;
 }
 
@@ -18,14 +19,21 @@ const ENTRIES: Readonly<Partial<Record<FrameType, AnyEntry>>> = REQUESTS;
  * state allows it (PROTOCOL.md "Handshake and authentication"): before `hello`
  * only `always` requests; before `auth_ok` no `authenticated` ones. A frame
  * that is no request counts as an `authenticated` one, so an unauthenticated
- * peer learns nothing more than AUTH_REQUIRED. Settles when the handler has
- * answered (a refusal rejects with its PulseError).
+ * peer learns nothing more than AUTH_REQUIRED. An anonymous connection never
+ * authenticates: besides the `always` requests it may send only those marked
+ * `anonymous` (`sealed_send`, `pong`; PROTOCOL.md "Anonymous connections"), anything
+ * else is AUTH_REQUIRED. Settles when the handler has answered (a refusal
+ * rejects with its PulseError).
  */
 export async function dispatch(ctx: RouterContext, session: RequestSession, frame: Frame, now: number): Promise<void> {
   const entry = ENTRIES[frame.type];
   const phase = entry?.phase ?? 'authenticated';
   if (session.state === 'hello' && phase !== 'always') throw new PulseError('AUTH_REQUIRED', 'send hello first');
-  if (session.state !== 'authenticated' && phase === 'authenticated') {
+  if (session.state === 'anonymous') {
+    if (phase !== 'always' && entry?.anonymous !== true) {
+      throw new PulseError('AUTH_REQUIRED', `${frame.type} is not accepted on an anonymous connection`);
+    }
+  } else if (session.state !== 'authenticated' && phase === 'authenticated') {
     throw new PulseError('AUTH_REQUIRED', `${frame.type} needs an authenticated connection`);
   }
   // Server-to-client frames sent by a client.

@@ -14,6 +14,7 @@ import { relayEphemeral } from '../requests/ephemeral.ts';
 import { preKeysLow } from '../requests/prekeys.ts';
 import type { RequestSession, SessionState } from '../requests/request.ts';
 import { type Address, type StoredEnvelope, StoreUnavailable } from '../store.ts';
+import type { AnonymousPass } from './anonymous-senders.ts';
 import { dispatch } from './dispatch.ts';
 import { EphemeralLane } from './ephemeral-lane.ts';
 import { RateRefusals } from './rate-refusals.ts';
@@ -56,6 +57,8 @@ export class Session implements DeviceSession, RequestSession {
   #deviceId = 0;
   #connectedAt = 0;
   #delivery: EnvelopeDelivery | undefined;
+  /** An anonymous connection's bounds (PROTOCOL.md "Anonymous connections"), from its `hello` on. */
+  #anonymous: AnonymousPass | undefined;
   /** The frames received and not yet handled settle in order on this chain. */
   #handling: Promise<void> = Promise.resolve();
   #waiting = 0;
@@ -116,6 +119,10 @@ export class Session implements DeviceSession, RequestSession {
 
   get delivery(): EnvelopeDelivery | undefined {
     return this.#delivery;
+  }
+
+  get anonymous(): AnonymousPass | undefined {
+    return this.#anonymous;
   }
 
   get isClosed(): boolean {
@@ -277,7 +284,18 @@ export class Session implements DeviceSession, RequestSession {
       this.close('PROTO_NO_COMMON_VERSION', (error as Error).message);
       return;
     }
-    this.#state = 'unauthenticated';
+    const anonymous = frame.anonymous === true;
+    if (anonymous) {
+      const pass = this.#ctx.anonymous.admit(this.#conn.remoteAddress, now);
+      if (typeof pass === 'string') {
+        this.out.limitHit(pass);
+        this.close('SERVER_BUSY', 'too many anonymous connections');
+        return;
+      }
+      this.#anonymous = pass;
+      this.#ctx.metrics.anonymousConnections(this.#conn.transport, 1);
+    }
+    this.#state = anonymous ? 'anonymous' : 'unauthenticated';
     this.out.send({
       type: 'welcome',
       version,
@@ -285,6 +303,7 @@ export class Session implements DeviceSession, RequestSession {
       challenge: this.challenge,
       heartbeatMs: this.#ctx.settings.heartbeat.interval,
       maxFrameBytes: this.#ctx.settings.limits.maxFrameBytes,
+      ...(anonymous ? { anonymous: true as const } : {}),
     });
   }
 
@@ -359,7 +378,14 @@ export class Session implements DeviceSession, RequestSession {
   tick(now: number): void {
     if (this.#state === 'closed') return;
     const { interval, timeout } = this.#ctx.settings.heartbeat;
-    if (this.#state !== 'authenticated' && now - this.#openedAt > timeout) {
+    // An anonymous connection never authenticates: it lives while it sends (`anonymous_idle`).
+    if (this.#anonymous !== undefined) {
+      if (this.#anonymous.isIdle(now)) {
+        this.out.limitHit('anonymous_idle');
+        this.close('IDLE_TIMEOUT', 'no sealed_send within anonymous_idle');
+        return;
+      }
+    } else if (this.#state !== 'authenticated' && now - this.#openedAt > timeout) {
       this.close('AUTH_REQUIRED', 'not authenticated within the heartbeat timeout');
       return;
     }
@@ -398,6 +424,10 @@ export class Session implements DeviceSession, RequestSession {
       this.#ctx.log.error({ err: error }, 'transport close failed');
     }
     this.subscriptions.leaveAll();
+    if (this.#anonymous !== undefined) {
+      this.#anonymous.release();
+      this.#ctx.metrics.anonymousConnections(this.#conn.transport, -1);
+    }
     if (wasAuthenticated) this.#ctx.hub.detach(this.#account, this.#deviceId, this);
     this.#ctx.log.debug({ code, account: this.#account || undefined }, 'session ended');
     this.onEnded();

@@ -32,9 +32,16 @@ export interface ServerConfig {
   };
   readonly limits: ServerLimits;
   readonly heartbeat: { readonly interval: number; readonly timeout: number };
-  readonly storage: { readonly path: string };
+  /** `maxWritesInFlight`: writes handed to the SQLite writer thread and not answered yet, at most (README "Limits"). */
+  readonly storage: { readonly path: string; readonly maxWritesInFlight: number };
   /** `tokenKeys`: the token key file (empty: `token-keys` in the data directory). */
   readonly auth: { readonly tokenKeys: string };
+  /**
+   * Sealed sender (PROTOCOL.md "Sealed sender"): `keys`, the file of the trust root and the
+   * server key (empty: `sealed-sender-keys` beside the token key file); `certificateTtl`, how
+   * long a sender certificate is valid (ms).
+   */
+  readonly sealedSender: { readonly keys: string; readonly certificateTtl: number };
   /** The QUIC listener's own bounds (HTTP/3 WebTransport): see README "QUIC". */
   readonly quic: {
     readonly maxConnections: number;
@@ -84,8 +91,9 @@ const SCHEMA: Record<string, Record<string, Kind>> = {
   transport: { websocket: 'bool', webtransport: 'bool', webtransport_port: 'port' },
   limits: Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((name) => [snake(name), 'positive' as Kind])),
   heartbeat: { interval: 'positive', timeout: 'positive' },
-  storage: { path: 'string' },
+  storage: { path: 'string', max_writes_in_flight: 'positive' },
   auth: { token_keys: 'string' },
+  sealed_sender: { keys: 'string', certificate_ttl: 'positive' },
   quic: {
     max_connections: 'positive',
     max_handshakes: 'positive',
@@ -116,8 +124,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   transport: { websocket: true, webtransport: true, webtransportPort: 8443 },
   limits: DEFAULT_LIMITS,
   heartbeat: { interval: 15_000, timeout: 45_000 },
-  storage: { path: './data' },
+  storage: { path: './data', maxWritesInFlight: 1_024 },
   auth: { tokenKeys: '' },
+  sealedSender: { keys: '', certificateTtl: 24 * 60 * 60 * 1000 },
   quic: {
     maxConnections: 10_000,
     maxHandshakes: 1_000,
@@ -217,12 +226,14 @@ function coerce(key: string, kind: Kind, value: unknown, fromEnv: boolean): Conf
 type ConfigValue = string | number | boolean | readonly string[];
 type Mutable = Record<string, Record<string, unknown>>;
 
-function apply(target: Mutable, section: string, key: string, value: unknown, fromEnv: boolean, where: string): void {
+function apply(target: Mutable, given: string, key: string, value: unknown, fromEnv: boolean, where: string): void {
+  // Sections are snake_case in files and the environment (`sealed_sender`), camelCase in ServerConfig.
+  const section = snake(given);
   const kinds = SCHEMA[section];
   if (kinds === undefined) throw new ConfigError(`${where}${section}`, 'unknown section');
   const kind = kinds[key];
   if (kind === undefined) throw new ConfigError(`${where}${section}.${key}`, 'unknown key');
-  const sectionValues = target[section]!;
+  const sectionValues = target[camel(section)]!;
   sectionValues[camel(key)] = coerce(`${where}${section}.${key}`, kind, value, fromEnv);
 }
 

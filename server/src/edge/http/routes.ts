@@ -11,6 +11,8 @@ export interface InfoSource {
   webtransport: { port: number; certificateSha256: Uint8Array } | undefined;
   maxFrameBytes: number;
   maxMessageSize: number;
+  /** The sealed-sender trust root's public key (PROTOCOL.md "Sealed sender"), for clients to pin. */
+  sealedSenderTrustRoot?: Uint8Array | undefined;
   draining(): boolean;
   /** Whether the store can be used now (cluster mode: the NATS connection); absent: always. */
   store?(): { readonly available: boolean; readonly detail: string };
@@ -63,6 +65,10 @@ export function pulseInfo(request: IncomingMessage, source: InfoSource): object 
             ],
           },
     limits: { maxFrameBytes: source.maxFrameBytes, maxMessageSize: source.maxMessageSize },
+    sealedSender:
+      source.sealedSenderTrustRoot === undefined
+        ? null
+        : { trustRoot: Buffer.from(source.sealedSenderTrustRoot).toString('base64') },
   };
 }
 

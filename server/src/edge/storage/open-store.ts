@@ -15,6 +15,8 @@ export interface StoreHealth {
 export interface OpenedStore {
   readonly store: Store;
   health(): StoreHealth;
+  /** SQLite: writes at the writer thread not answered yet (at most `storage.max_writes_in_flight`), for a gauge. */
+  readonly writesInFlight?: (() => number) | undefined;
 }
 
 /**
@@ -25,8 +27,17 @@ export interface OpenedStore {
 export function openStore(config: ServerConfig, log: Logger): OpenedStore {
   const { nats, replicas } = config.cluster;
   if (nats.length === 0) {
-    const store = new SqliteStore(join(config.storage.path, 'pulse.db'));
-    return { store, health: () => ({ available: true, detail: 'sqlite' }) };
+    const store = new SqliteStore(join(config.storage.path, 'pulse.db'), {
+      maxWritesInFlight: config.storage.maxWritesInFlight,
+      // Not restarted: whatever stopped it (a broken file, a bug) would likely stop the next one too.
+      onStopped: (error) => log.error({ err: error }, 'store unavailable: %s', error.message),
+    });
+    return {
+      store,
+      writesInFlight: () => store.writesInFlight.sent,
+      health: () =>
+        store.writable ? { available: true, detail: 'sqlite' } : { available: false, detail: 'sqlite writer stopped' },
+    };
   }
   // Hosts only in the log: a URL may carry credentials (nats://user:password@host).
   const hosts = nats.map((url) => new URL(url).host).join(',');

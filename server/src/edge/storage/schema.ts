@@ -3,7 +3,7 @@
  * migrations ran; a migration is only ever appended, never edited.
  *
  * Envelope rows hold ciphertext plus routing metadata only: recipient device,
- * sender address, server time and expiry.
+ * sender address (NULL for a sealed envelope: migration 7), server time and expiry.
  */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -184,5 +184,58 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM channel_log_bytes WHERE account = OLD.account AND n <= 0;
     UPDATE channel_log_total SET n = n - length(OLD.payload);
   END;
+  `,
+  // 7: sealed sender (issue 14, PROTOCOL.md "Sealed sender"). A sealed envelope is stored with no
+  // sender: \`sender\` and \`sender_device\` become nullable, which SQLite allows only by rebuilding
+  // the table (its indexes and triggers with it; DROP TABLE fires no trigger, so the queue and byte
+  // counters stay as they are). The AUTOINCREMENT high-water mark is carried over: ids are never
+  // reused. The 'sent' byte counter skips NULL senders: a sealed envelope counts against its
+  // recipient's quota only. Each account's delivery token verifier (SHA-256 of the token).
+  `
+  CREATE TABLE envelopes_v7 (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    account       TEXT NOT NULL,
+    device_id     INTEGER NOT NULL,
+    sender        TEXT,
+    sender_device INTEGER,
+    server_time   INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL,
+    payload       BLOB NOT NULL,
+    seq           INTEGER,
+    CHECK ((sender IS NULL) = (sender_device IS NULL)),
+    FOREIGN KEY (account, device_id) REFERENCES devices(account, device_id) ON DELETE CASCADE
+  ) STRICT;
+  INSERT INTO envelopes_v7 (id, account, device_id, sender, sender_device, server_time, expires_at, payload, seq)
+    SELECT id, account, device_id, sender, sender_device, server_time, expires_at, payload, seq FROM envelopes;
+  DELETE FROM sqlite_sequence WHERE name = 'envelopes_v7';
+  INSERT INTO sqlite_sequence (name, seq) SELECT 'envelopes_v7', seq FROM sqlite_sequence WHERE name = 'envelopes';
+  DROP TABLE envelopes;
+  ALTER TABLE envelopes_v7 RENAME TO envelopes;
+  CREATE INDEX envelopes_by_device ON envelopes (account, device_id, id);
+  CREATE INDEX envelopes_by_expiry ON envelopes (expires_at);
+  CREATE UNIQUE INDEX envelopes_by_device_seq ON envelopes (account, device_id, seq);
+  CREATE TRIGGER envelopes_counted_in AFTER INSERT ON envelopes BEGIN
+    INSERT INTO queue_sizes (account, device_id, n) VALUES (NEW.account, NEW.device_id, 1)
+      ON CONFLICT (account, device_id) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER envelopes_counted_out AFTER DELETE ON envelopes BEGIN
+    UPDATE queue_sizes SET n = n - 1 WHERE account = OLD.account AND device_id = OLD.device_id;
+  END;
+  CREATE TRIGGER envelopes_bytes_in AFTER INSERT ON envelopes BEGIN
+    INSERT INTO queued_bytes (account, role, n)
+      SELECT NEW.sender, 'sent', length(NEW.payload) WHERE NEW.sender IS NOT NULL
+      ON CONFLICT (account, role) DO UPDATE SET n = n + excluded.n;
+    INSERT INTO queued_bytes (account, role, n) VALUES (NEW.account, 'received', length(NEW.payload))
+      ON CONFLICT (account, role) DO UPDATE SET n = n + excluded.n;
+  END;
+  CREATE TRIGGER envelopes_bytes_out AFTER DELETE ON envelopes BEGIN
+    UPDATE queued_bytes SET n = n - length(OLD.payload)
+      WHERE OLD.sender IS NOT NULL AND account = OLD.sender AND role = 'sent';
+    UPDATE queued_bytes SET n = n - length(OLD.payload) WHERE account = OLD.account AND role = 'received';
+  END;
+  CREATE TABLE delivery_tokens (
+    account  TEXT PRIMARY KEY REFERENCES accounts(name) ON DELETE CASCADE,
+    verifier BLOB NOT NULL
+  ) STRICT;
   `,
 ];

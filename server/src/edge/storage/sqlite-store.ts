@@ -1,8 +1,7 @@
-import { chmodSync, closeSync, mkdirSync, openSync, statfsSync } from 'node:fs';
+import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import {
-  type DeviceListEntry,
   type DeviceListWrite,
   type DeviceRecord,
   type EnvelopeWrite,
@@ -12,23 +11,15 @@ import {
   type PreKeyCounts,
   type PreKeyUpload,
   type QueuedBytes,
-  type SignedPreKeyRecord,
   type StorageUsage,
   type Store,
-  StoreConflict,
   type StoredDeviceList,
   type StoredEnvelope,
+  StoreUnavailable,
   type TakenPreKeys,
 } from '../../core/store.ts';
-import { MIGRATIONS } from './schema.ts';
-import { TurnBatch } from './turn-batch.ts';
-
-/** One device's `deliver_ack`, waiting for its turn's transaction. */
-interface DeviceAck {
-  readonly account: string;
-  readonly deviceId: number;
-  readonly envelopeIds: readonly string[];
-}
+import { openReadConnection, prepareDatabaseFile } from './sqlite-file.ts';
+import { SqliteWriter, type SqliteWriterOptions } from './writer/sqlite-writer.ts';
 
 interface DeviceRow {
   account: string;
@@ -38,17 +29,19 @@ interface DeviceRow {
   created_at: number;
   last_seen_at: number;
 }
-interface SignedRow {
-  key_id: number;
-  public_key: Buffer;
-  signature: Buffer;
-}
 interface EnvelopeRow {
   seq: number;
-  sender: string;
-  sender_device: number;
+  /** NULL: a sealed envelope (schema migration 7). */
+  sender: string | null;
+  sender_device: number | null;
   server_time: number;
   payload: Buffer;
+}
+interface DeviceListRow {
+  account_key: Uint8Array;
+  version: number;
+  devices: string;
+  signature: Uint8Array;
 }
 
 const bytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -60,298 +53,174 @@ const toDevice = (r: DeviceRow): DeviceRecord => ({
   createdAt: r.created_at,
   lastSeenAt: r.last_seen_at,
 });
-const toSigned = (r: SignedRow): SignedPreKeyRecord => ({
-  keyId: r.key_id,
-  publicKey: bytes(r.public_key),
-  signature: bytes(r.signature),
-});
-const sameIds = (stored: readonly number[], expected: readonly number[]): boolean =>
-  stored.length === expected.length && stored.every((id, i) => id === expected[i]);
 
 /** Rows one purge transaction deletes at most. */
 const PURGE_BATCH = 1_000;
-/** Bytes the WAL is truncated back to after a checkpoint (`journal_size_limit`). */
-const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
+
+export type SqliteStoreOptions = SqliteWriterOptions;
+
+/** The store's reads, prepared on the main thread's read-only connection. */
+function prepareReads(db: Database.Database) {
+  return {
+    getDevice: db.prepare<[string, number], DeviceRow>('SELECT * FROM devices WHERE account = ? AND device_id = ?'),
+    listDevices: db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE account = ? ORDER BY device_id'),
+    oneTimeIds: db
+      .prepare<[string, number, string], number>(
+        'SELECT key_id FROM one_time_prekeys WHERE account = ? AND device_id = ? AND kind = ? ORDER BY key_id',
+      )
+      .pluck(),
+    countOneTime: db
+      .prepare<[string, number, string], number>(
+        'SELECT count(*) FROM one_time_prekeys WHERE account = ? AND device_id = ? AND kind = ?',
+      )
+      .pluck(),
+    queueLength: db
+      .prepare<[string, number], number>('SELECT n FROM queue_sizes WHERE account = ? AND device_id = ?')
+      .pluck(),
+    pending: db.prepare<[string, number, number, number, number], EnvelopeRow>(
+      `SELECT seq, sender, sender_device, server_time, payload FROM envelopes
+       WHERE account = ? AND device_id = ? AND seq > ? AND expires_at > ? ORDER BY seq LIMIT ?`,
+    ),
+    queuedBytes: db.prepare<[string], { role: 'sent' | 'received'; n: number }>(
+      'SELECT role, n FROM queued_bytes WHERE account = ?',
+    ),
+    nextDeviceId: db.prepare<[string], number>('SELECT next_device_id FROM accounts WHERE name = ?').pluck(),
+    pageCount: db.prepare<[], number>('PRAGMA page_count').pluck(),
+    pageSize: db.prepare<[], number>('PRAGMA page_size').pluck(),
+    freePages: db.prepare<[], number>('PRAGMA freelist_count').pluck(),
+    deliveryToken: db.prepare<[string], Buffer>('SELECT verifier FROM delivery_tokens WHERE account = ?').pluck(),
+    getDeviceList: db.prepare<[string], DeviceListRow>(
+      'SELECT account_key, version, devices, signature FROM device_lists WHERE account = ?',
+    ),
+  };
+}
+type Reads = ReturnType<typeof prepareReads>;
 
 /**
- * The Store on one SQLite file (better-sqlite3: synchronous underneath, each
- * method resolving at once, except `ack`, which waits for the end of the
- * event-loop turn to share one transaction with the turn's other acks): reads, and writes
- * that check their precondition inside the same transaction (StoreConflict,
- * rolled back, when it does not hold). No rule of the protocol is decided here.
+ * The Store on one SQLite file. Writes run in the writer thread
+ * (writer/sqlite-writer.ts, writer/worker.ts), each a transaction that checks
+ * the precondition the core decided on (StoreConflict, rolled back, when it
+ * does not hold), so no fsync ever blocks the event loop (issue 15). Reads run
+ * here, on a read-only connection of the main thread: in WAL mode they never
+ * wait for the writer, and a read issued after a write's promise resolved sees
+ * that write (its commit returned before the reply was sent). No rule of the
+ * protocol is decided here.
  *
- * Durability: WAL with synchronous=FULL, so a transaction is on disk (the WAL is
- * fsynced) when `commit` returns; `appendEnvelopes` returns ids only after that,
- * and the core acknowledges (`sent`) only after it returns. A kill -9 therefore
- * loses no acknowledged envelope.
+ * Durability (writer/protocol.ts WRITE_MODES): WAL with synchronous=FULL for
+ * every write whose loss would break a promise — `appendEnvelopes` returns ids
+ * only after the WAL is fsynced, and the core acknowledges (`sent`) only after
+ * it returns, so a kill -9 or a power cut loses no acknowledged envelope;
+ * accounts, devices, device lists, prekey uploads and takes likewise. Acks,
+ * last-seen touches and purges commit with synchronous=NORMAL: they survive a
+ * killed process, and a power cut can only bring back an acked envelope, which
+ * is delivered again and deduplicated by the client (README "Envelopes").
+ * Writes arriving together share one transaction and one fsync (group commit).
  *
  * What was deleted stays deleted (issue 11): the database and its WAL are
  * created mode 0600 in a 0700 directory; `secure_delete` zeroes deleted
  * content; the WAL is checkpointed and truncated to `journal_size_limit` after
  * each purge; the purge deletes in batches of PURGE_BATCH rows, one short
- * transaction each, yielding in between.
+ * transaction each, other writes running in between.
  */
 export class SqliteStore implements Store {
-  readonly #db: Database.Database;
-  readonly #stmts;
+  readonly #directory: string;
+  readonly #writer: SqliteWriter;
+  readonly #opened: Promise<Reads>;
+  #db: Database.Database | undefined;
+  #reads: Reads | undefined;
+  #closed = false;
 
-  readonly #directory: string | undefined;
-  readonly #acks = new TurnBatch<DeviceAck, number>((acks) => this.#deleteAcked(acks));
-
-  constructor(path: string) {
-    if (path !== ':memory:') {
-      this.#directory = dirname(path);
-      mkdirSync(this.#directory, { recursive: true, mode: 0o700 });
-      // SQLite creates the -wal and -shm files with the database file's mode.
-      closeSync(openSync(path, 'a', 0o600));
-      chmodSync(path, 0o600);
-    }
-    const db = new Database(path);
-    this.#db = db;
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
-    // Deleted envelopes are overwritten with zeros, not left in free pages.
-    db.pragma('secure_delete = ON');
-    // A checkpointed WAL is truncated back to this size (bytes), not left at its peak.
-    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
-    const version = db.pragma('user_version', { simple: true }) as number;
-    for (let i = version; i < MIGRATIONS.length; i++) {
-      db.transaction(() => {
-        db.exec(MIGRATIONS[i]!);
-        db.pragma(`user_version = ${i + 1}`);
-      })();
-    }
-    this.#stmts = {
-      insertAccount: db.prepare('INSERT INTO accounts (name, created_at, next_device_id) VALUES (?, ?, 2)'),
-      accountExists: db.prepare('SELECT next_device_id FROM accounts WHERE name = ?'),
-      bumpDeviceId: db.prepare('UPDATE accounts SET next_device_id = next_device_id + 1 WHERE name = ?'),
-      insertDevice: db.prepare(
-        'INSERT INTO devices (account, device_id, name, identity_key, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
-      getDevice: db.prepare('SELECT * FROM devices WHERE account = ? AND device_id = ?'),
-      listDevices: db.prepare('SELECT * FROM devices WHERE account = ? ORDER BY device_id'),
-      deviceIds: db.prepare('SELECT device_id FROM devices WHERE account = ? ORDER BY device_id').pluck(),
-      removeDevice: db.prepare('DELETE FROM devices WHERE account = ? AND device_id = ?'),
-      touchDevice: db.prepare('UPDATE devices SET last_seen_at = ? WHERE account = ? AND device_id = ?'),
-      upsertSigned: db.prepare(
-        `INSERT INTO signed_prekeys (account, device_id, kind, key_id, public_key, signature) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (account, device_id, kind) DO UPDATE SET key_id = excluded.key_id,
-           public_key = excluded.public_key, signature = excluded.signature`,
-      ),
-      getSigned: db.prepare(
-        'SELECT key_id, public_key, signature FROM signed_prekeys WHERE account = ? AND device_id = ? AND kind = ?',
-      ),
-      insertOneTime: db.prepare(
-        `INSERT OR REPLACE INTO one_time_prekeys (account, device_id, kind, key_id, public_key, signature)
-         VALUES (?, ?, ?, ?, ?, ?)`,
-      ),
-      oneTimeIds: db
-        .prepare('SELECT key_id FROM one_time_prekeys WHERE account = ? AND device_id = ? AND kind = ? ORDER BY key_id')
-        .pluck(),
-      countOneTime: db.prepare(
-        'SELECT count(*) AS n FROM one_time_prekeys WHERE account = ? AND device_id = ? AND kind = ?',
-      ),
-      takeOneTime: db.prepare(
-        `DELETE FROM one_time_prekeys WHERE rowid = (SELECT rowid FROM one_time_prekeys
-           WHERE account = ? AND device_id = ? AND kind = ? ORDER BY key_id LIMIT 1)
-         RETURNING key_id, public_key, signature`,
-      ),
-      queueLength: db.prepare('SELECT n FROM queue_sizes WHERE account = ? AND device_id = ?').pluck(),
-      insertEnvelope: db.prepare(
-        `INSERT INTO envelopes (account, device_id, sender, sender_device, server_time, expires_at, payload, seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      pending: db.prepare(
-        `SELECT seq, sender, sender_device, server_time, payload FROM envelopes
-         WHERE account = ? AND device_id = ? AND seq > ? AND expires_at > ? ORDER BY seq LIMIT ?`,
-      ),
-      ack: db.prepare('DELETE FROM envelopes WHERE seq = ? AND account = ? AND device_id = ?'),
-      nextSeq: db
-        .prepare(
-          `INSERT INTO envelope_seqs (account, device_id, next) VALUES (?, ?, 2)
-           ON CONFLICT (account, device_id) DO UPDATE SET next = next + 1 RETURNING next - 1`,
-        )
-        .pluck(),
-      purge: db.prepare(
-        `DELETE FROM envelopes WHERE id IN (SELECT id FROM envelopes WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)
-         RETURNING seq, account, device_id, sender, sender_device`,
-      ),
-      queuedBytes: db.prepare('SELECT role, n FROM queued_bytes WHERE account = ?'),
-      pageCount: db.prepare('PRAGMA page_count').pluck(),
-      pageSize: db.prepare('PRAGMA page_size').pluck(),
-      freePages: db.prepare('PRAGMA freelist_count').pluck(),
-      getDeviceList: db.prepare('SELECT account_key, version, devices, signature FROM device_lists WHERE account = ?'),
-      putDeviceList: db.prepare(
-        `INSERT INTO device_lists (account, account_key, version, devices, signature) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (account) DO UPDATE SET account_key = excluded.account_key, version = excluded.version,
-           devices = excluded.devices, signature = excluded.signature`,
-      ),
-      setNextDeviceId: db.prepare('UPDATE accounts SET next_device_id = ? WHERE name = ?'),
-    };
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    this.#directory = dirname(path);
+    prepareDatabaseFile(path);
+    this.#writer = SqliteWriter.acquire(path, options);
+    // The schema exists once the writer is ready (it runs the migrations).
+    this.#opened = this.#writer.ready.then(() => {
+      if (this.#closed) throw new StoreUnavailable('the store is closed');
+      this.#db = openReadConnection(path);
+      this.#reads = prepareReads(this.#db);
+      return this.#reads;
+    });
+    this.#opened.catch(() => {});
   }
 
-  async createAccount(
-    account: string,
-    deviceName: string,
-    identityKey: Uint8Array,
-    now: number,
-  ): Promise<DeviceRecord> {
-    const s = this.#stmts;
-    return this.#db.transaction(() => {
-      if (s.accountExists.get(account) !== undefined) throw new StoreConflict(`the account ${account} exists`);
-      s.insertAccount.run(account, now);
-      s.insertDevice.run(account, 1, deviceName, identityKey, now, now);
-      return toDevice(s.getDevice.get(account, 1) as DeviceRow);
-    })();
+  /** Whether writes can be carried out (false once the writer thread stopped: `/healthz`). */
+  get writable(): boolean {
+    return !this.#closed && this.#writer.available;
   }
 
-  async addDevice(account: string, device: NewDevice, expectedDeviceIds: readonly number[]): Promise<DeviceRecord> {
-    const s = this.#stmts;
-    return this.#db.transaction(() => {
-      const row = s.accountExists.get(account) as { next_device_id: number } | undefined;
-      if (row === undefined || !sameIds(this.#deviceIds(account), expectedDeviceIds)) {
-        throw new StoreConflict(`the devices of ${account} changed`);
-      }
-      s.bumpDeviceId.run(account);
-      s.insertDevice.run(account, row.next_device_id, device.name, device.identityKey, device.now, device.now);
-      return toDevice(s.getDevice.get(account, row.next_device_id) as DeviceRow);
-    })();
+  /** Writes at the writer thread not answered yet, and writes waiting for a slot (storage.max_writes_in_flight). */
+  get writesInFlight(): { readonly sent: number; readonly waiting: number } {
+    return { sent: this.#writer.inFlight, waiting: this.#writer.waiting };
+  }
+
+  #read(): Reads | Promise<Reads> {
+    return this.#reads ?? this.#opened;
+  }
+
+  #write: SqliteWriter['call'] = (op, ...args) => {
+    if (this.#closed) return Promise.reject(new StoreUnavailable('the store is closed'));
+    return this.#writer.call(op, ...args);
+  };
+
+  createAccount(account: string, deviceName: string, identityKey: Uint8Array, now: number): Promise<DeviceRecord> {
+    return this.#write('createAccount', account, deviceName, identityKey, now);
+  }
+
+  addDevice(account: string, device: NewDevice, expectedDeviceIds: readonly number[]): Promise<DeviceRecord> {
+    return this.#write('addDevice', account, device, expectedDeviceIds);
   }
 
   async getDevice(account: string, deviceId: number): Promise<DeviceRecord | undefined> {
-    const row = this.#stmts.getDevice.get(account, deviceId) as DeviceRow | undefined;
+    const row = (await this.#read()).getDevice.get(account, deviceId);
     return row === undefined ? undefined : toDevice(row);
   }
 
   async listDevices(account: string): Promise<DeviceRecord[]> {
-    return (this.#stmts.listDevices.all(account) as DeviceRow[]).map(toDevice);
+    return (await this.#read()).listDevices.all(account).map(toDevice);
   }
 
-  async removeDevice(account: string, deviceId: number, expectedDeviceIds: readonly number[]): Promise<boolean> {
-    return this.#db.transaction(() => {
-      if (!sameIds(this.#deviceIds(account), expectedDeviceIds)) {
-        throw new StoreConflict(`the devices of ${account} changed`);
-      }
-      return this.#stmts.removeDevice.run(account, deviceId).changes > 0;
-    })();
+  removeDevice(account: string, deviceId: number, expectedDeviceIds: readonly number[]): Promise<boolean> {
+    return this.#write('removeDevice', account, deviceId, expectedDeviceIds);
   }
 
-  async touchDevice(account: string, deviceId: number, now: number): Promise<void> {
-    this.#stmts.touchDevice.run(now, account, deviceId);
+  touchDevice(account: string, deviceId: number, now: number): Promise<void> {
+    return this.#write('touchDevice', account, deviceId, now);
   }
 
   async oneTimePreKeyIds(account: string, deviceId: number): Promise<OneTimePreKeyIds> {
-    return this.#oneTimeIds(account, deviceId);
+    const ids = (await this.#read()).oneTimeIds;
+    return { ec: ids.all(account, deviceId, 'ec'), pq: ids.all(account, deviceId, 'pq') };
   }
 
-  #oneTimeIds(account: string, deviceId: number): OneTimePreKeyIds {
-    const ids = this.#stmts.oneTimeIds;
-    return { ec: ids.all(account, deviceId, 'ec') as number[], pq: ids.all(account, deviceId, 'pq') as number[] };
-  }
-
-  async storePreKeys(
+  storePreKeys(
     account: string,
     deviceId: number,
     upload: PreKeyUpload,
     expected: OneTimePreKeyIds,
   ): Promise<PreKeyCounts> {
-    const s = this.#stmts;
-    return this.#db.transaction(() => {
-      const stored = this.#oneTimeIds(account, deviceId);
-      if (!sameIds(stored.ec, expected.ec) || !sameIds(stored.pq, expected.pq)) {
-        throw new StoreConflict(`the one-time prekeys of ${account}/${deviceId} changed`);
-      }
-      const signed = (kind: string, key: SignedPreKeyRecord) =>
-        s.upsertSigned.run(account, deviceId, kind, key.keyId, key.publicKey, key.signature);
-      if (upload.signedPreKey) signed('signed', upload.signedPreKey);
-      if (upload.pqLastResortPreKey) signed('pq_last_resort', upload.pqLastResortPreKey);
-      for (const key of upload.oneTimePreKeys ?? []) {
-        s.insertOneTime.run(account, deviceId, 'ec', key.keyId, key.publicKey, null);
-      }
-      for (const key of upload.pqOneTimePreKeys ?? []) {
-        s.insertOneTime.run(account, deviceId, 'pq', key.keyId, key.publicKey, key.signature);
-      }
-      return this.#counts(account, deviceId);
-    })();
+    return this.#write('storePreKeys', account, deviceId, upload, expected);
   }
 
   async preKeyCounts(account: string, deviceId: number): Promise<PreKeyCounts> {
-    return this.#counts(account, deviceId);
-  }
-
-  #counts(account: string, deviceId: number): PreKeyCounts {
-    const s = this.#stmts;
+    const count = (await this.#read()).countOneTime;
     return {
-      oneTimePreKeys: (s.countOneTime.get(account, deviceId, 'ec') as { n: number }).n,
-      pqOneTimePreKeys: (s.countOneTime.get(account, deviceId, 'pq') as { n: number }).n,
+      oneTimePreKeys: count.get(account, deviceId, 'ec') ?? 0,
+      pqOneTimePreKeys: count.get(account, deviceId, 'pq') ?? 0,
     };
   }
 
-  async takePreKeys(account: string): Promise<TakenPreKeys[]> {
-    const s = this.#stmts;
-    return this.#db.transaction(() => {
-      const taken: TakenPreKeys[] = [];
-      for (const device of s.listDevices.all(account) as DeviceRow[]) {
-        const signed = s.getSigned.get(account, device.device_id, 'signed') as SignedRow | undefined;
-        const lastResort = s.getSigned.get(account, device.device_id, 'pq_last_resort') as SignedRow | undefined;
-        if (signed === undefined || lastResort === undefined) continue;
-        const ec = s.takeOneTime.get(account, device.device_id, 'ec') as SignedRow | undefined;
-        const pq = s.takeOneTime.get(account, device.device_id, 'pq') as SignedRow | undefined;
-        taken.push({
-          deviceId: device.device_id,
-          identityKey: bytes(device.identity_key),
-          signedPreKey: toSigned(signed),
-          pqLastResortPreKey: toSigned(lastResort),
-          oneTimePreKey: ec === undefined ? undefined : { keyId: ec.key_id, publicKey: bytes(ec.public_key) },
-          pqOneTimePreKey: pq === undefined ? undefined : toSigned(pq),
-          remaining: this.#counts(account, device.device_id),
-        });
-      }
-      return taken;
-    })();
+  takePreKeys(account: string): Promise<TakenPreKeys[]> {
+    return this.#write('takePreKeys', account);
   }
 
   async queueLength(account: string, deviceId: number): Promise<number> {
-    return this.#queueLength(account, deviceId);
+    return (await this.#read()).queueLength.get(account, deviceId) ?? 0;
   }
 
-  #queueLength(account: string, deviceId: number): number {
-    return (this.#stmts.queueLength.get(account, deviceId) as number | undefined) ?? 0;
-  }
-
-  async appendEnvelopes(writes: readonly EnvelopeWrite[]): Promise<string[][]> {
-    const s = this.#stmts;
-    // ONE transaction for the whole group commit: one fsync; a failed precondition rolls all of it back.
-    return this.#db.transaction(() =>
-      writes.map((write) => {
-        const { from, to, envelopes } = write;
-        if (!sameIds(this.#deviceIds(to), write.deviceIds)) throw new StoreConflict(`the devices of ${to} changed`);
-        return envelopes.map((envelope, i) => {
-          if (this.#queueLength(to, envelope.deviceId) > write.queuedAtMost[i]!) {
-            throw new StoreConflict(`the queue of ${to}/${envelope.deviceId} grew`);
-          }
-          // The id the device sees counts its own envelopes only (schema migration 5).
-          const seq = s.nextSeq.get(to, envelope.deviceId) as number;
-          s.insertEnvelope.run(
-            to,
-            envelope.deviceId,
-            from.account,
-            from.deviceId,
-            write.serverTime,
-            write.expiresAt,
-            envelope.payload,
-            seq,
-          );
-          return String(seq);
-        });
-      }),
-    )();
-  }
-
-  #deviceIds(account: string): number[] {
-    return this.#stmts.deviceIds.all(account) as number[];
+  /** Group commit: ONE transaction (and one fsync) for all of `writes`; a failed precondition rolls all of it back. */
+  appendEnvelopes(writes: readonly EnvelopeWrite[]): Promise<string[][]> {
+    return this.#write('appendEnvelopes', writes);
   }
 
   async pending(
@@ -361,60 +230,34 @@ export class SqliteStore implements Store {
     limit: number,
     now: number,
   ): Promise<StoredEnvelope[]> {
-    return (this.#stmts.pending.all(account, deviceId, afterId, now, limit) as EnvelopeRow[]).map((r) => ({
+    return (await this.#read()).pending.all(account, deviceId, afterId, now, limit).map((r) => ({
       envelopeId: String(r.seq),
-      from: { account: r.sender, deviceId: r.sender_device },
+      ...(r.sender === null ? { sealed: true as const } : { from: { account: r.sender, deviceId: r.sender_device! } }),
       serverTime: r.server_time,
       payload: bytes(r.payload),
     }));
   }
 
-  /** The acks of one event-loop turn, over all devices, share one transaction and one fsync (issue 15). */
+  /** The acks of one event-loop turn, over all devices, share one transaction (issue 15), without an fsync of their own. */
   ack(account: string, deviceId: number, envelopeIds: readonly string[]): Promise<number> {
-    return this.#acks.add({ account, deviceId, envelopeIds });
+    return this.#write('ack', { account, deviceId, envelopeIds });
   }
 
-  #deleteAcked(acks: readonly DeviceAck[]): number[] {
-    const s = this.#stmts;
-    return this.#db.transaction(() =>
-      acks.map(({ account, deviceId, envelopeIds }) => {
-        let deleted = 0;
-        for (const id of envelopeIds) {
-          if (/^\d{1,15}$/.test(id)) deleted += s.ack.run(Number(id), account, deviceId).changes;
-        }
-        return deleted;
-      }),
-    )();
-  }
-
-  /** Deletes in batches of PURGE_BATCH (each its own short transaction), letting other work run in between. */
+  /** Deletes in batches of PURGE_BATCH (each its own short transaction), other writes running in between. */
   async purgeExpired(now: number): Promise<ExpiredEnvelope[]> {
     const expired: ExpiredEnvelope[] = [];
     for (;;) {
-      const rows = this.#stmts.purge.all(now, PURGE_BATCH) as {
-        seq: number;
-        account: string;
-        device_id: number;
-        sender: string;
-        sender_device: number;
-      }[];
-      for (const r of rows) {
-        expired.push({
-          envelopeId: String(r.seq),
-          from: { account: r.sender, deviceId: r.sender_device },
-          to: { account: r.account, deviceId: r.device_id },
-        });
-      }
-      if (rows.length < PURGE_BATCH) break;
-      await new Promise((resolve) => setImmediate(resolve));
+      const batch = await this.#write('purgeExpired', now, PURGE_BATCH);
+      expired.push(...batch);
+      if (batch.length < PURGE_BATCH) break;
     }
     // What the purge deleted leaves the WAL too: checkpoint, then truncate it to journal_size_limit.
-    if (expired.length > 0) this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    if (expired.length > 0) await this.#write('checkpoint');
     return expired;
   }
 
   async queuedBytes(account: string): Promise<QueuedBytes> {
-    const rows = this.#stmts.queuedBytes.all(account) as { role: 'sent' | 'received'; n: number }[];
+    const rows = (await this.#read()).queuedBytes.all(account);
     return {
       sent: rows.find((r) => r.role === 'sent')?.n ?? 0,
       received: rows.find((r) => r.role === 'received')?.n ?? 0,
@@ -422,57 +265,43 @@ export class SqliteStore implements Store {
   }
 
   async usage(): Promise<StorageUsage> {
-    const s = this.#stmts;
+    const s = await this.#read();
     // Pages in use: free pages (acked, purged) are written again before the file grows.
-    const usedBytes = ((s.pageCount.get() as number) - (s.freePages.get() as number)) * (s.pageSize.get() as number);
-    if (this.#directory === undefined) return { usedBytes, freeBytes: Number.MAX_SAFE_INTEGER };
+    const usedBytes = (s.pageCount.get()! - s.freePages.get()!) * s.pageSize.get()!;
     const fs = statfsSync(this.#directory);
     return { usedBytes, freeBytes: fs.bavail * fs.bsize };
   }
 
   async deviceList(account: string): Promise<StoredDeviceList | undefined> {
-    const row = this.#stmts.getDeviceList.get(account) as DeviceListRow | undefined;
+    const row = (await this.#read()).getDeviceList.get(account);
     return row === undefined ? undefined : toDeviceList(row);
   }
 
   async nextDeviceId(account: string): Promise<number | undefined> {
-    return (this.#stmts.accountExists.get(account) as { next_device_id: number } | undefined)?.next_device_id;
+    return (await this.#read()).nextDeviceId.get(account);
   }
 
-  async writeDeviceList(account: string, write: DeviceListWrite): Promise<void> {
-    const s = this.#stmts;
-    this.#db.transaction(() => {
-      const account_ = s.accountExists.get(account) as { next_device_id: number } | undefined;
-      const stored = s.getDeviceList.get(account) as DeviceListRow | undefined;
-      if (account_ === undefined || stored?.version !== write.expectedVersion) {
-        throw new StoreConflict(`the device list of ${account} changed`);
-      }
-      const { add, list } = write;
-      if (add !== undefined) {
-        if (add.deviceId < account_.next_device_id) throw new StoreConflict(`device id ${add.deviceId} was used`);
-        s.insertDevice.run(account, add.deviceId, add.name, add.identityKey, add.now, add.now);
-        s.setNextDeviceId.run(add.deviceId + 1, account);
-      }
-      for (const deviceId of write.remove) s.removeDevice.run(account, deviceId);
-      s.putDeviceList.run(account, list.accountKey, list.version, encodeDevices(list.devices), list.signature);
-    })();
+  writeDeviceList(account: string, write: DeviceListWrite): Promise<void> {
+    return this.#write('writeDeviceList', account, write);
   }
 
+  async deliveryTokenVerifier(account: string): Promise<Uint8Array | undefined> {
+    const verifier = (await this.#read()).deliveryToken.get(account);
+    return verifier === undefined ? undefined : new Uint8Array(verifier);
+  }
+
+  setDeliveryTokenVerifier(account: string, verifier: Uint8Array): Promise<void> {
+    return this.#write('setDeliveryTokenVerifier', account, verifier);
+  }
+
+  /** Waits for the writes already made (they commit), then closes the read connection and releases the writer. */
   async close(): Promise<void> {
-    if (this.#db.open) this.#acks.flush();
-    if (this.#db.open) this.#db.close();
+    if (this.#closed) return;
+    this.#closed = true;
+    // Closed before the writer: the writer's connection is then the last one and checkpoints the WAL.
+    this.#db?.close();
+    await this.#writer.release();
   }
-}
-
-interface DeviceListRow {
-  account_key: Uint8Array;
-  version: number;
-  devices: string;
-  signature: Uint8Array;
-}
-
-function encodeDevices(devices: readonly DeviceListEntry[]): string {
-  return JSON.stringify(devices.map((d) => ({ ...d, identityKey: Buffer.from(d.identityKey).toString('hex') })));
 }
 
 function toDeviceList(row: DeviceListRow): StoredDeviceList {

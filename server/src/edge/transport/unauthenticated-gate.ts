@@ -7,7 +7,9 @@
  *
  * It wraps the core's acceptor: a connection counts from `accept` until the
  * server sends it `auth_ok` (seen on the way out: only the few frames before
- * it are decoded) or it closes. Beyond a cap, it gets `close SERVER_BUSY`.
+ * it are decoded) or an anonymous `welcome` (an anonymous connection has
+ * bounds of its own in the core: core/session/anonymous-senders.ts), or until
+ * it closes. Beyond a cap, it gets `close SERVER_BUSY`.
  */
 import type { FrameCodec } from '@pulse/proto';
 import {
@@ -140,7 +142,8 @@ class WatchedConnection implements Connection {
 
   #isAuthOk(frame: Uint8Array): boolean {
     try {
-      return this.#codec.decode(frame).type === 'auth_ok';
+      const decoded = this.#codec.decode(frame);
+      return decoded.type === 'auth_ok' || (decoded.type === 'welcome' && decoded.anonymous === true);
     } catch {
       return false;
     }

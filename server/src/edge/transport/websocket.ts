@@ -8,6 +8,7 @@ import {
   UNKNOWN_ADDRESS,
 } from '../../core/connection.ts';
 import type { PartialFrameBudget } from './partial-frames.ts';
+import { paceReads, type ReadPacer, type ReadPacingLimits } from './read-pacing.ts';
 import { flushAtEndOfTask } from './task-flush.ts';
 
 export const WEBSOCKET_PATH = '/pulse/ws';
@@ -32,16 +33,32 @@ class WebSocketConnection implements Connection {
   readonly remoteAddress: string;
   readonly #socket: WebSocket;
   readonly #tcp: Duplex;
+  readonly #pacer: ReadPacer | undefined;
   #corked = false;
   readonly #uncork = () => {
     this.#corked = false;
     this.#tcp.uncork();
   };
 
-  constructor(socket: WebSocket, tcp: Duplex, remoteAddress: string) {
+  constructor(socket: WebSocket, tcp: Duplex, remoteAddress: string, pacing: ReadPacing | undefined) {
     this.#socket = socket;
     this.#tcp = tcp;
     this.remoteAddress = remoteAddress;
+    this.#pacer =
+      pacing === undefined
+        ? undefined
+        : paceReads(
+            tcp,
+            pacing.limits,
+            () => performance.now(),
+            () => pacing.onPaused(this),
+          );
+  }
+
+  /** Reads nothing more from the peer: the closing handshake (or its 5 s timeout) ends the socket. */
+  stopReading(): void {
+    this.#pacer?.stop();
+    this.#tcp.pause();
   }
 
   get bufferedAmount(): number {
@@ -61,8 +78,11 @@ class WebSocketConnection implements Connection {
   close(code: string, reason: string): void {
     if (this.#socket.readyState === WebSocket.OPEN || this.#socket.readyState === WebSocket.CONNECTING) {
       this.#socket.close(wsCloseCode(code), Buffer.from(reason).subarray(0, 120).toString());
-      // A peer that never answers the closing handshake is cut off.
-      setTimeout(() => this.#socket.terminate(), 5_000).unref();
+      // A flooder's frames are not even parsed any more, and it is cut off a second later (time
+      // for the close frame to leave); any other peer that never answers the closing handshake, after 5 s.
+      const flooding = code === 'RATE_LIMITED';
+      if (flooding) this.stopReading();
+      setTimeout(() => this.#socket.terminate(), flooding ? 1_000 : 5_000).unref();
     }
   }
 }
@@ -121,6 +141,13 @@ export interface WebSocketOptions {
   readonly partialFrames?: PartialFrameBudget;
   /** Tells the peer why and closes it (the server sends `close SERVER_BUSY`). */
   readonly onOverBudget?: (connection: Connection) => void;
+  /** Each connection's socket is read no faster than `limits.rateBytes` (read-pacing.ts); each pause is told to `onPaused`. */
+  readonly readPacing?: ReadPacing;
+}
+
+export interface ReadPacing {
+  readonly limits: ReadPacingLimits;
+  readonly onPaused: (connection: Connection) => void;
 }
 
 /**
@@ -141,7 +168,7 @@ export function attachWebSocket(http: HttpServer, options: WebSocketOptions): Tr
     request.socket.setNoDelay(true);
     wss.handleUpgrade(request, socket, head, (ws) => {
       const remoteAddress = options.clientAddress?.(request) ?? request.socket.remoteAddress ?? UNKNOWN_ADDRESS;
-      const connection = new WebSocketConnection(ws, socket, remoteAddress);
+      const connection = new WebSocketConnection(ws, socket, remoteAddress, options.readPacing);
       const handler = options.accept(connection);
       if (handler === undefined) {
         // Refused (it was told why): whatever it still sends must not reach an unheard
@@ -158,8 +185,7 @@ export function attachWebSocket(http: HttpServer, options: WebSocketOptions): Tr
       if (options.partialFrames !== undefined) {
         watchPartialFrames(ws, request.socket, options.partialFrames, () => {
           options.onOverBudget?.(connection);
-          // Read nothing more: the closing handshake (or its 5 s timeout) ends the socket.
-          request.socket.pause();
+          connection.stopReading();
         });
       }
       ws.on('message', (data, isBinary) => {

@@ -1,6 +1,12 @@
 import type { MsgRequest, StoredMsg } from '@nats-io/jetstream';
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
-import { type EnvelopeWrite, type ExpiredEnvelope, StoreConflict, type StoredEnvelope } from '../../../core/store.ts';
+import {
+  type Address,
+  type EnvelopeWrite,
+  type ExpiredEnvelope,
+  StoreConflict,
+  type StoredEnvelope,
+} from '../../../core/store.ts';
 import type { AccountDirectory } from './account-directory.ts';
 import { isWrongLastSequence } from './compare-and-set.ts';
 import { type NatsHandles, type NatsLink, unavailableIfConnection } from './link.ts';
@@ -26,18 +32,28 @@ const nextOn = (subject: string, seq: number): MsgRequest => ({ seq, next_by_sub
 
 function envelopeHeaders(write: EnvelopeWrite): MsgHdrs {
   const h = headers();
-  h.set(FROM, accountToken(write.from.account));
-  h.set(FROM_DEVICE, String(write.from.deviceId));
+  // A sealed envelope (PROTOCOL.md "Sealed sender") carries no sender header at all.
+  if (write.from !== undefined) {
+    h.set(FROM, accountToken(write.from.account));
+    h.set(FROM_DEVICE, String(write.from.deviceId));
+  }
   h.set(SERVER_TIME, String(write.serverTime));
   h.set(EXPIRES_AT, String(write.expiresAt));
   return h;
 }
 
 const expiresAt = (message: StoredMsg): number => Number(message.header.get(EXPIRES_AT));
-const sender = (message: StoredMsg) => ({
-  account: accountOfToken(message.header.get(FROM)),
-  deviceId: Number(message.header.get(FROM_DEVICE)),
-});
+/** The sender's address; undefined for a sealed envelope (no sender headers). */
+const sender = (message: StoredMsg): Address | undefined =>
+  message.header.has(FROM)
+    ? { account: accountOfToken(message.header.get(FROM)), deviceId: Number(message.header.get(FROM_DEVICE)) }
+    : undefined;
+
+/** How a stored message is delivered: from its sender, or sealed. */
+const origin = (message: StoredMsg): { from: Address } | { sealed: true } => {
+  const from = sender(message);
+  return from === undefined ? { sealed: true } : { from };
+};
 
 /** One envelope of a batch, with where it goes, where its id goes, and its queue precondition. */
 interface Placed {
@@ -159,7 +175,7 @@ export class EnvelopeQueue {
     const deltas = new ByteDeltas();
     for (const write of writes) {
       for (const { payload } of write.envelopes) {
-        deltas.add(write.from.account, 'sent', payload.length);
+        if (write.from !== undefined) deltas.add(write.from.account, 'sent', payload.length);
         deltas.add(write.to, 'received', payload.length);
       }
     }
@@ -248,7 +264,7 @@ export class EnvelopeQueue {
         if (expiresAt(message) <= now) continue;
         page.push({
           envelopeId: String(message.seq),
-          from: sender(message),
+          ...origin(message),
           serverTime: Number(message.header.get(SERVER_TIME)),
           payload: message.data,
         });
@@ -282,7 +298,8 @@ export class EnvelopeQueue {
   #released(recipient: string, messages: readonly StoredMsg[]): ByteDeltas {
     const deltas = new ByteDeltas();
     for (const message of messages) {
-      deltas.add(sender(message).account, 'sent', -message.data.length);
+      const from = sender(message);
+      if (from !== undefined) deltas.add(from.account, 'sent', -message.data.length);
       deltas.add(recipient, 'received', -message.data.length);
     }
     return deltas;
@@ -308,8 +325,9 @@ export class EnvelopeQueue {
         // Deleted by another node's purge (or an ack) meanwhile: that one reports it.
         const deleted = await jsm.streams.deleteMessage(this.#stream, message.seq, false).catch(() => false);
         if (deleted && to !== undefined) {
-          expired.push({ envelopeId: String(message.seq), from: sender(message), to });
-          deltas.add(sender(message).account, 'sent', -message.data.length);
+          const from = sender(message);
+          expired.push({ envelopeId: String(message.seq), from, to });
+          if (from !== undefined) deltas.add(from.account, 'sent', -message.data.length);
           deltas.add(to.account, 'received', -message.data.length);
         }
       }

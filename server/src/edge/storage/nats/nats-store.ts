@@ -15,6 +15,7 @@ import type {
   TakenPreKeys,
 } from '../../../core/store.ts';
 import { AccountDirectory } from './account-directory.ts';
+import { DeliveryTokens } from './delivery-tokens.ts';
 import { EnvelopeQueue } from './envelope-queue.ts';
 import { type NatsHealth, NatsLink, type NatsStoreOptions } from './link.ts';
 import { PreKeyDirectory } from './prekey-directory.ts';
@@ -38,6 +39,7 @@ export class NatsStore implements Store {
   readonly #preKeys: PreKeyDirectory;
   readonly #envelopes: EnvelopeQueue;
   readonly #bytes: QueuedByteCounters;
+  readonly #deliveryTokens: DeliveryTokens;
 
   /** Starts connecting at once; calls fail with StoreUnavailable until NATS is reachable (see `ready`). */
   constructor(options: NatsStoreOptions) {
@@ -46,6 +48,7 @@ export class NatsStore implements Store {
     this.#preKeys = new PreKeyDirectory(this.#link, this.#accounts);
     this.#bytes = new QueuedByteCounters(this.#link);
     this.#envelopes = new EnvelopeQueue(this.#link, this.#accounts, this.#bytes);
+    this.#deliveryTokens = new DeliveryTokens(this.#link, this.#accounts);
     this.ready = this.#link.open();
     // Whoever does not wait for `ready` learns of a failure from `health()` (and UNAVAILABLE answers).
     this.ready.catch(() => {});
@@ -63,6 +66,14 @@ export class NatsStore implements Store {
 
   health(): NatsHealth {
     return this.#link.health();
+  }
+
+  deliveryTokenVerifier(account: string): Promise<Uint8Array | undefined> {
+    return this.#deliveryTokens.verifier(account);
+  }
+
+  setDeliveryTokenVerifier(account: string, verifier: Uint8Array): Promise<void> {
+    return this.#deliveryTokens.set(account, verifier);
   }
 
   createAccount(account: string, deviceName: string, identityKey: Uint8Array, now: number): Promise<DeviceRecord> {
