@@ -1,4 +1,4 @@
-import { statfsSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import {
@@ -56,6 +56,8 @@ const toDevice = (r: DeviceRow): DeviceRecord => ({
 
 /** Rows one purge transaction deletes at most. */
 const PURGE_BATCH = 1_000;
+/** How old a free-space figure may be before the kernel is asked again (`#freeBytes`). */
+const FREE_SPACE_MAX_AGE_MS = 1_000;
 
 export type SqliteStoreOptions = SqliteWriterOptions;
 
@@ -129,6 +131,8 @@ export class SqliteStore implements Store {
   #db: Database.Database | undefined;
   #reads: Reads | undefined;
   #closed = false;
+  /** The last free-space figure asked for (a promise: callers in the same moment share one statfs). */
+  #freeSpace: { at: number; bytes: Promise<number> } | undefined;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.#directory = dirname(path);
@@ -268,8 +272,27 @@ export class SqliteStore implements Store {
     const s = await this.#read();
     // Pages in use: free pages (acked, purged) are written again before the file grows.
     const usedBytes = (s.pageCount.get()! - s.freePages.get()!) * s.pageSize.get()!;
-    const fs = statfsSync(this.#directory);
-    return { usedBytes, freeBytes: fs.bavail * fs.bsize };
+    return { usedBytes, freeBytes: await this.#freeBytes() };
+  }
+
+  /**
+   * Free space on the database's file system, asked of the kernel at most once per
+   * FREE_SPACE_MAX_AGE_MS and off the main thread (statfs on libuv's pool): the group
+   * commit asks before every batch, and a synchronous statfs behind a busy disk held
+   * the event loop (issue 11, abuse suite). A figure up to that age is as good for the
+   * disk high-water mark, which keeps a margin anyway.
+   */
+  #freeBytes(): Promise<number> {
+    const now = performance.now();
+    if (this.#freeSpace === undefined || now - this.#freeSpace.at > FREE_SPACE_MAX_AGE_MS) {
+      const asked = statfs(this.#directory).then((fs) => fs.bavail * fs.bsize);
+      this.#freeSpace = { at: now, bytes: asked };
+      // A failed statfs is not remembered: the next batch asks again.
+      asked.catch(() => {
+        if (this.#freeSpace?.bytes === asked) this.#freeSpace = undefined;
+      });
+    }
+    return this.#freeSpace.bytes;
   }
 
   async deviceList(account: string): Promise<StoredDeviceList | undefined> {
