@@ -39,4 +39,5 @@ export {
   type SessionRequest,
   type WebTransportServer,
 } from './server.ts';
+export { sourceKey } from './source-key.ts';
 export { DEFAULT_SOCKET_BUFFERS, type SocketBuffers } from './udp-endpoint.ts';

@@ -6,7 +6,8 @@
  * PROXY protocol is not read: a TCP proxy in front of the WebSocket port must
  * speak HTTP (X-Forwarded-For), or the per-IP limits see the proxy.
  */
-import { BlockList, isIP, isIPv4, isIPv6 } from 'node:net';
+import { BlockList, isIP } from 'node:net';
+import { sourceKey } from '@pulse/webtransport/node';
 
 /** `::ffff:192.0.2.1` → `192.0.2.1`; other addresses unchanged (without an IPv6 zone). */
 function unmapped(address: string): string {
@@ -15,30 +16,11 @@ function unmapped(address: string): string {
   return mapped === null ? plain : (mapped[1] as string);
 }
 
-/** The eight 16-bit groups of an IPv6 address (`::` expanded, an IPv4 tail converted). */
-function ipv6Groups(address: string): number[] {
-  let text = address;
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4 !== null) {
-    const [a, b, c, d] = (v4[1] as string).split('.').map(Number) as [number, number, number, number];
-    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = '', tail] = text.split('::');
-  const parse = (part: string) => (part === '' ? [] : part.split(':').map((group) => Number.parseInt(group, 16)));
-  const left = parse(head);
-  const right = tail === undefined ? [] : parse(tail);
-  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
-}
-
-/** The key per-IP limits count under: `192.0.2.1`, or `2001:db8:1:2::/64`; anything else unchanged. */
-export function addressGroup(address: string): string {
-  const plain = unmapped(address);
-  if (isIPv4(plain) || !isIPv6(plain)) return plain;
-  return `${ipv6Groups(plain)
-    .slice(0, 4)
-    .map((group) => group.toString(16))
-    .join(':')}::/64`;
-}
+/**
+ * The key per-IP limits count under: `192.0.2.1`, or `2001:db8:1:2::/64`; anything
+ * else unchanged. The same grouping the QUIC handshake limits use (one definition).
+ */
+export const addressGroup: (address: string) => string = sourceKey;
 
 export class TrustedProxies {
   readonly #list = new BlockList();

@@ -13,6 +13,7 @@
 import type { FrameCodec } from '@pulse/proto';
 import { type Connection, type ConnectionAcceptor, UNKNOWN_ADDRESS } from '../../core/connection.ts';
 import { FloodPenalties } from './flood-penalties.ts';
+import { ForwardingConnection } from './forwarding-connection.ts';
 
 export interface FloodPenaltyLimits {
   /** Milliseconds an address stays refused after a flooding close (`rate_penalty`). */
@@ -73,36 +74,16 @@ export class FloodPenaltyGate {
 }
 
 /** The connection as the core sees it; a close for flooding penalises its address. */
-class PenalisingConnection implements Connection {
-  readonly #inner: Connection;
+class PenalisingConnection extends ForwardingConnection {
   readonly #flooded: () => void;
-  /** The inner connection's datagrams, if it has them. */
-  readonly sendDatagram?: (frame: Uint8Array) => boolean;
 
   constructor(inner: Connection, flooded: () => void) {
-    this.#inner = inner;
+    super(inner);
     this.#flooded = flooded;
-    if (inner.sendDatagram !== undefined) this.sendDatagram = (frame) => inner.sendDatagram?.(frame) ?? false;
   }
 
-  get transport() {
-    return this.#inner.transport;
-  }
-
-  get remoteAddress(): string {
-    return this.#inner.remoteAddress;
-  }
-
-  get bufferedAmount(): number {
-    return this.#inner.bufferedAmount;
-  }
-
-  send(frame: Uint8Array): void {
-    this.#inner.send(frame);
-  }
-
-  close(code: string, reason: string): void {
+  override close(code: string, reason: string): void {
     if (code === FLOODING) this.#flooded();
-    this.#inner.close(code, reason);
+    super.close(code, reason);
   }
 }

@@ -18,6 +18,7 @@ import {
   type ConnectionHandler,
   UNKNOWN_ADDRESS,
 } from '../../core/connection.ts';
+import { ForwardingConnection } from './forwarding-connection.ts';
 
 export interface UnauthenticatedLimits {
   readonly maxUnauthenticated: number;
@@ -101,46 +102,30 @@ function withClose(handler: ConnectionHandler, done: () => void): ConnectionHand
   };
 }
 
-/** The connection as the core sees it; watches outgoing frames for `auth_ok` until it passes. */
-class WatchedConnection implements Connection {
-  readonly #inner: Connection;
+/**
+ * The connection as the core sees it; watches outgoing frames until the connection
+ * leaves the unauthenticated budget: `auth_ok`, or a `welcome` that grants an
+ * anonymous (sealed-send only) connection, which has bounds of its own.
+ */
+class WatchedConnection extends ForwardingConnection {
   readonly #codec: FrameCodec;
   #authenticated: (() => void) | undefined;
-  /** The inner connection's datagrams, if it has them (only ephemeral frames, sent after `auth_ok`, use them). */
-  readonly sendDatagram?: (frame: Uint8Array) => boolean;
 
   constructor(inner: Connection, codec: FrameCodec, authenticated: () => void) {
-    this.#inner = inner;
+    super(inner);
     this.#codec = codec;
     this.#authenticated = authenticated;
-    if (inner.sendDatagram !== undefined) this.sendDatagram = (frame) => inner.sendDatagram?.(frame) ?? false;
   }
 
-  get transport() {
-    return this.#inner.transport;
-  }
-
-  get remoteAddress(): string {
-    return this.#inner.remoteAddress;
-  }
-
-  get bufferedAmount(): number {
-    return this.#inner.bufferedAmount;
-  }
-
-  send(frame: Uint8Array): void {
-    if (this.#authenticated !== undefined && this.#isAuthOk(frame)) {
+  override send(frame: Uint8Array): void {
+    if (this.#authenticated !== undefined && this.#leavesTheGate(frame)) {
       this.#authenticated();
       this.#authenticated = undefined;
     }
-    this.#inner.send(frame);
+    super.send(frame);
   }
 
-  close(code: string, reason: string): void {
-    this.#inner.close(code, reason);
-  }
-
-  #isAuthOk(frame: Uint8Array): boolean {
+  #leavesTheGate(frame: Uint8Array): boolean {
     try {
       const decoded = this.#codec.decode(frame);
       return decoded.type === 'auth_ok' || (decoded.type === 'welcome' && decoded.anonymous === true);
