@@ -18,17 +18,10 @@ import {
   StoreUnavailable,
   type TakenPreKeys,
 } from '../../core/store.ts';
+import { type DeviceRow, plainBytes, SHARED_READS, toDevice } from './rows.ts';
 import { openReadConnection, prepareDatabaseFile } from './sqlite-file.ts';
 import { SqliteWriter, type SqliteWriterOptions } from './writer/sqlite-writer.ts';
 
-interface DeviceRow {
-  account: string;
-  device_id: number;
-  name: string;
-  identity_key: Buffer;
-  created_at: number;
-  last_seen_at: number;
-}
 interface EnvelopeRow {
   seq: number;
   /** NULL: a sealed envelope (schema migration 7). */
@@ -44,16 +37,6 @@ interface DeviceListRow {
   signature: Uint8Array;
 }
 
-const bytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-const toDevice = (r: DeviceRow): DeviceRecord => ({
-  account: r.account,
-  deviceId: r.device_id,
-  name: r.name,
-  identityKey: bytes(r.identity_key),
-  createdAt: r.created_at,
-  lastSeenAt: r.last_seen_at,
-});
-
 /** Rows one purge transaction deletes at most. */
 const PURGE_BATCH = 1_000;
 /** How old a free-space figure may be before the kernel is asked again (`#freeBytes`). */
@@ -64,21 +47,11 @@ export type SqliteStoreOptions = SqliteWriterOptions;
 /** The store's reads, prepared on the main thread's read-only connection. */
 function prepareReads(db: Database.Database) {
   return {
-    getDevice: db.prepare<[string, number], DeviceRow>('SELECT * FROM devices WHERE account = ? AND device_id = ?'),
-    listDevices: db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE account = ? ORDER BY device_id'),
-    oneTimeIds: db
-      .prepare<[string, number, string], number>(
-        'SELECT key_id FROM one_time_prekeys WHERE account = ? AND device_id = ? AND kind = ? ORDER BY key_id',
-      )
-      .pluck(),
-    countOneTime: db
-      .prepare<[string, number, string], number>(
-        'SELECT count(*) FROM one_time_prekeys WHERE account = ? AND device_id = ? AND kind = ?',
-      )
-      .pluck(),
-    queueLength: db
-      .prepare<[string, number], number>('SELECT n FROM queue_sizes WHERE account = ? AND device_id = ?')
-      .pluck(),
+    getDevice: db.prepare<[string, number], DeviceRow>(SHARED_READS.getDevice),
+    listDevices: db.prepare<[string], DeviceRow>(SHARED_READS.listDevices),
+    oneTimeIds: db.prepare<[string, number, string], number>(SHARED_READS.oneTimeIds).pluck(),
+    countOneTime: db.prepare<[string, number, string], number>(SHARED_READS.countOneTime).pluck(),
+    queueLength: db.prepare<[string, number], number>(SHARED_READS.queueLength).pluck(),
     pending: db.prepare<[string, number, number, number, number], EnvelopeRow>(
       `SELECT seq, sender, sender_device, server_time, payload FROM envelopes
        WHERE account = ? AND device_id = ? AND seq > ? AND expires_at > ? ORDER BY seq LIMIT ?`,
@@ -86,7 +59,7 @@ function prepareReads(db: Database.Database) {
     queuedBytes: db.prepare<[string], { role: 'sent' | 'received'; n: number }>(
       'SELECT role, n FROM queued_bytes WHERE account = ?',
     ),
-    nextDeviceId: db.prepare<[string], number>('SELECT next_device_id FROM accounts WHERE name = ?').pluck(),
+    nextDeviceId: db.prepare<[string], number>(SHARED_READS.nextDeviceId).pluck(),
     pageCount: db.prepare<[], number>('PRAGMA page_count').pluck(),
     pageSize: db.prepare<[], number>('PRAGMA page_size').pluck(),
     freePages: db.prepare<[], number>('PRAGMA freelist_count').pluck(),
@@ -238,7 +211,7 @@ export class SqliteStore implements Store {
       envelopeId: String(r.seq),
       ...(r.sender === null ? { sealed: true as const } : { from: { account: r.sender, deviceId: r.sender_device! } }),
       serverTime: r.server_time,
-      payload: bytes(r.payload),
+      payload: plainBytes(r.payload),
     }));
   }
 

@@ -2,7 +2,6 @@ import type Database from 'better-sqlite3';
 import {
   type DeviceListEntry,
   type DeviceListWrite,
-  type DeviceRecord,
   type EnvelopeWrite,
   type ExpiredEnvelope,
   type NewDevice,
@@ -13,30 +12,15 @@ import {
   StoreConflict,
   type TakenPreKeys,
 } from '../../../core/store.ts';
+import { type DeviceRow, SHARED_READS, toDevice } from '../rows.ts';
 import type { DeviceAck, WriteOps } from './protocol.ts';
 
-interface DeviceRow {
-  account: string;
-  device_id: number;
-  name: string;
-  identity_key: Uint8Array;
-  created_at: number;
-  last_seen_at: number;
-}
 interface SignedRow {
   key_id: number;
   public_key: Uint8Array;
   signature: Uint8Array;
 }
 
-const toDevice = (r: DeviceRow): DeviceRecord => ({
-  account: r.account,
-  deviceId: r.device_id,
-  name: r.name,
-  identityKey: r.identity_key,
-  createdAt: r.created_at,
-  lastSeenAt: r.last_seen_at,
-});
 const toSigned = (r: SignedRow): SignedPreKeyRecord => ({
   keyId: r.key_id,
   publicKey: r.public_key,
@@ -62,15 +46,13 @@ export type StoreWrites = Omit<
 export function storeWrites(db: Database.Database): StoreWrites {
   const s = {
     insertAccount: db.prepare('INSERT INTO accounts (name, created_at, next_device_id) VALUES (?, ?, 2)'),
-    accountExists: db.prepare<[string], { next_device_id: number }>(
-      'SELECT next_device_id FROM accounts WHERE name = ?',
-    ),
+    accountExists: db.prepare<[string], { next_device_id: number }>(SHARED_READS.nextDeviceId),
     bumpDeviceId: db.prepare('UPDATE accounts SET next_device_id = next_device_id + 1 WHERE name = ?'),
     insertDevice: db.prepare(
       'INSERT INTO devices (account, device_id, name, identity_key, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)',
     ),
-    getDevice: db.prepare<[string, number], DeviceRow>('SELECT * FROM devices WHERE account = ? AND device_id = ?'),
-    listDevices: db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE account = ? ORDER BY device_id'),
+    getDevice: db.prepare<[string, number], DeviceRow>(SHARED_READS.getDevice),
+    listDevices: db.prepare<[string], DeviceRow>(SHARED_READS.listDevices),
     deviceIds: db
       .prepare<[string], number>('SELECT device_id FROM devices WHERE account = ? ORDER BY device_id')
       .pluck(),
@@ -88,24 +70,14 @@ export function storeWrites(db: Database.Database): StoreWrites {
       `INSERT OR REPLACE INTO one_time_prekeys (account, device_id, kind, key_id, public_key, signature)
        VALUES (?, ?, ?, ?, ?, ?)`,
     ),
-    oneTimeIds: db
-      .prepare<[string, number, string], number>(
-        'SELECT key_id FROM one_time_prekeys WHERE account = ? AND device_id = ? AND kind = ? ORDER BY key_id',
-      )
-      .pluck(),
-    countOneTime: db
-      .prepare<[string, number, string], number>(
-        'SELECT count(*) FROM one_time_prekeys WHERE account = ? AND device_id = ? AND kind = ?',
-      )
-      .pluck(),
+    oneTimeIds: db.prepare<[string, number, string], number>(SHARED_READS.oneTimeIds).pluck(),
+    countOneTime: db.prepare<[string, number, string], number>(SHARED_READS.countOneTime).pluck(),
     takeOneTime: db.prepare<[string, number, string], SignedRow>(
       `DELETE FROM one_time_prekeys WHERE rowid = (SELECT rowid FROM one_time_prekeys
          WHERE account = ? AND device_id = ? AND kind = ? ORDER BY key_id LIMIT 1)
        RETURNING key_id, public_key, signature`,
     ),
-    queueLength: db
-      .prepare<[string, number], number>('SELECT n FROM queue_sizes WHERE account = ? AND device_id = ?')
-      .pluck(),
+    queueLength: db.prepare<[string, number], number>(SHARED_READS.queueLength).pluck(),
     insertEnvelope: db.prepare(
       `INSERT INTO envelopes (account, device_id, sender, sender_device, server_time, expires_at, payload, seq)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
